@@ -1,0 +1,69 @@
+import { execa } from 'execa';
+import { bpffsSupported, btfAvailable, cgroup2Mount, readKernelConfig } from '../src/host/kernel.js';
+import type { Check, Preflight } from './types.js';
+
+// Building blocks every backend's preflight uses. Preflight reads the host and runs `--version`
+// style commands only; it never changes anything, so it runs outside the exec port's namespaces.
+
+/** A binary on PATH and its version line; `pkg` names the Debian package that provides it. */
+export async function binary(file: string, versionArgs: string[], pkg: string): Promise<Check> {
+  try {
+    const r = await execa(file, versionArgs, { reject: false, all: true, timeout: 5000 });
+    if (r.exitCode === undefined) return { what: file, state: 'missing', fix: `apt-get install ${pkg} (or run scripts/setup)` };
+    const line =
+      String(r.all ?? '')
+        .split('\n')
+        .find((l) => /\d+\.\d+/.test(l)) ?? '';
+    return { what: file, state: 'ok', detail: line.trim() };
+  } catch {
+    return { what: file, state: 'missing', fix: `apt-get install ${pkg} (or run scripts/setup)` };
+  }
+}
+
+let cached: { config: Map<string, string> | undefined } | undefined;
+
+/** Kernel options that must be built in (y) or available as modules (m). */
+export function kernelOptions(names: string[]): Check[] {
+  cached ??= { config: readKernelConfig() };
+  const config = cached.config;
+  return names.map((name) => {
+    if (config === undefined) return { what: name, state: 'ok', detail: 'unknown (no /proc/config.gz); probed at run time' };
+    const v = config.get(name);
+    return v === 'y' || v === 'm'
+      ? { what: name, state: 'ok', detail: v === 'y' ? 'built in' : 'module' }
+      : {
+          what: name,
+          state: 'missing',
+          detail: 'is not set',
+          fix: `a kernel built with ${name}, or run inside a guest kernel (--kernel guest)`,
+        };
+  });
+}
+
+export function cgroup2(): Check {
+  const at = cgroup2Mount();
+  return at
+    ? { what: 'cgroup2', state: 'ok', detail: `mounted at ${at}` }
+    : { what: 'cgroup2', state: 'missing', fix: 'mount -t cgroup2 none /sys/fs/cgroup/unified' };
+}
+
+export function bpffs(): Check {
+  return bpffsSupported()
+    ? { what: 'bpffs', state: 'ok', detail: 'supported (each run mounts its own)' }
+    : { what: 'bpffs', state: 'missing', fix: 'a kernel with CONFIG_BPF_SYSCALL' };
+}
+
+export function btf(): Check {
+  return btfAvailable()
+    ? { what: 'BTF', state: 'ok', detail: '/sys/kernel/btf/vmlinux' }
+    : { what: 'BTF', state: 'missing', fix: 'a kernel built with CONFIG_DEBUG_INFO_BTF' };
+}
+
+/** The verdict: ready when every check passed, else unavailable naming the first failures. */
+export function verdict(checks: Check[]): Preflight {
+  const missing = checks.filter((c) => c.state === 'missing');
+  if (missing.length === 0) return { state: 'ready', checks };
+  const reason = missing.map((c) => `${c.what}${c.detail ? ` ${c.detail}` : ' not found'}`).join('; ');
+  const fix = [...new Set(missing.map((c) => c.fix).filter(Boolean))].join('; ');
+  return { state: 'unavailable', reason, fix, checks };
+}

@@ -1,0 +1,31 @@
+import { BACKENDS, type Preflight } from '../../../backends/index.js';
+import { binary } from '../../../backends/preflight.js';
+import type { Context } from '../context.js';
+
+/** `bench doctor`: for each backend, binaries and versions, kernel features, cgroup2 and bpffs;
+ * ready or unavailable, with the reason and the fix. */
+export async function doctor(ctx: Context, flags: { json?: boolean }): Promise<void> {
+  const host = [
+    await binary('ip', ['-V'], 'iproute2'),
+    await binary('nsenter', ['--version'], 'util-linux'),
+    await binary('sysctl', ['--version'], 'procps'),
+    await binary('socat', ['-V'], 'socat'),
+    await binary('conntrack', ['--version'], 'conntrack'),
+  ];
+  const backends: { name: string; title: string; preflight: Preflight }[] = [];
+  for (const b of BACKENDS) backends.push({ name: b.name, title: b.title, preflight: await b.preflight() });
+  if (flags.json) {
+    ctx.out(`${JSON.stringify({ root: process.getuid?.() === 0, host, backends })}\n`);
+    return;
+  }
+  ctx.say(`running as root: ${process.getuid?.() === 0 ? 'yes' : 'no (bench up, run and verify need root)'}`);
+  ctx.say('host tools:');
+  for (const c of host)
+    ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}${c.fix ? `  → ${c.fix}` : ''}`);
+  for (const b of backends) {
+    const p = b.preflight;
+    ctx.say(`\n${b.name}: ${p.state === 'ready' ? 'ready' : 'unavailable'} (${b.title})`);
+    if (p.state === 'unavailable') ctx.say(`  reason: ${p.reason}\n  fix:    ${p.fix}`);
+    for (const c of p.checks) ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}`);
+  }
+}

@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import { UsageError } from '../../errors.js';
+import { netnsName, type Role } from '../../sandbox/names.js';
+import type { Context } from '../context.js';
+import { resolveRun } from './down.js';
+
+const TARGET = /^(node|external|srv-\d+|cli-\d+)$/;
+
+/** `bench exec POD|node|external [-- CMD…]`: a command, or an interactive shell, in a namespace. */
+export async function execIn(ctx: Context, target: string, argv: string[], flags: { run?: string }): Promise<number> {
+  if (!TARGET.test(target)) throw new UsageError(`TARGET: must be node, external, srv-N or cli-N (got ${JSON.stringify(target)})`);
+  const runId = await resolveRun(flags.run);
+  const netns = netnsName(runId, target as Role);
+  if (!existsSync(`/run/netns/${netns}`)) throw new UsageError(`TARGET: sandbox ${runId} has no ${target}`);
+  if (argv.length > 0) {
+    const r = await ctx.exec.run({ netns, argv, inheritStdio: true, allowFailure: true });
+    return r.exitCode;
+  }
+  return interactiveShell(netns, `${runId}:${target}`);
+}
+
+/** An interactive shell on a real pseudo-terminal (node-pty), so job control, line editing and
+ * window size work as in any terminal: the pty is the shell's controlling terminal, our stdin is put
+ * in raw mode and forwarded byte for byte, and SIGWINCH resizes the pty. */
+async function interactiveShell(netns: string, label: string): Promise<number> {
+  const pty = await import('node-pty');
+  const shell = process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/bash';
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const term = pty.spawn('nsenter', [`--net=/run/netns/${netns}`, '--', shell, '-i'], {
+    name: process.env.TERM ?? 'xterm-256color',
+    cols: stdout.columns || 80,
+    rows: stdout.rows || 24,
+    cwd: process.cwd(),
+    env: { ...process.env, SVCBENCH_NETNS: netns, SVCBENCH_TARGET: label } as Record<string, string>,
+  });
+  const onResize = () => term.resize(stdout.columns || 80, stdout.rows || 24);
+  const onInput = (d: Buffer) => term.write(d.toString('binary'));
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.on('data', onInput);
+  stdin.resume();
+  stdout.on('resize', onResize);
+  term.onData((d) => stdout.write(d));
+  return new Promise((resolve) => {
+    term.onExit(({ exitCode }) => {
+      stdout.off('resize', onResize);
+      stdin.off('data', onInput);
+      if (stdin.isTTY) stdin.setRawMode(false);
+      stdin.pause();
+      resolve(exitCode);
+    });
+  });
+}

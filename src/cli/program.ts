@@ -1,0 +1,97 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { sandboxShape } from '../config/sandbox.js';
+import { AbortedError, BenchError, UsageError } from '../errors.js';
+import { signalExitCode } from '../lifecycle.js';
+import { clean } from './commands/clean.js';
+import { doctor } from './commands/doctor.js';
+import { down } from './commands/down.js';
+import { execIn } from './commands/exec.js';
+import { up } from './commands/up.js';
+import { defaultIo, makeContext, type Context, type GlobalOptions } from './context.js';
+import { addShapeOptions } from './options.js';
+
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Builds the CLI. `io` and `contextFor` are injectable so CLI tests can run it against a
+ * recording fake exec and capture both streams. Resolves to the process exit code. */
+export async function runCli(
+  argv: string[],
+  opts: { io?: typeof defaultIo; contextFor?: (g: GlobalOptions) => Context } = {},
+): Promise<number> {
+  const io = opts.io ?? defaultIo;
+  const contextFor = opts.contextFor ?? ((g: GlobalOptions) => makeContext(g, io));
+  let exitCode = 0;
+  const program = new Command('bench')
+    .description('svcbench: what each way of implementing Kubernetes Services costs, measured in a node built from network namespaces')
+    .version(packageVersion(), '-V, --version')
+    .addOption(new Option('--print-commands', 'print every command as it runs (stderr)'))
+    .addOption(new Option('--dry-run', 'print the commands instead of running them; creates nothing'))
+    .exitOverride()
+    .showHelpAfterError('(run bench --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: (s) => io.say(s.trimEnd()) });
+  const ctx = () => contextFor(program.opts<GlobalOptions>());
+
+  addShapeOptions(program.command('up').description('build a sandbox (node, pods, external client) and leave it to explore'), sandboxShape)
+    .option('--scenario <file>', 'scenario file (YAML or JSON) whose sandbox settings and endpoints size the sandbox')
+    .option('--json', 'print the sandbox as JSON on stdout')
+    .action(async (flags) => up(ctx(), flags));
+  program
+    .command('down')
+    .argument('[RUN]', 'run id printed by bench up (default: the only sandbox)')
+    .description('remove a sandbox left by bench up')
+    .action(async (run: string | undefined) => down(ctx(), run));
+  program
+    .command('exec')
+    .argument('<TARGET>', 'srv-N, cli-N, node or external')
+    .argument('[CMD...]', 'command to run (after --); without it an interactive shell')
+    .option('--run <RUN>', 'sandbox to use (default: the only one)')
+    .description('run a command, or an interactive shell, inside a sandbox namespace')
+    .action(async (target: string, cmd: string[], flags: { run?: string }) => {
+      exitCode = await execIn(ctx(), target, cmd, flags);
+    });
+  program
+    .command('doctor')
+    .option('--json', 'print the checks as JSON on stdout')
+    .description('check, per backend, binaries, kernel features, cgroup2 and bpffs; say what is missing and how to fix it')
+    .action(async (flags) => doctor(ctx(), flags));
+  program
+    .command('clean')
+    .option('--json', 'print what was removed as JSON on stdout')
+    .description('remove everything that killed runs and kept sandboxes left behind (idempotent)')
+    .action(async (flags) => clean(ctx(), flags));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    return reportError(e, io.say);
+  }
+}
+
+function reportError(e: unknown, say: (l: string) => void): number {
+  if (e instanceof CommanderError) {
+    // Help and version are not errors; everything else commander rejects is a usage error.
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 2;
+  }
+  if (e instanceof UsageError) {
+    say(`bench: ${e.message}`);
+    return 2;
+  }
+  if (e instanceof AbortedError) {
+    say(`bench: ${e.message}; everything it created was removed`);
+    return signalExitCode(e.signal);
+  }
+  if (e instanceof BenchError) {
+    say(`bench: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}`);
+    return 1;
+  }
+  say(`bench: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return 1;
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { CommandError, formatCommand, PrintingExec, RealExec, RecordingExec, resolveArgv } from './index.js';
+
+describe('exec port', () => {
+  it('runs namespaced commands through nsenter, which keeps /sys (cgroup2, bpffs) visible', () => {
+    expect(resolveArgv({ argv: ['ip', 'link'], netns: 'svcb-abc123-node' })).toEqual([
+      'nsenter',
+      '--net=/run/netns/svcb-abc123-node',
+      '--',
+      'ip',
+      'link',
+    ]);
+    expect(resolveArgv({ argv: ['true'] })).toEqual(['true']);
+  });
+
+  it('formats commands for people, quoting what a shell would split', () => {
+    expect(formatCommand({ argv: ['sysctl', '-w', 'net.ipv4.ip_local_port_range=1024 65535'], netns: 'n' })).toBe(
+      "[n] sysctl -w 'net.ipv4.ip_local_port_range=1024 65535'",
+    );
+    expect(formatCommand({ argv: ['ip', '-batch', '-'], stdin: 'a\nb\n' })).toBe('ip -batch - <<stdin (2 lines)');
+    expect(formatCommand({ argv: ['echo', "it's"] })).toBe(`echo 'it'\\''s'`);
+  });
+
+  it('passes argv without a shell, feeds stdin, and reports failures with command, code and stderr', async () => {
+    const exec = new RealExec();
+    const r = await exec.run({ argv: ['cat'], stdin: '$(echo not expanded); `id`' });
+    expect(r.stdout).toBe('$(echo not expanded); `id`');
+    const err = await exec.run({ argv: ['sh', '-c', 'echo boom >&2; exit 3'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    expect((err as CommandError).message).toMatch(/^command exited with code 3: sh -c 'echo boom >&2; exit 3'\nboom$/);
+    expect((err as CommandError).cause).toBeDefined();
+    const allowed = await exec.run({ argv: ['sh', '-c', 'exit 4'], allowFailure: true });
+    expect(allowed.exitCode).toBe(4);
+    const timedOut = await exec.run({ argv: ['sleep', '5'], timeoutMs: 100 }).catch((e: unknown) => e);
+    expect((timedOut as Error).message).toMatch(/timed out after 100 ms/);
+  });
+
+  it('records instead of running (--dry-run) and prints before running (--print-commands)', async () => {
+    const lines: string[] = [];
+    const rec = new RecordingExec((c) => (c.argv[0] === 'nft' ? { stdout: '{}' } : undefined));
+    const printing = new PrintingExec(rec, (l) => lines.push(l));
+    expect((await printing.run({ argv: ['nft', '-j', 'list', 'ruleset'], netns: 'x' })).stdout).toBe('{}');
+    await printing.run({ argv: ['rm', '-rf', '/'] });
+    expect(rec.transcript()).toEqual(['[x] nft -j list ruleset', 'rm -rf /']);
+    expect(lines).toEqual(['+ [x] nft -j list ruleset', '+ rm -rf /']);
+    expect(printing.dryRun).toBe(true);
+  });
+});

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// A small TCP/UDP prober that runs inside a namespace (through the exec port) and reports, per
+// target, whether a connection was made and what the server answered. One process probes many
+// targets, so checking every pair of 50 pods takes 50 processes, not 2,500.
+//
+//   node connect.js [--timeout MS] [--udp] [--send TEXT] HOST:PORT...
+// prints one JSON line per target: {"target","ok","reply"?,"error"?,"ms"}
+
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+
+export interface ProbeResult {
+  target: string;
+  ok: boolean;
+  reply?: string;
+  error?: string;
+  ms: number;
+}
+
+function probeTcp(host: string, port: number, send: string, timeoutMs: number): Promise<Omit<ProbeResult, 'target'>> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    let reply = '';
+    let done = false;
+    const finish = (r: Omit<ProbeResult, 'target' | 'ms'>) => {
+      if (done) return;
+      done = true;
+      sock.destroy();
+      resolve({ ...r, ms: performance.now() - started });
+    };
+    const sock = connect({ host, port });
+    sock.setTimeout(timeoutMs, () => finish({ ok: false, error: reply ? 'timeout after partial reply' : 'timeout' }));
+    // Write without half-closing: a server that answers and closes (socat EXEC) may otherwise
+    // see our FIN first and close before its answer is read.
+    sock.on('connect', () => sock.write(send));
+    sock.on('data', (d) => (reply += d.toString()));
+    sock.on('end', () => finish({ ok: true, reply: reply.trim() }));
+    sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
+  });
+}
+
+function probeUdp(host: string, port: number, send: string, timeoutMs: number): Promise<Omit<ProbeResult, 'target'>> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    const timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), timeoutMs);
+    let done = false;
+    function finish(r: Omit<ProbeResult, 'target' | 'ms'>) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.close();
+      resolve({ ...r, ms: performance.now() - started });
+    }
+    sock.on('message', (m) => finish({ ok: true, reply: m.toString().trim() }));
+    sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
+    sock.send(send, port, host);
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  let timeoutMs = 2000;
+  let send = 'probe\n';
+  let udp = false;
+  const targets: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--timeout') timeoutMs = Number(argv[++i]);
+    else if (a === '--send') send = `${argv[++i]}\n`;
+    else if (a === '--udp') udp = true;
+    else targets.push(a);
+  }
+  // Probe concurrently, a bounded number at a time, and print in the order given.
+  const results: ProbeResult[] = new Array(targets.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < targets.length) {
+      const i = next++;
+      const t = targets[i]!;
+      const at = t.lastIndexOf(':');
+      const r = await (udp ? probeUdp : probeTcp)(t.slice(0, at), Number(t.slice(at + 1)), send, timeoutMs);
+      results[i] = { target: t, ...r };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(32, targets.length) }, worker));
+  process.stdout.write(results.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,90 @@
+import { readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Exec } from '../exec/index.js';
+import { parseNetnsName } from './names.js';
+import { removeObjects } from './sandbox.js';
+import { isAlive, StateFile, type RunState } from './state.js';
+
+export interface CleanEntry {
+  runId: string;
+  source: 'state file' | 'name prefix';
+  processes: number;
+  namespaces: string[];
+  files: string[];
+}
+
+export interface CleanReport {
+  removed: CleanEntry[];
+  /** Runs left alone because their owner process is still running. */
+  inUse: { runId: string; pid: number; command: string }[];
+}
+
+/** Our namespaces that exist now, grouped by run id (found by name prefix alone). */
+export function sandboxNamespaces(): Map<string, string[]> {
+  const byRun = new Map<string, string[]>();
+  let names: string[] = [];
+  try {
+    names = readdirSync('/run/netns');
+  } catch {
+    // no namespaces at all
+  }
+  for (const name of names) {
+    const parsed = parseNetnsName(name);
+    if (parsed) byRun.set(parsed.runId, [...(byRun.get(parsed.runId) ?? []), name]);
+  }
+  return byRun;
+}
+
+const ownerRunning = (s: RunState): boolean => s.owner.pid !== process.pid && isAlive(s.owner);
+
+/** Removes what runs left behind: every run whose owner is gone (killed runs, and sandboxes kept by
+ * `bench up`), from its state file first and then by name prefix for anything no file names.
+ * Runs whose owner is alive are left alone. Idempotent. */
+export async function clean(exec: Exec, opts: { only?: string } = {}): Promise<CleanReport> {
+  const report: CleanReport = { removed: [], inUse: [] };
+  const protectedRuns = new Set<string>();
+  for (const entry of await StateFile.readAll()) {
+    if (!entry.state) {
+      // A half-written or foreign file: the name-prefix pass below finds its namespaces.
+      if (opts.only === undefined) await rm(entry.path, { force: true });
+      continue;
+    }
+    const s = entry.state;
+    if (opts.only !== undefined && s.runId !== opts.only) {
+      protectedRuns.add(s.runId);
+      continue;
+    }
+    if (ownerRunning(s)) {
+      report.inUse.push({ runId: s.runId, pid: s.owner.pid, command: s.command });
+      protectedRuns.add(s.runId);
+      continue;
+    }
+    const r = await removeObjects(exec, s.objects);
+    await rm(entry.path, { force: true });
+    report.removed.push({ runId: s.runId, source: 'state file', ...r });
+  }
+  for (const [runId, namespaces] of sandboxNamespaces()) {
+    if (protectedRuns.has(runId) || (opts.only !== undefined && runId !== opts.only)) continue;
+    const r = await removeObjects(
+      exec,
+      namespaces.map((name) => ({ kind: 'netns', name })),
+    );
+    const prior = report.removed.find((e) => e.runId === runId);
+    if (prior) prior.namespaces.push(...r.namespaces);
+    else report.removed.push({ runId, source: 'name prefix', ...r });
+  }
+  return report;
+}
+
+/** Sandboxes that exist now (kept by `bench up` or belonging to live runs), newest first. */
+export async function listSandboxes(): Promise<{ runId: string; state?: RunState; namespaces: string[] }[]> {
+  const byRun = sandboxNamespaces();
+  const states = (await StateFile.readAll()).flatMap((e) => (e.state ? [e.state] : []));
+  const ids = new Set([...byRun.keys(), ...states.map((s) => s.runId)]);
+  return [...ids]
+    .map((runId) => {
+      const state = states.find((s) => s.runId === runId);
+      return { runId, namespaces: byRun.get(runId) ?? [], ...(state ? { state } : {}) };
+    })
+    .sort((a, b) => (b.state?.createdAt ?? '').localeCompare(a.state?.createdAt ?? ''));
+}

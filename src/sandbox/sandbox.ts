@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { rm, rmdir } from 'node:fs/promises';
+import pLimit from 'p-limit';
+import type { Exec } from '../exec/index.js';
+import { killAll, pidsInNetns } from './procs.js';
+import { planNamespaces, renderExternalBatch, renderNodeBatch, renderPodBatch, sysctlsFor, type TopologyPlan } from './plan.js';
+import { isAlive, type StateObject } from './state.js';
+
+/** Where objects are recorded before they are created: a StateFile, or nothing in --dry-run. */
+export interface Recorder {
+  record(objects: StateObject[]): Promise<void>;
+}
+
+// Namespaces are configured in parallel: each needs its own `ip -n` and sysctl process, and on two
+// cores eight in flight keeps both busy while processes start.
+const CONCURRENCY = 8;
+
+/** Builds the topology with few processes: one `ip -batch` for the namespaces, one for the node
+ * (all veths, routes), then one `ip -n` batch and one sysctl per other namespace, in parallel.
+ * `step` is called between steps; it throws to abandon the build (SIGINT), leaving teardown to the
+ * caller, which finds everything in the recorder. */
+export async function buildTopology(exec: Exec, plan: TopologyPlan, recorder: Recorder, step: () => void = () => {}): Promise<void> {
+  const namespaces = planNamespaces(plan);
+  await recorder.record(namespaces.map((name) => ({ kind: 'netns', name })));
+  step();
+  await exec.run({ argv: ['ip', '-batch', '-'], stdin: namespaces.map((n) => `netns add ${n}\n`).join('') });
+  step();
+  const limit = pLimit(CONCURRENCY);
+  // sysctls before links: the node's veths inherit conf/default (proxy_arp, rp_filter) at creation.
+  await settleAll(
+    namespaces.map((ns) =>
+      limit(() => {
+        step();
+        const settings = Object.entries(sysctlsFor(plan, ns)).map(([k, v]) => `${k}=${v}`);
+        return exec.run({ netns: ns, argv: ['sysctl', '-q', '-w', ...settings] });
+      }),
+    ),
+  );
+  step();
+  await exec.run({ argv: ['ip', '-n', plan.node.netns, '-batch', '-'], stdin: renderNodeBatch(plan) });
+  step();
+  const rest = [
+    { netns: plan.external.netns, batch: renderExternalBatch(plan) },
+    ...plan.pods.map((p) => ({ netns: p.netns, batch: renderPodBatch(plan, p) })),
+  ];
+  await settleAll(
+    rest.map(({ netns, batch }) =>
+      limit(() => {
+        step();
+        return exec.run({ argv: ['ip', '-n', netns, '-batch', '-'], stdin: batch });
+      }),
+    ),
+  );
+}
+
+/** Like Promise.all, but waits for every command to finish before rethrowing the first failure,
+ * so teardown never races a command still configuring a namespace. */
+async function settleAll(promises: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+export interface Removed {
+  processes: number;
+  namespaces: string[];
+  files: string[];
+}
+
+/** Removes recorded objects that still exist, in dependency order: processes (they keep a namespace
+ * alive), namespaces (deleting one deletes its veths, and the veth's peer with it), cgroups and
+ * mounts, files. Idempotent: objects already gone are skipped silently. */
+export async function removeObjects(exec: Exec, objects: readonly StateObject[]): Promise<Removed> {
+  const namespaces = objects.flatMap((o) => (o.kind === 'netns' && existsSync(`/run/netns/${o.name}`) ? [o.name] : []));
+  const recorded = objects.flatMap((o) => (o.kind === 'process' && isAlive(o) ? [o.pid] : []));
+  const pids = [...new Set([...recorded, ...pidsInNetns(namespaces)])];
+  const processes = killAll(pids);
+  await waitGone(pids, 2000);
+  if (namespaces.length > 0) {
+    // -force: keep going past a namespace another cleaner removed meanwhile.
+    await exec.run({
+      argv: ['ip', '-force', '-batch', '-'],
+      stdin: namespaces.map((n) => `netns del ${n}\n`).join(''),
+      allowFailure: true,
+    });
+  }
+  for (const o of objects) {
+    if (o.kind === 'cgroup') await rmdir(o.path).catch(() => {});
+  }
+  const files: string[] = [];
+  for (const o of objects) {
+    if (o.kind === 'file' && existsSync(o.path)) {
+      await rm(o.path, { recursive: true, force: true });
+      files.push(o.path);
+    }
+  }
+  return { processes, namespaces, files };
+}
+
+async function waitGone(pids: readonly number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const alive = () => pids.filter((p) => existsSync(`/proc/${p}`) && !isZombie(p));
+  while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
+// A killed child stays a zombie until its parent reaps it; it no longer holds its namespace.
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_WARNING_THRESHOLDS, sampleWarnings, type WarningInput } from './warnings.js';
+
+const clean: WarningInput = {
+  n: 30,
+  median: 100,
+  cv: 0.02,
+  ci: { low: 98, high: 103, degenerate: false },
+  outliers: { count: 0 },
+};
+
+describe('sampleWarnings', () => {
+  it('says nothing about a clean sample', () => {
+    expect(sampleWarnings(clean)).toEqual([]);
+    expect(DEFAULT_WARNING_THRESHOLDS).toEqual({ minSamples: 5, maxCv: 0.1, maxCiHalfWidth: 0.05 });
+  });
+
+  it('asks for more repetitions when n is small', () => {
+    expect(sampleWarnings({ ...clean, n: 2 })).toEqual([
+      { code: 'few-samples', message: 'only n=2 samples: raise --repeat to at least 5 for a confidence interval' },
+    ]);
+    expect(sampleWarnings({ ...clean, n: 1, cv: null, ci: { low: 100, high: 100, degenerate: true } })).toEqual([
+      { code: 'few-samples', message: 'only n=1 sample: raise --repeat to at least 5 for a confidence interval' },
+    ]);
+    expect(sampleWarnings({ ...clean, n: 5 })).toEqual([]);
+  });
+
+  it('reports high variation with the CV and what to raise', () => {
+    expect(sampleWarnings({ ...clean, cv: 0.2312 })).toEqual([
+      {
+        code: 'high-variation',
+        message: 'high variation (CV 23.1%): raise --duration or --repeat, and check for background load',
+      },
+    ]);
+    expect(sampleWarnings({ ...clean, cv: 0.1 })).toEqual([]); // at the threshold: no warning
+    expect(sampleWarnings({ ...clean, cv: null })).toEqual([]);
+  });
+
+  it('counts outliers by MAD', () => {
+    expect(sampleWarnings({ ...clean, outliers: { count: 3 } })).toEqual([
+      {
+        code: 'outliers',
+        message: '3 outliers by MAD: check for background load (other processes, CPU frequency scaling) and rerun',
+      },
+    ]);
+    expect(sampleWarnings({ ...clean, outliers: { count: 1 } })[0]?.message).toMatch(/^1 outlier by MAD:/);
+  });
+
+  it('flags a CI wider than ±5 % of the median, on its wider side', () => {
+    expect(sampleWarnings({ ...clean, ci: { low: 90, high: 104, degenerate: false } })).toEqual([
+      { code: 'wide-ci', message: 'CI wider than ±5% of the median (±10%): raise --repeat or --duration' },
+    ]);
+    expect(sampleWarnings({ ...clean, ci: { low: 99, high: 106.5, degenerate: false } })[0]?.message).toContain('(±6.5%)');
+    expect(sampleWarnings({ ...clean, ci: { low: 95, high: 105, degenerate: false } })).toEqual([]);
+  });
+
+  it('skips the CI check for a degenerate CI or a zero median', () => {
+    expect(sampleWarnings({ ...clean, ci: { low: 0, high: 1000, degenerate: true } })).toEqual([]);
+    expect(sampleWarnings({ ...clean, median: 0, ci: { low: -5, high: 5, degenerate: false } })).toEqual([]);
+  });
+
+  it('honours custom thresholds', () => {
+    const noisy = { ...clean, n: 3, cv: 0.2312, ci: { low: 90, high: 110, degenerate: false } };
+    expect(sampleWarnings(noisy).map((w) => w.code)).toEqual(['few-samples', 'high-variation', 'wide-ci']);
+    expect(sampleWarnings(noisy, { minSamples: 3, maxCv: 0.3, maxCiHalfWidth: 0.1 })).toEqual([]);
+  });
+
+  it('lists every applicable warning in a fixed order', () => {
+    const bad: WarningInput = {
+      n: 4,
+      median: 100,
+      cv: 0.5,
+      ci: { low: 50, high: 150, degenerate: false },
+      outliers: { count: 1 },
+    };
+    expect(sampleWarnings(bad).map((w) => w.code)).toEqual(['few-samples', 'high-variation', 'outliers', 'wide-ci']);
+  });
+});

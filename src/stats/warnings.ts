@@ -1,0 +1,73 @@
+// Warnings that say what is wrong with a sample and what to do about it (the flags are the
+// `bench run` options that add data: --repeat adds repetitions, --duration lengthens each one).
+import type { ConfidenceInterval } from './bootstrap.js';
+import type { OutlierReport } from './outliers.js';
+
+export type WarningCode = 'few-samples' | 'high-variation' | 'outliers' | 'wide-ci';
+
+export interface StatsWarning {
+  code: WarningCode;
+  message: string;
+}
+
+export interface WarningThresholds {
+  /** Fewer samples than this draws a warning (default 5: a percentile bootstrap of 2–4 values is crude). */
+  minSamples: number;
+  /** CV (fraction) above this draws a warning (default 0.10). */
+  maxCv: number;
+  /** CI half-width as a fraction of the median above this draws a warning (default 0.05, i.e. ±5 %). */
+  maxCiHalfWidth: number;
+}
+
+export const DEFAULT_WARNING_THRESHOLDS: Readonly<WarningThresholds> = {
+  minSamples: 5,
+  maxCv: 0.1,
+  maxCiHalfWidth: 0.05,
+};
+
+/** The parts of a summary the warnings look at. */
+export interface WarningInput {
+  n: number;
+  median: number;
+  cv: number | null;
+  ci: Pick<ConfidenceInterval, 'low' | 'high' | 'degenerate'>;
+  outliers: Pick<OutlierReport, 'count'>;
+}
+
+/** Formats a fraction as a percentage with at most one decimal: 0.2312 → "23.1". */
+const percent = (fraction: number): string => String(Math.round(fraction * 1000) / 10);
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+export function sampleWarnings(input: WarningInput, thresholds: Partial<WarningThresholds> = {}): StatsWarning[] {
+  const t = { ...DEFAULT_WARNING_THRESHOLDS, ...thresholds };
+  const warnings: StatsWarning[] = [];
+
+  if (input.n < t.minSamples) {
+    warnings.push({
+      code: 'few-samples',
+      message: `only n=${input.n} ${input.n === 1 ? 'sample' : 'samples'}: raise --repeat to at least ${t.minSamples} for a confidence interval`,
+    });
+  }
+  if (input.cv !== null && input.cv > t.maxCv) {
+    warnings.push({
+      code: 'high-variation',
+      message: `high variation (CV ${percent(input.cv)}%): raise --duration or --repeat, and check for background load`,
+    });
+  }
+  if (input.outliers.count > 0) {
+    warnings.push({
+      code: 'outliers',
+      message: `${plural(input.outliers.count, 'outlier')} by MAD: check for background load (other processes, CPU frequency scaling) and rerun`,
+    });
+  }
+  if (!input.ci.degenerate && input.median !== 0) {
+    const halfWidth = Math.max(input.median - input.ci.low, input.ci.high - input.median) / Math.abs(input.median);
+    if (halfWidth > t.maxCiHalfWidth) {
+      warnings.push({
+        code: 'wide-ci',
+        message: `CI wider than ±${percent(t.maxCiHalfWidth)}% of the median (±${percent(halfWidth)}%): raise --repeat or --duration`,
+      });
+    }
+  }
+  return warnings;
+}

@@ -1,0 +1,136 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/program.js';
+import { RecordingExec } from '../../src/exec/index.js';
+
+// The CLI tier: the real command-line program against a recording fake exec. Nothing runs.
+
+async function cli(argv: string[]) {
+  const exec = new RecordingExec();
+  let stdout = '';
+  const stderr: string[] = [];
+  const io = { out: (t: string) => void (stdout += t), say: (l: string) => void stderr.push(l) };
+  const code = await runCli(argv, { io, contextFor: () => ({ exec, ...io }) });
+  return { code, stdout, stderr: stderr.join('\n'), commands: exec.commands };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'svcbench-cli-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('bad input exits 2, names the field, and creates nothing', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['unknown flag', ['up', '--podz', '3'], /unknown option '--podz'/],
+    ['--pods 0', ['up', '--pods', '0'], /--pods: must be at least 1 \(got 0\)/],
+    ['--pods 100000', ['up', '--pods', '100000'], /--pods: must be at most 1000 \(got 100000\)/],
+    ['--pods not a number', ['up', '--pods', 'many'], /--pods: must be a whole number from 1 to 1000/],
+    ['overlapping CIDRs', ['up', '--service-cidr', '10.244.128.0/17'], /--service-cidr: overlaps --pod-cidr \(10\.244\.0\.0\/16\)/],
+    ['CIDR with host bits', ['up', '--pod-cidr', '10.244.0.1/16'], /--pod-cidr: must be an IPv4 CIDR with zero host bits/],
+    [
+      'CIDR too small for the pods',
+      ['up', '--pods', '20', '--pod-cidr', '10.244.0.0/28'],
+      /--pod-cidr: 10\.244\.0\.0\/28 has 16 addresses, too few for 20 server and 1 client pods/,
+    ],
+    ['external link too small', ['up', '--external-cidr', '198.18.0.0/31'], /--external-cidr: must hold at least 4 addresses/],
+    ['bad run id', ['down', 'x;rm -rf /'], /RUN: must be a run id of 6 lower-case letters and digits/],
+    ['bad exec target', ['exec', 'srv-0;ls'], /TARGET: must be node, external, srv-N or cli-N/],
+  ];
+  it.each(cases)('%s', async (_name, argv, message) => {
+    const r = await cli(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.commands).toEqual([]);
+  });
+
+  const scenarios: [string, string, RegExp][] = [
+    ['malformed YAML', 'services: [ {name: web', /not valid YAML or JSON/],
+    [
+      'shell metacharacters in a name',
+      'services:\n  - name: "web;rm -rf /"\n    ports: [{port: 80}]\n',
+      /services\[0\]\.name: must be a DNS-1035 label/,
+    ],
+    [
+      'backticks in a namespace',
+      'services:\n  - name: web\n    namespace: "`id`"\n    ports: [{port: 80}]\n',
+      /services\[0\]\.namespace: must be a DNS-1123 label/,
+    ],
+    ['unknown field', 'services:\n  - name: web\n    prots: []\n    ports: [{port: 80}]\n', /services\[0\]: Unrecognized key: "prots"/],
+    ['bad port', '{"services": [{"name": "web", "ports": [{"port": 70000}]}]}', /services\[0\]\.ports\[0\]\.port: must be at most 65535/],
+    [
+      'bad endpoint',
+      'services:\n  - name: web\n    ports: [{port: 80}]\n    endpoints: ["srv-0; reboot"]\n',
+      /services\[0\]\.endpoints\[0\]: must name a server pod as srv-N/,
+    ],
+    [
+      'bad protocol',
+      'services:\n  - name: web\n    ports: [{port: 53, protocol: SCTP}]\n',
+      /services\[0\]\.ports\[0\]\.protocol: must be TCP or UDP/,
+    ],
+    [
+      'bad path',
+      'services:\n  - name: web\n    ports: [{port: 80}]\npaths: [pod, warp]\n',
+      /paths\[1\]: must be one of pod, clusterip, clusterip-node, nodeport, hairpin/,
+    ],
+  ];
+  it.each(scenarios)('scenario file: %s', async (name, text, message) => {
+    const r = await cli(['up', '--scenario', file(`${name.replace(/\W/g, '_')}.yaml`, text)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.commands).toEqual([]);
+  });
+
+  it('a missing scenario file', async () => {
+    const r = await cli(['up', '--scenario', join(dir, 'nope.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--scenario: cannot read .*nope\.yaml/);
+  });
+});
+
+describe('bench up against the recording exec', () => {
+  it('builds the topology with one ip -batch for namespaces, one for the node, and one per other namespace', async () => {
+    const r = await cli(['up', '--pods', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { runId } = JSON.parse(r.stdout) as { runId: string };
+    const argvs = r.commands.map((c) => `${c.netns ? `[${c.netns}] ` : ''}${c.argv.join(' ')}`);
+    expect(argvs[0]).toBe('ip -batch -');
+    expect(r.commands[0]!.stdin).toBe(
+      ['node', 'ext', 'srv-0', 'srv-1', 'srv-2', 'cli-0'].map((x) => `netns add svcb-${runId}-${x}\n`).join(''),
+    );
+    // 6 sysctl processes, 1 node batch, 5 batches for the other namespaces: 13 commands in all.
+    expect(argvs.filter((a) => a.includes('sysctl -q -w'))).toHaveLength(6);
+    expect(argvs.filter((a) => a.startsWith('ip -n ') && a.endsWith('-batch -'))).toHaveLength(6);
+    expect(r.commands).toHaveLength(13);
+    expect(r.commands.every((c) => Array.isArray(c.argv) && c.argv.every((a) => typeof a === 'string'))).toBe(true);
+  });
+
+  it('takes the pod count from a scenario file and lets flags win', async () => {
+    const f = file(
+      'ok.yaml',
+      'sandbox: {clients: 2}\nservices:\n  - name: web\n    ports: [{name: http, port: 80, targetPort: 8080}]\n    endpoints: [srv-0, srv-4]\n',
+    );
+    const r = await cli(['up', '--scenario', f, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const pods = (JSON.parse(r.stdout) as { pods: { name: string }[] }).pods.map((p) => p.name);
+    expect(pods).toEqual(['srv-0', 'srv-1', 'srv-2', 'srv-3', 'srv-4', 'cli-0', 'cli-1']);
+    const tooFew = await cli(['up', '--scenario', f, '--pods', '2']);
+    expect(tooFew.code).toBe(2);
+    expect(tooFew.stderr).toMatch(/--pods: the scenario's endpoints name srv-4, so at least 5 pods are needed \(got 2\)/);
+  });
+
+  it('--help shows commands and defaults; --version prints the version', async () => {
+    const help = await cli(['up', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--pods <value>\s+server pods \(default: 3\)/);
+    expect(help.stdout).toMatch(/--pod-cidr <value>\s+pod CIDR \(default: "10\.244\.0\.0\/16"\)/);
+    const top = await cli(['--help']);
+    for (const c of ['up', 'down', 'exec', 'doctor', 'clean']) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    const v = await cli(['--version']);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});

@@ -1,0 +1,76 @@
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BENCH, bench, isRoot, ourNamespaces, processesMentioning, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
+
+// Teardown always: SIGINT at many points of `bench up`, and SIGKILL followed by `bench clean`,
+// leave no namespace, veth, process or state file. "Points" are deterministic: the signal is sent
+// right after the k-th command has been printed by --print-commands.
+
+async function interruptAfter(k: number, signal: 'SIGINT' | 'SIGKILL') {
+  const child = execa(process.execPath, [BENCH, '--print-commands', 'up', '--pods', '8'], { reject: false, stdin: 'ignore' });
+  let seen = 0;
+  let sent = false;
+  child.stderr!.on('data', (chunk: Buffer) => {
+    seen += chunk
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('+ ')).length;
+    if (!sent && seen >= k) {
+      sent = true;
+      child.kill(signal);
+    }
+  });
+  const r = await child;
+  return { sent, exitCode: r.exitCode, signal: r.signal, stderr: String(r.stderr) };
+}
+
+function expectNoResidue() {
+  expect(ourNamespaces()).toEqual([]);
+  expect(stateFiles()).toEqual([]);
+  expect(processesMentioning('svcb-')).toEqual([]);
+}
+
+describe.runIf(isRoot)('interrupts', () => {
+  let before: Record<string, string>;
+  beforeAll(async () => {
+    requireBuild();
+    expect(ourNamespaces()).toEqual([]);
+    before = await rootSnapshot();
+  });
+  afterAll(async () => {
+    await bench(['clean']);
+  });
+
+  // `up --pods 8` runs 1 + 11 + 1 + 10 = 23 commands: points 1..12 cover every step kind.
+  it.each([1, 2, 3, 4, 5, 6, 8, 10, 12, 13, 14, 16, 20])('SIGINT after command %i tears everything down', async (k) => {
+    const r = await interruptAfter(k, 'SIGINT');
+    expect(r.sent).toBe(true);
+    expect(r.exitCode, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/SIGINT: stopping and tearing down/);
+    expectNoResidue();
+  });
+
+  it.each([1, 3, 7, 13, 20])('SIGKILL after command %i, then bench clean, leaves nothing', async (k) => {
+    const r = await interruptAfter(k, 'SIGKILL');
+    expect(r.signal).toBe('SIGKILL');
+    const c = await bench(['clean']);
+    expect(c.exitCode, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/removed run \w{6} \(found by state file\)/);
+    expectNoResidue();
+    const again = await bench(['clean']);
+    expect(again.stderr).toContain('nothing to clean');
+  });
+
+  it('bench clean finds namespaces by name prefix when no state file names them', async () => {
+    const up = await bench(['up', '--pods', '1', '--json']);
+    const { runId } = JSON.parse(up.stdout) as { runId: string };
+    await execa('rm', ['-f', `/run/svcbench/${runId}.json`]);
+    const c = await bench(['clean']);
+    expect(c.stderr).toContain(`removed run ${runId} (found by name prefix): 4 namespaces`);
+    expectNoResidue();
+  });
+
+  it('leaves the root namespace exactly as it was', async () => {
+    expect(await rootSnapshot()).toEqual(before);
+  });
+});

@@ -1,0 +1,110 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { execa } from 'execa';
+import { RealExec, type Exec } from '../src/exec/index.js';
+import type { ProbeResult } from '../src/probe/connect.js';
+
+// Shared by the e2e tier: run the built CLI as a user would, look at the root namespace, and
+// probe real connections inside sandboxes.
+
+export const BENCH = resolve('dist/src/cli/main.js');
+export const PROBE = resolve('dist/src/probe/connect.js');
+export const isRoot = process.getuid?.() === 0;
+
+export function requireBuild(): void {
+  if (!existsSync(BENCH) || !existsSync(PROBE)) throw new Error('dist/ is missing: run `npm run build` (scripts/test does)');
+}
+
+export async function bench(args: string[], opts: { timeoutMs?: number } = {}) {
+  const r = await execa(process.execPath, [BENCH, ...args], { reject: false, timeout: opts.timeoutMs ?? 60_000, stdin: 'ignore' });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+export const exec: Exec = new RealExec();
+
+/** Namespaces of ours (by prefix), optionally of one run. */
+export function ourNamespaces(runId?: string): string[] {
+  const all = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+  return all.filter((n) => n.startsWith(runId === undefined ? 'svcb-' : `svcb-${runId}-`)).sort();
+}
+
+export function stateFiles(): string[] {
+  return existsSync('/run/svcbench') ? readdirSync('/run/svcbench') : [];
+}
+
+/** Processes whose command line names a run (sysctl, ip, nsenter, socat left running). */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (cmdline.includes(text)) pids.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/** Everything in the root namespace that the project must never change. */
+export async function rootSnapshot(): Promise<Record<string, string>> {
+  const run = async (argv: string[], filter: (l: string) => boolean = () => true) => {
+    const r = await execa(argv[0]!, argv.slice(1), { reject: false });
+    return String(r.stdout).split('\n').filter(filter).join('\n');
+  };
+  const noComments = (l: string) => !l.startsWith('#');
+  return {
+    links: await run(['ip', '-o', 'link', 'show']),
+    addresses: await run(['ip', '-o', 'address', 'show']),
+    routes: await run(['ip', 'route', 'show', 'table', 'all']),
+    rules: await run(['ip', 'rule', 'show']),
+    iptablesLegacy: await run(['iptables-legacy-save'], noComments),
+    iptablesNft: await run(['iptables-nft-save'], noComments),
+    nft: await run(['nft', 'list', 'ruleset']),
+    // Counters change by themselves; everything else under net.* must not move.
+    sysctls: await run(['sysctl', '-a', '--pattern', '^net\\.'], (l) => !/nf_conntrack_count/.test(l)),
+  };
+}
+
+/** A socat server per namespace that answers every connection with `reply`. */
+export function startReplyServers(servers: { netns: string; reply: string; port: number; udp?: boolean }[]) {
+  return servers.map(({ netns, reply, port, udp }) =>
+    exec.start({
+      netns,
+      argv: [
+        'socat',
+        ...(udp ? [] : ['-U']),
+        udp ? `UDP4-RECVFROM:${port},reuseaddr,fork` : `TCP4-LISTEN:${port},reuseaddr,fork,backlog=1024`,
+        `EXEC:/bin/echo ${reply}`,
+      ],
+    }),
+  );
+}
+
+export async function probe(netns: string, targets: string[], opts: { timeoutMs?: number; udp?: boolean } = {}): Promise<ProbeResult[]> {
+  const args = ['--timeout', String(opts.timeoutMs ?? 2000), ...(opts.udp ? ['--udp'] : []), ...targets];
+  const r = await exec.run({ netns, argv: [process.execPath, PROBE, ...args] });
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ProbeResult);
+}
+
+/** Waits until every target answers (servers take a moment to bind). */
+export async function waitListening(netns: string, targets: string[], timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await probe(netns, targets, { timeoutMs: 500 });
+    if (r.every((x) => x.ok)) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `not listening: ${r
+          .filter((x) => !x.ok)
+          .map((x) => `${x.target} ${x.error}`)
+          .join(', ')}`,
+      );
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
