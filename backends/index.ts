@@ -4,9 +4,19 @@ import { iptables } from './iptables/backend.js';
 import { iptablesRestore } from './iptables-restore/backend.js';
 import { ipvs } from './ipvs/backend.js';
 import { nft } from './nft/backend.js';
-import type { Backend } from './types.js';
+import type { Backend, BackendInfo } from './types.js';
 
-export const BACKENDS = [iptables, iptablesRestore, nft, ipvs, ebpf] as const satisfies readonly Backend[];
-export type BackendName = (typeof BACKENDS)[number]['name'];
+/** Every backend, in the order reports list them. IPVS and eBPF have their preflight (so
+ * `bench doctor` reports on them) and get their data plane in later issues. */
+export const BACKENDS: readonly BackendInfo[] = [iptables, iptablesRestore, nft, ipvs, ebpf];
 export const BACKEND_NAMES = BACKENDS.map((b) => b.name);
-export type { Backend, Preflight, Check } from './types.js';
+
+/** Backends that can install services (render, apply, read back). */
+export const isImplemented = (b: BackendInfo): b is Backend => 'render' in b && 'apply' in b;
+export const IMPLEMENTED = BACKENDS.filter(isImplemented);
+
+export function backendByName(name: string): BackendInfo | undefined {
+  return BACKENDS.find((b) => b.name === name);
+}
+
+export type { Backend, BackendInfo, BackendOptions, Check, NodeTarget, Preflight } from './types.js';

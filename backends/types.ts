@@ -1,5 +1,7 @@
 // The backend contract (DESIGN.md §1, §3): one folder and one exported object per backend,
 // registered only in backends/index.ts. The runner never branches on a backend's name.
+import type { Exec } from '../src/exec/index.js';
+import type { ClusterState, ProxyConfig } from '../src/model/types.js';
 
 export type CheckState = 'ok' | 'missing';
 
@@ -17,9 +19,56 @@ export interface Check {
  * and the fix, and the checks behind the verdict. */
 export type Preflight = { state: 'ready'; checks: Check[] } | { state: 'unavailable'; reason: string; fix: string; checks: Check[] };
 
-export interface Backend {
+export type IptablesMode = 'legacy' | 'nft';
+
+/** Options some backends take; every backend receives them all and uses what applies. */
+export interface BackendOptions {
+  iptablesMode: IptablesMode;
+  /** Time budget of one sync for backends that can run for minutes (rule by rule). */
+  syncTimeoutMs: number;
+}
+
+/** Where a backend programs rules: the node namespace of a sandbox, through the exec port. */
+export interface NodeTarget {
+  exec: Exec;
+  netns: string;
+  cfg: ProxyConfig;
+  options: BackendOptions;
+}
+
+/** What a render produced: the backend's own payload plus a few numbers for people. */
+export interface Rendered<P> {
+  kind: 'full' | 'partial';
+  payload: P;
+  /** Size of what apply sends (lines, commands or map entries), with its unit. */
+  size: { count: number; unit: string };
+}
+
+export interface Applied {
+  /** External commands run (processes spawned) by this apply. */
+  commands: number;
+  /** Set when a time-budgeted apply stopped at its budget: the sync is reported as exceeded. */
+  exceeded?: { budgetMs: number; done: number; total: number };
+}
+
+/** What every registered backend has, including those whose data plane is still to come. */
+export interface BackendInfo {
   name: string;
   /** One line for `bench doctor` and reports. */
   title: string;
-  preflight(): Promise<Preflight>;
+  preflight(options: BackendOptions): Promise<Preflight>;
+}
+
+export interface Backend<P = unknown> extends BackendInfo {
+  /** Pure: the full sync of `next`, or the partial sync from `prev` to `next` (DESIGN.md §1). */
+  render(prev: ClusterState | undefined, next: ClusterState, cfg: ProxyConfig, options: BackendOptions): Rendered<P>;
+  /** Sends a rendered sync, in one transaction where the mechanism allows; builds nothing itself. */
+  apply(target: NodeTarget, rendered: Rendered<P>): Promise<Applied>;
+  /** Reads the installed state back and lists its differences from what `rendered` wanted
+   * (empty when they agree). Slow on big rulesets: never inside a timed region. */
+  readBack(target: NodeTarget, rendered: Rendered<P>): Promise<string[]>;
+  /** Removes what the backend installed in the node namespace. */
+  teardown(target: NodeTarget): Promise<void>;
+  /** The raw tool loading the same payload, for the overhead comparison (e.g. iptables-restore). */
+  rawLoad?(target: NodeTarget, rendered: Rendered<P>): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { binary, bpffs, btf, cgroup2, kernelOptions, verdict } from '../preflight.js';
-import type { Backend } from '../types.js';
+import type { BackendInfo } from '../types.js';
 
-export const ebpf: Backend = {
+export const ebpf: BackendInfo = {
   name: 'ebpf',
   title: 'socket-level load balancing (cgroup connect4/sendmsg4) and tc NodePort, after Cilium',
   preflight: async () =>

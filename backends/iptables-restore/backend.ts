@@ -1,9 +1,88 @@
-import { iptablesFlavourChecks } from '../iptables/backend.js';
+import { BenchError } from '../../src/errors.js';
+import { CommandError } from '../../src/exec/index.js';
+import { iptablesFlavourChecks, iptablesTools } from '../iptables/tools.js';
 import { verdict } from '../preflight.js';
-import type { Backend } from '../types.js';
+import type { Backend, NodeTarget, Rendered } from '../types.js';
+import { diffRulesets, formatDifference, parseIptablesSave } from './parse-save.js';
+import { jumpRuleArgv, renderFull, renderPartial, type RenderResult } from './render.js';
+import type { JumpRule } from './ruleset.js';
 
-export const iptablesRestore: Backend = {
+/** kube-proxy's EnsureChain + EnsureRule(Prepend) for one jump from a built-in chain (≈L395):
+ * `-N` (failing with "Chain already exists" is fine), `-C`, and `-I` only when the check fails. */
+export async function ensureJump(t: NodeTarget, iptables: string, j: JumpRule): Promise<number> {
+  const a = jumpRuleArgv(j);
+  await t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...a.newChain], allowFailure: true });
+  const check = await t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...a.check], allowFailure: true });
+  if (check.exitCode !== 0) await t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...a.insert] });
+  return check.exitCode !== 0 ? 3 : 2;
+}
+
+/** iptables-restore reports "Error occurred at line: N" (or "line N failed"): show that line. */
+export function restoreError(e: unknown, payload: string, tool: string): never {
+  if (!(e instanceof CommandError)) throw e;
+  const m = /(?:Error occurred at line: |line )(\d+)/.exec(e.stderr);
+  const line = m ? payload.split('\n')[Number(m[1]) - 1] : undefined;
+  throw new BenchError(
+    `${tool} rejected the transaction${line === undefined ? '' : ` at line ${m![1]}: ${line}`}\n${e.stderr.trim().split('\n')[0]}`,
+    {
+      hint: 'the transaction was not applied; the rules installed before it are unchanged',
+      cause: e,
+    },
+  );
+}
+
+/** The filter section of a payload (nat comes first, see toRestorePayload). */
+const filterSection = (payload: string): string => payload.slice(payload.indexOf('*filter\n'));
+
+export const iptablesRestore: Backend<RenderResult> = {
   name: 'iptables-restore',
   title: "kube-proxy's iptables mode: one iptables-restore --noflush transaction per sync",
-  preflight: async () => verdict(await iptablesFlavourChecks('iptables-restore')),
+  preflight: async (o) => verdict(await iptablesFlavourChecks('iptables-restore', o.iptablesMode)),
+
+  render(prev, next, cfg): Rendered<RenderResult> {
+    const r = prev === undefined ? renderFull(next, cfg) : renderPartial(prev, next, cfg);
+    return { kind: r.kind, payload: r, size: { count: r.stats.payloadLines, unit: 'lines' } };
+  },
+
+  async apply(t, { payload: r }) {
+    const tools = iptablesTools(t.options.iptablesMode);
+    let commands = 0;
+    // Full syncs ensure the jumps from the built-in chains first, each with its own iptables
+    // calls, exactly as kube-proxy does; they are never part of the restore payload.
+    for (const j of r.jumpRules) commands += await ensureJump(t, tools.iptables, j);
+    // iptables-restore commits table by table: check the small filter section first, so that a
+    // rejection in either table leaves both as they were.
+    const filter = filterSection(r.payload);
+    await t.exec
+      .run({ netns: t.netns, argv: [tools.restore, '-w', '--test', '--noflush'], stdin: filter })
+      .catch((e) => restoreError(e, filter, tools.restore));
+    await t.exec
+      .run({ netns: t.netns, argv: [tools.restore, '-w', '--noflush', '--counters'], stdin: r.payload })
+      .catch((e) => restoreError(e, r.payload, tools.restore));
+    return { commands: commands + 2 };
+  },
+
+  async readBack(t, { payload: r }) {
+    const { save } = iptablesTools(t.options.iptablesMode);
+    const out = await t.exec.run({ netns: t.netns, argv: [save] });
+    return diffRulesets(r.desired, parseIptablesSave(out.stdout)).map(formatDifference);
+  },
+
+  async teardown(t) {
+    await flushAll(t);
+  },
+
+  async rawLoad(t, { payload: r }) {
+    const { restore } = iptablesTools(t.options.iptablesMode);
+    await t.exec.run({ netns: t.netns, argv: [restore, '-w', '--noflush', '--counters'], stdin: r.payload });
+  },
 };
+
+/** Empties the filter and nat tables of the node namespace (built-in chains flushed, every other
+ * chain deleted) in one restore: without --noflush, iptables-restore replaces each table. */
+export async function flushAll(t: NodeTarget): Promise<void> {
+  const { restore } = iptablesTools(t.options.iptablesMode);
+  const payload =
+    '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
+  await t.exec.run({ netns: t.netns, argv: [restore, '-w'], stdin: payload });
+}

@@ -1,31 +1,45 @@
-import { binary, kernelOptions, verdict } from '../preflight.js';
+import { iptablesRestore, ensureJump, flushAll } from '../iptables-restore/backend.js';
+import type { RenderResult } from '../iptables-restore/render.js';
+import { verdict } from '../preflight.js';
 import type { Backend } from '../types.js';
+import { iptablesFlavourChecks, iptablesTools } from './tools.js';
 
-/** Kernel options both iptables backends need for kube-proxy's ruleset (§1 of the reference):
- * NAT, MASQUERADE, and the statistic, recent, addrtype, comment, conntrack and mark matches. */
-export const IPTABLES_KERNEL = [
-  'CONFIG_IP_NF_NAT',
-  'CONFIG_NETFILTER_XT_TARGET_MASQUERADE',
-  'CONFIG_NETFILTER_XT_MATCH_STATISTIC',
-  'CONFIG_NETFILTER_XT_MATCH_RECENT',
-  'CONFIG_NETFILTER_XT_MATCH_ADDRTYPE',
-  'CONFIG_NETFILTER_XT_MATCH_COMMENT',
-  'CONFIG_NETFILTER_XT_MATCH_CONNTRACK',
-  'CONFIG_NETFILTER_XT_MATCH_MARK',
-  'CONFIG_IP_NF_TARGET_REJECT',
-];
-
-/** Both flavours exist on Debian: legacy x_tables and the nf_tables-backed compat layer. */
-export async function iptablesFlavourChecks(tool: 'iptables' | 'iptables-restore') {
-  return [
-    await binary(`${tool.replace('iptables', 'iptables-legacy')}`, ['--version'], 'iptables'),
-    await binary(`${tool.replace('iptables', 'iptables-nft')}`, ['--version'], 'iptables'),
-    ...kernelOptions([...IPTABLES_KERNEL, 'CONFIG_NFT_COMPAT']),
-  ];
-}
-
-export const iptables: Backend = {
+/** The same ruleset as iptables-restore, installed one iptables command per rule, as a naive
+ * controller would: every command reads, edits and writes back the whole table, so the cost grows
+ * with the ruleset. The sync stops at its time budget (--sync-timeout) and says so. */
+export const iptables: Backend<RenderResult> = {
   name: 'iptables',
   title: 'kube-proxy iptables ruleset installed one iptables command per rule (a naive controller)',
-  preflight: async () => verdict(await iptablesFlavourChecks('iptables')),
+  preflight: async (o) => verdict(await iptablesFlavourChecks('iptables', o.iptablesMode)),
+  render: (prev, next, cfg, o) => {
+    const r = iptablesRestore.render(prev, next, cfg, o);
+    return { ...r, size: { count: r.payload.commands.length, unit: 'commands' } };
+  },
+
+  async apply(t, { payload: r }) {
+    const { iptables: bin } = iptablesTools(t.options.iptablesMode);
+    const budget = t.options.syncTimeoutMs;
+    const started = performance.now();
+    const total = r.commands.length;
+    let done = 0;
+    for (const argv of r.commands) {
+      const left = budget - (performance.now() - started);
+      if (left <= 0) return { commands: done, exceeded: { budgetMs: budget, done, total } };
+      // The budget also bounds a single command (one command can take seconds at 10k services).
+      try {
+        await t.exec.run({ netns: t.netns, argv: [bin, '-w', ...argv], timeoutMs: Math.ceil(left) });
+      } catch (e) {
+        if (performance.now() - started >= budget) return { commands: done + 1, exceeded: { budgetMs: budget, done, total } };
+        throw e;
+      }
+      done++;
+    }
+    // The rule-by-rule path ensures the jumps after its commands, whose -N would otherwise collide.
+    let commands = done;
+    for (const j of r.jumpRules) commands += await ensureJump(t, bin, j);
+    return { commands };
+  },
+
+  readBack: (t, rendered) => iptablesRestore.readBack(t, rendered),
+  teardown: flushAll,
 };

@@ -1,7 +1,7 @@
 import { binary, kernelOptions, verdict } from '../preflight.js';
-import type { Backend } from '../types.js';
+import type { BackendInfo } from '../types.js';
 
-export const ipvs: Backend = {
+export const ipvs: BackendInfo = {
   name: 'ipvs',
   title: "kube-proxy's IPVS mode: virtual servers per VIP, ipsets and the iptables rules IPVS still needs",
   preflight: async () =>

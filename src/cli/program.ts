@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { backendOptionsShape } from '../config/backend.js';
 import { sandboxShape } from '../config/sandbox.js';
 import { AbortedError, BenchError, UsageError } from '../errors.js';
 import { signalExitCode } from '../lifecycle.js';
@@ -10,6 +11,7 @@ import { doctor } from './commands/doctor.js';
 import { down } from './commands/down.js';
 import { execIn } from './commands/exec.js';
 import { up } from './commands/up.js';
+import { verify, verifyShape } from './commands/verify.js';
 import { defaultIo, makeContext, type Context, type GlobalOptions } from './context.js';
 import { addShapeOptions } from './options.js';
 
@@ -56,8 +58,17 @@ export async function runCli(
     .action(async (target: string, cmd: string[], flags: { run?: string }) => {
       exitCode = await execIn(ctx(), target, cmd, flags);
     });
-  program
-    .command('doctor')
+  addShapeOptions(
+    program
+      .command('verify')
+      .description('conformance suite: install services with a backend and prove they forward (exits 1 on any failure)'),
+    verifyShape,
+  )
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (flags) => {
+      exitCode = await verify(ctx(), flags);
+    });
+  addShapeOptions(program.command('doctor'), { iptablesMode: backendOptionsShape.iptablesMode })
     .option('--json', 'print the checks as JSON on stdout')
     .description('check, per backend, binaries, kernel features, cgroup2 and bpffs; say what is missing and how to fix it')
     .action(async (flags) => doctor(ctx(), flags));

@@ -7,3 +7,4 @@ export * from './outliers.js';
 export * from './compare.js';
 export * from './warnings.js';
 export * from './summarize.js';
+export * from './chisquare.js';

@@ -1,10 +1,13 @@
-import { BACKENDS, type Preflight } from '../../../backends/index.js';
+import { BACKENDS, isImplemented, type Preflight } from '../../../backends/index.js';
+import { backendOptionsShape, toBackendOptions } from '../../config/backend.js';
+import { parseShape } from '../options.js';
 import { binary } from '../../../backends/preflight.js';
 import type { Context } from '../context.js';
 
 /** `bench doctor`: for each backend, binaries and versions, kernel features, cgroup2 and bpffs;
  * ready or unavailable, with the reason and the fix. */
-export async function doctor(ctx: Context, flags: { json?: boolean }): Promise<void> {
+export async function doctor(ctx: Context, flags: { json?: boolean; iptablesMode?: string }): Promise<void> {
+  const options = toBackendOptions(parseShape(backendOptionsShape, flags));
   const host = [
     await binary('ip', ['-V'], 'iproute2'),
     await binary('nsenter', ['--version'], 'util-linux'),
@@ -12,8 +15,9 @@ export async function doctor(ctx: Context, flags: { json?: boolean }): Promise<v
     await binary('socat', ['-V'], 'socat'),
     await binary('conntrack', ['--version'], 'conntrack'),
   ];
-  const backends: { name: string; title: string; preflight: Preflight }[] = [];
-  for (const b of BACKENDS) backends.push({ name: b.name, title: b.title, preflight: await b.preflight() });
+  const backends: { name: string; title: string; implemented: boolean; preflight: Preflight }[] = [];
+  for (const b of BACKENDS)
+    backends.push({ name: b.name, title: b.title, implemented: isImplemented(b), preflight: await b.preflight(options) });
   if (flags.json) {
     ctx.out(`${JSON.stringify({ root: process.getuid?.() === 0, host, backends })}\n`);
     return;
@@ -24,7 +28,9 @@ export async function doctor(ctx: Context, flags: { json?: boolean }): Promise<v
     ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}${c.fix ? `  → ${c.fix}` : ''}`);
   for (const b of backends) {
     const p = b.preflight;
-    ctx.say(`\n${b.name}: ${p.state === 'ready' ? 'ready' : 'unavailable'} (${b.title})`);
+    ctx.say(
+      `\n${b.name}: ${p.state === 'ready' ? 'ready' : 'unavailable'}${b.implemented ? '' : ' (data plane not in this build yet)'} (${b.title})`,
+    );
     if (p.state === 'unavailable') ctx.say(`  reason: ${p.reason}\n  fix:    ${p.fix}`);
     for (const c of p.checks) ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}`);
   }

@@ -1,0 +1,51 @@
+import { backendByName, BACKEND_NAMES, isImplemented } from '../../../backends/index.js';
+import { backendOptionsShape, toBackendOptions } from '../../config/backend.js';
+import { intInRange } from '../../config/fields.js';
+import { BenchError, UsageError } from '../../errors.js';
+import { Interrupts } from '../../lifecycle.js';
+import { verify as runVerify } from '../../verify/run.js';
+import { TESTED } from '../../verify/services.js';
+import type { Context } from '../context.js';
+import { parseShape } from '../options.js';
+import { z } from 'zod';
+
+export const verifyShape = {
+  backend: z.string({ error: `is required: one of ${BACKEND_NAMES.join(', ')}` }).describe(`backend to check: ${BACKEND_NAMES.join(', ')}`),
+  services: intInRange(TESTED.length, 30000)
+    .default(TESTED.length)
+    .describe(`services to install (the ${TESTED.length} tested ones plus fillers pointing at real pods)`),
+  ...backendOptionsShape,
+};
+
+/** `bench verify --backend B`: the conformance suite; exits 1 when any check fails. */
+export async function verify(ctx: Context, flags: Record<string, unknown> & { json?: boolean }): Promise<number> {
+  const f = parseShape(verifyShape, flags);
+  const backend = backendByName(f.backend);
+  if (!backend) throw new UsageError(`--backend: unknown backend ${JSON.stringify(f.backend)}; one of ${BACKEND_NAMES.join(', ')}`);
+  if (!isImplemented(backend))
+    throw new UsageError(
+      `--backend: ${backend.name} has no data plane in this build yet; one of ${BACKEND_NAMES.filter((n) => isImplemented(backendByName(n)!)).join(', ')}`,
+    );
+  const options = toBackendOptions(f);
+  const pre = await backend.preflight(options);
+  if (pre.state === 'unavailable') throw new BenchError(`backend ${backend.name} is unavailable here: ${pre.reason}`, { hint: pre.fix });
+
+  const interrupts = new Interrupts(ctx.say);
+  try {
+    ctx.say(
+      `verifying ${backend.name}${backend.name.startsWith('iptables') ? ` (${options.iptablesMode})` : ''} with ${f.services} services…`,
+    );
+    const report = await runVerify({ exec: ctx.exec, say: ctx.say, check: interrupts.check }, backend, options, f.services);
+    if (flags.json) ctx.out(`${JSON.stringify(report)}\n`);
+    const w = Math.max(...report.checks.map((c) => c.name.length));
+    ctx.say(`\n${'check'.padEnd(w)}  result  detail`);
+    for (const c of report.checks) ctx.say(`${c.name.padEnd(w)}  ${c.pass ? 'pass  ' : 'FAIL  '}  ${c.detail}`);
+    const failed = report.checks.filter((c) => !c.pass).length;
+    ctx.say(
+      `\n${backend.name}: ${failed === 0 ? `all ${report.checks.length} checks passed` : `${failed} of ${report.checks.length} checks FAILED`}`,
+    );
+    return failed === 0 ? 0 : 1;
+  } finally {
+    interrupts.dispose();
+  }
+}

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import type { Exec } from '../exec/index.js';
+import type { ProbeResult } from './connect.js';
+
+// The prober and the conformance server are run by path with the same Node binary, inside a
+// namespace, through the exec port.
+export const PROBE_SCRIPT = fileURLToPath(new URL('./connect.js', import.meta.url));
+export const SERVE_SCRIPT = fileURLToPath(new URL('./serve.js', import.meta.url));
+
+export async function probe(
+  exec: Exec,
+  netns: string,
+  targets: string[],
+  opts: { timeoutMs?: number; udp?: boolean } = {},
+): Promise<ProbeResult[]> {
+  const args = ['--timeout', String(opts.timeoutMs ?? 2000), ...(opts.udp ? ['--udp'] : []), ...targets];
+  const r = await exec.run({ netns, argv: [process.execPath, PROBE_SCRIPT, ...args] });
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ProbeResult);
+}

@@ -1,0 +1,40 @@
+import type { Backend, NodeTarget, Rendered } from '../backends/types.js';
+import type { ClusterState } from './model/types.js';
+
+/** One sync's own timing split (render is pure CPU work, apply is the kernel transaction). */
+export interface SyncRecord {
+  kind: 'full' | 'partial';
+  renderMs: number;
+  applyMs: number;
+  totalMs: number;
+  size: { count: number; unit: string };
+  commands: number;
+  exceeded?: { budgetMs: number; done: number; total: number };
+}
+
+/** Renders and applies one sync (full when `prev` is undefined), timing each half. Read-back is
+ * left to the caller, outside the timed region. */
+export async function sync<P>(
+  backend: Backend<P>,
+  target: NodeTarget,
+  prev: ClusterState | undefined,
+  next: ClusterState,
+): Promise<{ record: SyncRecord; rendered: Rendered<P> }> {
+  const t0 = performance.now();
+  const rendered = backend.render(prev, next, target.cfg, target.options);
+  const t1 = performance.now();
+  const applied = await backend.apply(target, rendered);
+  const t2 = performance.now();
+  return {
+    rendered,
+    record: {
+      kind: rendered.kind,
+      renderMs: t1 - t0,
+      applyMs: t2 - t1,
+      totalMs: t2 - t0,
+      size: rendered.size,
+      commands: applied.commands,
+      ...(applied.exceeded ? { exceeded: applied.exceeded } : {}),
+    },
+  };
+}

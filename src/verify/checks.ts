@@ -1,0 +1,92 @@
+import type { Exec } from '../exec/index.js';
+import { probe } from '../probe/client.js';
+import type { ProbeResult } from '../probe/connect.js';
+import { chiSquareUniform } from '../stats/index.js';
+
+// Conformance checks over real connections. Each returns pass/fail with a reason a person can act on.
+
+export interface CheckResult {
+  name: string;
+  pass: boolean;
+  detail: string;
+}
+
+export const check = (name: string, pass: boolean, detail: string): CheckResult => ({ name, pass, detail });
+
+const describe_ = (r: ProbeResult | undefined): string =>
+  r === undefined ? 'no result' : r.ok ? `answered by ${r.reply}` : `failed: ${r.error}`;
+
+/** One new connection must be answered by one of `expected`. */
+export async function answeredBy(
+  exec: Exec,
+  name: string,
+  netns: string,
+  target: string,
+  expected: string[],
+  udp = false,
+): Promise<CheckResult> {
+  const [r] = await probe(exec, netns, [target], { udp });
+  const pass = r !== undefined && r.ok && expected.includes(r.reply ?? '');
+  return check(name, pass, `${target}${udp ? '/udp' : ''} ${describe_(r)}${pass ? '' : ` (expected ${expected.join(' or ')})`}`);
+}
+
+/** No answer within the timeout: the connection must not get through. */
+export async function notAnswered(exec: Exec, name: string, netns: string, target: string): Promise<CheckResult> {
+  const [r] = await probe(exec, netns, [target], { timeoutMs: 1000 });
+  const pass = r !== undefined && !r.ok;
+  return check(name, pass, `${target} ${pass ? `blocked (${r!.error})` : describe_(r)}`);
+}
+
+/** Counts which endpoint answers each of n new connections. */
+export async function spread(exec: Exec, netns: string, target: string, n: number): Promise<Map<string, number>> {
+  const results = await probe(
+    exec,
+    netns,
+    Array.from({ length: n }, () => target),
+    { timeoutMs: 5000 },
+  );
+  const counts = new Map<string, number>();
+  for (const r of results) {
+    const key = r.ok ? (r.reply ?? '') : `error: ${r.error}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** kube-proxy's random selection must spread new connections evenly: Pearson's chi-square
+ * against a uniform spread must not reject it at p ≤ 0.001. */
+export async function spreadCheck(exec: Exec, netns: string, target: string, endpoints: string[], n = 300): Promise<CheckResult> {
+  const counts = await spread(exec, netns, target, n);
+  const observed = endpoints.map((e) => counts.get(e) ?? 0);
+  const stray = [...counts.keys()].filter((k) => !endpoints.includes(k));
+  const { statistic, pValue } = chiSquareUniform(observed);
+  const pass = stray.length === 0 && pValue > 0.001;
+  const text = endpoints.map((e, i) => `${e}=${observed[i]}`).join(' ');
+  return check(
+    `spread over ${endpoints.length} endpoints`,
+    pass,
+    `${n} connections: ${text}; χ²=${statistic.toFixed(2)}, p=${pValue.toPrecision(3)}${stray.length ? `; unexpected: ${stray.join(', ')}` : ''}`,
+  );
+}
+
+/** ClientIP affinity: every new connection from one client lands on the same endpoint. */
+export async function affinityCheck(exec: Exec, netns: string, target: string, n = 30): Promise<CheckResult> {
+  const counts = await spread(exec, netns, target, n);
+  const pass = counts.size === 1 && ![...counts.keys()][0]!.startsWith('error');
+  return check(
+    'ClientIP affinity sticks',
+    pass,
+    `${n} connections answered by ${[...counts.entries()].map(([k, v]) => `${k}×${v}`).join(', ')}`,
+  );
+}
+
+/** Polls new connections until `wanted` answers (an endpoint added by a partial sync). */
+export async function reaches(exec: Exec, name: string, netns: string, target: string, wanted: string, tries = 64): Promise<CheckResult> {
+  const counts = await spread(exec, netns, target, tries);
+  const pass = (counts.get(wanted) ?? 0) > 0;
+  return check(
+    name,
+    pass,
+    `${tries} connections: ${[...counts.entries()].map(([k, v]) => `${k}×${v}`).join(', ')}${pass ? '' : ` (never ${wanted})`}`,
+  );
+}

@@ -1,0 +1,208 @@
+import type { Backend, BackendOptions, NodeTarget } from '../../backends/types.js';
+import { sandboxSchema } from '../config/sandbox.js';
+import type { Exec } from '../exec/index.js';
+import { allocate } from '../model/generate.js';
+import type { ClusterState, ProxyConfig, Service } from '../model/types.js';
+import { probe, SERVE_SCRIPT } from '../probe/client.js';
+import { closeSandbox, openSandbox, type Sandbox } from '../sandbox/session.js';
+import { processStartTime } from '../sandbox/state.js';
+import { sync, type SyncRecord } from '../sync.js';
+import { affinityCheck, answeredBy, check, notAnswered, reaches, spreadCheck, type CheckResult } from './checks.js';
+import { NS, SERVER_PODS, SERVER_PORT, UDP_PORT, verifyServices } from './services.js';
+
+export interface VerifyReport {
+  backend: string;
+  options: BackendOptions;
+  services: number;
+  syncs: (SyncRecord & { step: string })[];
+  checks: CheckResult[];
+  passed: boolean;
+}
+
+interface Ctx {
+  exec: Exec;
+  say: (line: string) => void;
+  check: () => void;
+}
+
+/** `bench verify`: builds a sandbox, installs the conformance services (plus fillers up to
+ * `services`) with the backend, and proves over real connections that they forward as Kubernetes
+ * Services must. Everything is torn down afterwards, whatever happens. */
+export async function verify(ctx: Ctx, backend: Backend, options: BackendOptions, services: number): Promise<VerifyReport> {
+  const cfg = sandboxSchema.parse({ pods: SERVER_PODS, clients: 1 });
+  const sb = await openSandbox(ctx.exec, cfg, { command: `verify --backend ${backend.name}`, check: ctx.check });
+  try {
+    return await verifyIn(ctx, sb, backend, options, services);
+  } finally {
+    await closeSandbox(ctx.exec, sb);
+  }
+}
+
+async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: BackendOptions, total: number): Promise<VerifyReport> {
+  const { exec } = ctx;
+  const { plan } = sb;
+  const node = plan.node.netns;
+  const client = plan.pods.find((p) => p.kind === 'client')!.netns;
+  const byRole = (role: string) => plan.pods.find((p) => p.role === role)!;
+  const proxy: ProxyConfig = { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] };
+  const target: NodeTarget = { exec, netns: node, cfg: proxy, options };
+
+  // Conformance servers: each answers with its pod's name over TCP and UDP.
+  const servers = plan.pods
+    .filter((p) => p.kind === 'server')
+    .map((p) =>
+      exec.start({
+        netns: p.netns,
+        argv: [process.execPath, SERVE_SCRIPT, '--name', p.role, '--tcp', String(SERVER_PORT), '--udp', String(UDP_PORT)],
+      }),
+    );
+  await sb.state?.record(servers.map((s) => ({ kind: 'process', pid: s.pid, startTime: processStartTime(s.pid) ?? '' })));
+  await waitListening(
+    exec,
+    client,
+    plan.pods.filter((p) => p.kind === 'server').map((p) => `${p.ip}:${SERVER_PORT}`),
+  );
+  ctx.check();
+
+  const { specs, ip } = verifyServices(plan, total);
+  const { state, withoutNodePort } = allocate(specs, plan.serviceCidr);
+  if (withoutNodePort.length > 0)
+    ctx.say(`${withoutNodePort.length} NodePort services got no node port (range exhausted): ${withoutNodePort.slice(0, 5).join(', ')}…`);
+  const svc = (name: string): Service => state.services.find((s) => s.namespace === NS && s.name === name)!;
+  const vip = (name: string) => `${svc(name).clusterIP}:80`;
+  const nodePort = (name: string) => `${plan.node.ip}:${svc(name).ports[0]!.nodePort}`;
+  const three = ['srv-0', 'srv-1', 'srv-2'];
+
+  const syncs: VerifyReport['syncs'] = [];
+  const checks: CheckResult[] = [];
+  const readBack = async (step: string, rendered: Parameters<Backend['readBack']>[1]) => {
+    const diffs = exec.dryRun ? [] : await backend.readBack(target, rendered);
+    checks.push(
+      check(
+        `read-back after ${step}`,
+        diffs.length === 0,
+        diffs.length === 0 ? 'installed state equals the desired state' : `${diffs.length} differences: ${diffs.slice(0, 5).join('; ')}`,
+      ),
+    );
+  };
+
+  // Full sync, then read back outside the timed region.
+  const full = await sync(backend, target, undefined, state);
+  syncs.push({ step: `full sync (${total} services)`, ...full.record });
+  ctx.say(`full sync of ${total} services: ${fmtSync(full.record)}`);
+  if (full.record.exceeded) {
+    checks.push(
+      check(
+        'full sync within budget',
+        false,
+        `stopped after ${full.record.exceeded.done} of ${full.record.exceeded.total} commands at the ${full.record.exceeded.budgetMs / 1000} s budget (--sync-timeout)`,
+      ),
+    );
+    return { backend: backend.name, options, services: total, syncs, checks, passed: false };
+  }
+  await readBack('full sync', full.rendered);
+  ctx.check();
+
+  checks.push(await answeredBy(exec, 'ClusterIP from a pod', client, vip('web'), three));
+  checks.push(await answeredBy(exec, 'ClusterIP from the node', node, vip('web'), three));
+  checks.push(await answeredBy(exec, 'hairpin: a pod reaches its own service', byRole('srv-3').netns, vip('solo'), ['srv-3']));
+  checks.push(await answeredBy(exec, 'NodePort from the external namespace', plan.external.netns, nodePort('web'), three));
+  checks.push(await answeredBy(exec, 'NodePort from a pod', client, nodePort('web'), three));
+  checks.push(await answeredBy(exec, 'UDP through ClusterIP', client, `${svc('dns').clusterIP}:53`, three, true));
+  checks.push(
+    await spreadCheck(
+      exec,
+      client,
+      vip('web'),
+      three.map((r) => r),
+    ),
+  );
+  checks.push(await affinityCheck(exec, client, vip('sticky')));
+  checks.push(await answeredBy(exec, 'service to be deleted answers before', client, vip('doomed'), ['srv-0']));
+  ctx.check();
+
+  // Partial sync: delete one service, add an endpoint to another.
+  const next: ClusterState = {
+    services: state.services.filter((s) => s !== svc('doomed')),
+    endpoints: { ...state.endpoints, [`${NS}/grow`]: [...state.endpoints[`${NS}/grow`]!, { ip: ip('srv-3'), local: true }] },
+  };
+  delete next.endpoints[`${NS}/doomed`];
+  const partial = await sync(backend, target, state, next);
+  syncs.push({ step: 'partial sync (delete a service, add an endpoint)', ...partial.record });
+  ctx.say(`partial sync: ${fmtSync(partial.record)}`);
+  await readBack('partial sync', partial.rendered);
+  // kube-proxy clears conntrack entries of deleted services; flushing the node's table does that.
+  await exec.run({ netns: node, argv: ['conntrack', '-F'], allowFailure: true });
+  checks.push(await notAnswered(exec, "a deleted service's VIP no longer answers", client, vip('doomed')));
+  checks.push(await reaches(exec, 'an endpoint added by a partial sync receives traffic', client, vip('grow'), 'srv-3'));
+  ctx.check();
+
+  checks.push(
+    ...(await filterAfterRewrite(exec, node, client, {
+      podIp: `${byRole('srv-3').ip}:${SERVER_PORT}`,
+      clientIp: byRole('cli-0').ip,
+      serverIp: byRole('srv-3').ip,
+      vip: vip('solo'),
+      nodePort: nodePort('solo'),
+      control: vip('web'),
+      three,
+    })),
+  );
+
+  await backend.teardown(target);
+  return { backend: backend.name, options, services: total, syncs, checks, passed: checks.every((c) => c.pass) };
+}
+
+/** A filter rule dropping client-pod → server-pod-IP traffic also blocks that server's ClusterIP
+ * and NodePort paths: Services rewrite the destination (DNAT in prerouting/output, or at connect()
+ * for socket-level LB) before any filter hook sees the packet. The rule lives in a table of its own
+ * in the node namespace, whatever the backend, and is removed afterwards. */
+async function filterAfterRewrite(
+  exec: Exec,
+  node: string,
+  client: string,
+  t: { podIp: string; clientIp: string; serverIp: string; vip: string; nodePort: string; control: string; three: string[] },
+): Promise<CheckResult[]> {
+  const table = 'svcbench-filter';
+  const rules = `table ip ${table} {\n chain forward {\n  type filter hook forward priority -50; policy accept;\n  ip saddr ${t.clientIp} ip daddr ${t.serverIp} drop\n }\n}\n`;
+  await exec.run({ netns: node, argv: ['nft', '-f', '-'], stdin: rules });
+  try {
+    await exec.run({ netns: node, argv: ['conntrack', '-F'], allowFailure: true });
+    const direct = await notAnswered(exec, 'filter: pod IP blocked', client, t.podIp);
+    const viaVip = await notAnswered(exec, 'filter: also blocks the ClusterIP path', client, t.vip);
+    const viaNodePort = await notAnswered(exec, 'filter: also blocks the NodePort path', client, t.nodePort);
+    const control = await answeredBy(exec, 'filter: other services unaffected', client, t.control, t.three);
+    const pass = direct.pass && viaVip.pass && viaNodePort.pass && control.pass;
+    return [
+      check(
+        'a filter on the pod IP also blocks its ClusterIP and NodePort',
+        pass,
+        [direct, viaVip, viaNodePort, control]
+          .map((c) => `${c.pass ? 'ok' : 'FAIL'} ${c.name.replace('filter: ', '')}: ${c.detail}`)
+          .join('; '),
+      ),
+    ];
+  } finally {
+    await exec.run({ netns: node, argv: ['nft', 'delete', 'table', 'ip', table], allowFailure: true });
+  }
+}
+
+async function waitListening(exec: Exec, netns: string, targets: string[], timeoutMs = 10_000): Promise<void> {
+  if (exec.dryRun) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await probe(exec, netns, targets, { timeoutMs: 500 });
+    if (r.every((x) => x.ok)) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `conformance servers not listening: ${r
+          .filter((x) => !x.ok)
+          .map((x) => `${x.target} ${x.error}`)
+          .join(', ')}`,
+      );
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+export const fmtSync = (r: SyncRecord): string =>
+  `${r.totalMs.toFixed(0)} ms (render ${r.renderMs.toFixed(0)} ms, apply ${r.applyMs.toFixed(0)} ms; ${r.size.count} ${r.size.unit}, ${r.commands} commands)${r.exceeded ? ' BUDGET EXCEEDED' : ''}`;
