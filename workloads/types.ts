@@ -1,0 +1,61 @@
+// The workload contract (DESIGN.md: one folder and one exported object per workload, registered
+// only in workloads/index.ts). A workload has a server side, started once in every server pod, and
+// a client side, run for each measurement in a client namespace (a pod, the node or the external
+// namespace). Both are plain argv arrays run through the exec port; the client prints one JSON
+// line that parseResult validates.
+
+export interface WorkloadParams {
+  /** Address the client drives: a pod IP, a cluster IP or the node IP (NodePort). */
+  host: string;
+  port: number;
+  /** Measured time, after the warm-up. */
+  durationMs: number;
+  /** Load applied but not recorded, before the measured time. */
+  warmupMs: number;
+  /** Concurrent connections (or in-flight transactions). */
+  connections: number;
+  /** Fixed request rate (per second, over all connections) for tail latency with
+   * coordinated-omission correction; workloads that cannot pace ignore it. */
+  rate?: number;
+  /** Payload size in bytes for request/response and stream workloads. */
+  messageSize: number;
+}
+
+/** What one client run measured: raw counts and a microsecond latency histogram. */
+export interface WorkloadResult {
+  /** Completed operations (requests, transactions, connections) in the measured time. */
+  ops: number;
+  /** Measured time as the client clocked it. */
+  durationMs: number;
+  errors: number;
+  timeouts: number;
+  /** HTTP responses with a status outside 2xx. */
+  non2xx: number;
+  /** TCP connections the client opened in the measured time (proves connection-per-request). */
+  connectionsOpened: number;
+  /** Bytes received by the client in the measured time. */
+  bytes: number;
+  /** Latency per operation, microseconds; `histogram` is the HdrHistogram compressed base64 form
+   * (hdr-histogram-js encodeIntoCompressedBase64), the raw data everything else derives from. */
+  latencyUs: { histogram: string; count: number; min: number; mean: number; p50: number; p90: number; p99: number; p999: number; max: number };
+  /** The client process's own CPU time (process.resourceUsage), microseconds. */
+  cpuUs: { user: number; system: number };
+  /** Which servers answered (pod name → operations), when the protocol lets the server say. */
+  answeredBy?: Record<string, number>;
+}
+
+export interface Workload {
+  name: string;
+  title: string;
+  protocol: 'TCP' | 'UDP';
+  /** Port the server listens on in every server pod. */
+  serverPort: number;
+  /** What `ops` counts, for throughput: "requests", "transactions", "connections" or "bytes". */
+  opUnit: string;
+  /** argv of the long-running server in a pod named `podName` (it may answer with the name). */
+  serverArgv(podName: string): string[];
+  /** argv of one client run. */
+  clientArgv(p: WorkloadParams): string[];
+  /** Validates the client's stdout (zod) and returns the result. */
+  parseResult(stdout: string): WorkloadResult;
+}
