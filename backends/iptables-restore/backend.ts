@@ -17,18 +17,25 @@ export async function ensureJump(t: NodeTarget, iptables: string, j: JumpRule): 
   return check.exitCode !== 0 ? 3 : 2;
 }
 
-/** iptables-restore reports "Error occurred at line: N" (or "line N failed"): show that line. */
+/** iptables-restore reports "Error occurred at line: N" (or "line N failed"). iptables-nft-restore
+ * reports errors found at commit time on the COMMIT line, naming the culprit ("Chain 'X' does not
+ * exist"): then the first rule that names it is the offending line. */
 export function restoreError(e: unknown, payload: string, tool: string): never {
   if (!(e instanceof CommandError)) throw e;
+  const lines = payload.split('\n');
   const m = /(?:Error occurred at line: |line )(\d+)/.exec(e.stderr);
-  const line = m ? payload.split('\n')[Number(m[1]) - 1] : undefined;
-  throw new BenchError(
-    `${tool} rejected the transaction${line === undefined ? '' : ` at line ${m![1]}: ${line}`}\n${e.stderr.trim().split('\n')[0]}`,
-    {
-      hint: 'the transaction was not applied; the rules installed before it are unchanged',
-      cause: e,
-    },
-  );
+  let n = m ? Number(m[1]) : undefined;
+  const named = /[`'"]([^'"`\s]+)'/.exec(e.stderr)?.[1];
+  if ((n === undefined || lines[n - 1] === 'COMMIT') && named !== undefined) {
+    const i = lines.findIndex((l) => l.startsWith('-A ') && l.split(' ').includes(named));
+    if (i >= 0) n = i + 1;
+  }
+  const where = n === undefined ? '' : ` at line ${n}: ${lines[n - 1]}`;
+  const reason = e.stderr.trim().split('\n').find((l) => l.trim() !== '') ?? '';
+  throw new BenchError(`${tool} rejected the transaction${where}\n${reason}`, {
+    hint: 'the transaction was not applied; the rules installed before it are unchanged',
+    cause: e,
+  });
 }
 
 /** The filter section of a payload (nat comes first, see toRestorePayload). */
