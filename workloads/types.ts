@@ -37,7 +37,17 @@ export interface WorkloadResult {
   bytes: number;
   /** Latency per operation, microseconds; `histogram` is the HdrHistogram compressed base64 form
    * (hdr-histogram-js encodeIntoCompressedBase64), the raw data everything else derives from. */
-  latencyUs: { histogram: string; count: number; min: number; mean: number; p50: number; p90: number; p99: number; p999: number; max: number };
+  latencyUs: {
+    histogram: string;
+    count: number;
+    min: number;
+    mean: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    p999: number;
+    max: number;
+  };
   /** The client process's own CPU time (process.resourceUsage), microseconds. */
   cpuUs: { user: number; system: number };
   /** Which servers answered (pod name → operations), when the protocol lets the server say. */

@@ -11,6 +11,7 @@ import { doctor } from './commands/doctor.js';
 import { down } from './commands/down.js';
 import { execIn } from './commands/exec.js';
 import { up } from './commands/up.js';
+import { run, runFlagsShape } from './commands/run.js';
 import { verify, verifyShape } from './commands/verify.js';
 import { defaultIo, makeContext, type Context, type GlobalOptions } from './context.js';
 import { addShapeOptions } from './options.js';
@@ -57,6 +58,16 @@ export async function runCli(
     .description('run a command, or an interactive shell, inside a sandbox namespace')
     .action(async (target: string, cmd: string[], flags: { run?: string }) => {
       exitCode = await execIn(ctx(), target, cmd, flags);
+    });
+  addShapeOptions(
+    program
+      .command('run')
+      .description('measure backends × paths × workloads × scale points, repeated and interleaved; writes results/<run-id>/run.json'),
+    runFlagsShape,
+  )
+    .option('--json', 'print the summary as JSON on stdout')
+    .action(async (flags) => {
+      exitCode = await run(ctx(), flags, argv);
     });
   addShapeOptions(
     program

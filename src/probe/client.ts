@@ -11,9 +11,15 @@ export async function probe(
   exec: Exec,
   netns: string,
   targets: string[],
-  opts: { timeoutMs?: number; udp?: boolean } = {},
+  opts: { timeoutMs?: number; udp?: boolean; connectOnly?: boolean } = {},
 ): Promise<ProbeResult[]> {
-  const args = ['--timeout', String(opts.timeoutMs ?? 2000), ...(opts.udp ? ['--udp'] : []), ...targets];
+  const args = [
+    '--timeout',
+    String(opts.timeoutMs ?? 2000),
+    ...(opts.udp ? ['--udp'] : []),
+    ...(opts.connectOnly ? ['--connect-only'] : []),
+    ...targets,
+  ];
   const r = await exec.run({ netns, argv: [process.execPath, PROBE_SCRIPT, ...args] });
   return r.stdout
     .trim()

@@ -3,8 +3,12 @@
 // target, whether a connection was made and what the server answered. One process probes many
 // targets, so checking every pair of 50 pods takes 50 processes, not 2,500.
 //
-//   node connect.js [--timeout MS] [--udp] [--send TEXT] HOST:PORT...
+//   node connect.js [--timeout MS] [--udp] [--connect-only] [--send TEXT] HOST:PORT...
 // prints one JSON line per target: {"target","ok","reply"?,"error"?,"ms"}
+//   node connect.js --poll DEADLINE_MS HOST:PORT
+// retries new connections until one is answered and prints {"target","ok","reply","atMs","attempts"},
+// atMs being wall-clock epoch milliseconds with sub-millisecond precision (network-programming
+// latency: the caller compares it with the time its sync started).
 
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -17,7 +21,7 @@ export interface ProbeResult {
   ms: number;
 }
 
-function probeTcp(host: string, port: number, send: string, timeoutMs: number): Promise<Omit<ProbeResult, 'target'>> {
+function probeTcp(host: string, port: number, send: string, timeoutMs: number, connectOnly = false): Promise<Omit<ProbeResult, 'target'>> {
   const started = performance.now();
   return new Promise((resolve) => {
     let reply = '';
@@ -32,7 +36,7 @@ function probeTcp(host: string, port: number, send: string, timeoutMs: number): 
     sock.setTimeout(timeoutMs, () => finish({ ok: false, error: reply ? 'timeout after partial reply' : 'timeout' }));
     // Write without half-closing: a server that answers and closes (socat EXEC) may otherwise
     // see our FIN first and close before its answer is read.
-    sock.on('connect', () => sock.write(send));
+    sock.on('connect', () => (connectOnly ? finish({ ok: true }) : sock.write(send)));
     sock.on('data', (d) => (reply += d.toString()));
     sock.on('end', () => finish({ ok: true, reply: reply.trim() }));
     sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
@@ -62,13 +66,33 @@ async function main(argv: string[]): Promise<void> {
   let timeoutMs = 2000;
   let send = 'probe\n';
   let udp = false;
+  let pollMs: number | undefined;
+  let connectOnly = false;
   const targets: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--timeout') timeoutMs = Number(argv[++i]);
     else if (a === '--send') send = `${argv[++i]}\n`;
     else if (a === '--udp') udp = true;
+    else if (a === '--poll') pollMs = Number(argv[++i]);
+    else if (a === '--connect-only') connectOnly = true;
     else targets.push(a);
+  }
+  if (pollMs !== undefined) {
+    const t = targets[0]!;
+    const at = t.lastIndexOf(':');
+    const deadline = performance.now() + pollMs;
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      const r = await probeTcp(t.slice(0, at), Number(t.slice(at + 1)), send, Math.min(timeoutMs, 200));
+      if (r.ok || performance.now() > deadline) {
+        process.stdout.write(`${JSON.stringify({ target: t, ...r, atMs: performance.timeOrigin + performance.now(), attempts })}\n`);
+        return;
+      }
+      // A refused or unrouted connection fails fast: pace retries at ~1 ms.
+      await new Promise((res) => setTimeout(res, 1));
+    }
   }
   // Probe concurrently, a bounded number at a time, and print in the order given.
   const results: ProbeResult[] = new Array(targets.length);
@@ -78,7 +102,9 @@ async function main(argv: string[]): Promise<void> {
       const i = next++;
       const t = targets[i]!;
       const at = t.lastIndexOf(':');
-      const r = await (udp ? probeUdp : probeTcp)(t.slice(0, at), Number(t.slice(at + 1)), send, timeoutMs);
+      const host = t.slice(0, at);
+      const port = Number(t.slice(at + 1));
+      const r = udp ? await probeUdp(host, port, send, timeoutMs) : await probeTcp(host, port, send, timeoutMs, connectOnly);
       results[i] = { target: t, ...r };
     }
   };

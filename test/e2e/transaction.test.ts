@@ -17,7 +17,13 @@ import { isRoot } from '../helpers.js';
 
 const exec = new RealExec();
 const specs = (n: number): ServiceSpec[] =>
-  Array.from({ length: n }, (_, i) => ({ namespace: 'tx', name: `s${i}`, type: 'NodePort', ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }], endpoints: ['10.244.0.2', '10.244.0.3'] }));
+  Array.from({ length: n }, (_, i) => ({
+    namespace: 'tx',
+    name: `s${i}`,
+    type: 'NodePort',
+    ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
+    endpoints: ['10.244.0.2', '10.244.0.3'],
+  }));
 
 describe.runIf(isRoot)('rejected transactions', () => {
   let sb: Sandbox;
@@ -27,11 +33,20 @@ describe.runIf(isRoot)('rejected transactions', () => {
   afterAll(async () => {
     await closeSandbox(exec, sb);
   });
-  const target = (options: BackendOptions): NodeTarget => ({ exec, netns: sb.plan.node.netns, cfg: { podCidr: '10.244.0.0/16', masqueradeMark: '0x4000', nodeIPs: [sb.plan.node.ip] }, options });
+  const target = (options: BackendOptions): NodeTarget => ({
+    exec,
+    netns: sb.plan.node.netns,
+    cfg: { podCidr: '10.244.0.0/16', masqueradeMark: '0x4000', nodeIPs: [sb.plan.node.ip] },
+    options,
+  });
   const before = allocate(specs(5), '10.96.0.0/12').state;
   const after = allocate(specs(7), '10.96.0.0/12').state;
 
-  async function expectRejected<P>(backend: Backend<P>, t: NodeTarget, tamper: (r: Rendered<P>) => { rendered: Rendered<P>; line: string }) {
+  async function expectRejected<P>(
+    backend: Backend<P>,
+    t: NodeTarget,
+    tamper: (r: Rendered<P>) => { rendered: Rendered<P>; line: string },
+  ) {
     await backend.teardown(t);
     const good = await sync(backend, t, undefined, before);
     expect(await backend.readBack(t, good.rendered)).toEqual([]);
@@ -55,7 +70,9 @@ describe.runIf(isRoot)('rejected transactions', () => {
       await expectRejected(iptablesRestore, t(), (r) => swap(r, /-j KUBE-SVC-\w+$/, '-j KUBE-NO-SUCH-CHAIN'));
     });
     it(`iptables-restore (${mode}): a bad rule in the filter table leaves nat untouched too`, async () => {
-      await expectRejected(iptablesRestore, t(), (r) => swap(r, /^-A KUBE-FORWARD .*-j ACCEPT$/, '-A KUBE-FORWARD -m conntrack --ctstate BOGUS -j ACCEPT'));
+      await expectRejected(iptablesRestore, t(), (r) =>
+        swap(r, /^-A KUBE-FORWARD .*-j ACCEPT$/, '-A KUBE-FORWARD -m conntrack --ctstate BOGUS -j ACCEPT'),
+      );
     });
   }
 

@@ -1,0 +1,42 @@
+import { BACKEND_NAMES } from '../../../backends/index.js';
+import { WORKLOADS } from '../../../workloads/index.js';
+import { Interrupts } from '../../lifecycle.js';
+import { runShape } from '../../run/config.js';
+import { runBench } from '../../run/runner.js';
+import { summarizeRun, summaryTable } from '../../run/summary.js';
+import type { Context } from '../context.js';
+import { parseShape } from '../options.js';
+
+export const runFlagsShape = runShape(
+  BACKEND_NAMES,
+  WORKLOADS.map((w) => w.name),
+);
+
+/** `bench run`: measures; prints the summary table on stdout (JSON with --json), progress on stderr. */
+export async function run(ctx: Context, flags: Record<string, unknown> & { json?: boolean }, argv: string[]): Promise<number> {
+  const f = parseShape(runFlagsShape, flags);
+  const interrupts = new Interrupts(ctx.say);
+  try {
+    const { run: r, dir } = await runBench(
+      { exec: ctx.exec, say: ctx.say, write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true, check: interrupts.check },
+      f,
+      argv,
+    );
+    const groups = summarizeRun(r);
+    if (flags.json) ctx.out(`${JSON.stringify({ runId: r.runId, dir, groups })}\n`);
+    else ctx.out(`${summaryTable(groups)}\n`);
+    const errored = r.cases.filter((c) => c.state === 'errored').length;
+    ctx.say(
+      `\nrun ${r.runId}: ${r.cases.filter((c) => c.state === 'completed').length} cases completed, ${errored} errored, ${r.cases.filter((c) => c.state === 'skipped').length} skipped; ${dir}/run.json`,
+    );
+    // Warnings that say what to do, once per case group, from its headline metric (throughput).
+    for (const g of groups) {
+      const warnings = g.metrics.throughput?.summary.warnings ?? [];
+      if (warnings.length > 0)
+        ctx.say(`warning: ${g.backend} ${g.path} ${g.workload} @${g.services}: ${warnings.map((w) => w.message).join('; ')}`);
+    }
+    return 0;
+  } finally {
+    interrupts.dispose();
+  }
+}

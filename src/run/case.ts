@@ -1,0 +1,140 @@
+import type { Workload } from '../../workloads/types.js';
+import type { Exec } from '../exec/index.js';
+import { probe } from '../probe/client.js';
+import { machineDelta, processCpuS, readMachineCpu } from './cpu.js';
+import type { BackendEnv } from './env.js';
+import type { PlannedCase } from './plan.js';
+import type { CaseResult } from './results.js';
+import { IDENT_PORT } from './services.js';
+import type { Path } from './types.js';
+
+export interface CaseSettings {
+  endpoints: number;
+  target: string;
+  durationMs: number;
+  warmupMs: number;
+  connections: number;
+  rate?: number;
+  messageSize: number;
+}
+
+/** Where a path's client runs and what it connects to, for a given service port. */
+export function pathEndpoints(env: BackendEnv, path: Path, port: { port: number; targetPort: number; nodePort?: number }) {
+  const { plan } = env.sandbox;
+  const pod = (role: string) => plan.pods.find((p) => p.role === role)!;
+  const vip = env.measured!.clusterIP;
+  switch (path) {
+    case 'pod':
+      // The baseline: straight to one endpoint's pod IP, no Service in the way.
+      return { netns: pod('cli-0').netns, host: pod('srv-0').ip, port: port.targetPort, expect: ['srv-0'] };
+    case 'clusterip':
+      return { netns: pod('cli-0').netns, host: vip, port: port.port, expect: undefined };
+    case 'clusterip-node':
+      return { netns: plan.node.netns, host: vip, port: port.port, expect: undefined };
+    case 'nodeport':
+      return { netns: plan.external.netns, host: plan.node.ip, port: port.nodePort!, expect: undefined };
+    case 'hairpin':
+      // A server pod reaching its own Service (it may land on itself: the hairpin case).
+      return { netns: pod('srv-0').netns, host: vip, port: port.port, expect: undefined };
+  }
+}
+
+const base = (c: PlannedCase, s: CaseSettings) => ({
+  id: c.id,
+  backend: c.backend,
+  services: c.services,
+  endpoints: s.endpoints,
+  target: s.target,
+  path: c.path,
+  workload: c.workload,
+  repetition: c.repetition,
+  startedAt: new Date().toISOString(),
+});
+
+/** Runs one case: checks the path really forwards to the right server, then drives the workload
+ * through it, accounting CPU. Never throws for a measurement problem: the case is `errored`. */
+export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workload, s: CaseSettings): Promise<CaseResult> {
+  const b = base(c, s);
+  if (env.unusable) return { ...b, state: 'errored', reason: env.unusable };
+  const { plan } = env.sandbox;
+  const measured = env.measured!;
+  const port = measured.ports.find((p) => p.name === w.name)!;
+  const ident = measured.ports.find((p) => p.name === 'ident')!;
+  const endpointRoles = plan.pods
+    .filter((p) => p.kind === 'server')
+    .slice(0, s.endpoints)
+    .map((p) => p.role as string);
+
+  // Start every case from the same state: no conntrack entries left by the previous one.
+  await exec.run({ netns: plan.node.netns, argv: ['conntrack', '-F'], allowFailure: true });
+
+  // One real request through the same path to the ident port: the right server must answer.
+  const check = pathEndpoints(env, c.path, ident);
+  const [answer] = await probe(exec, check.netns, [`${check.host}:${check.port}`], { timeoutMs: 3000 });
+  const expected = check.expect ?? endpointRoles;
+  if (!exec.dryRun && (!answer?.ok || !expected.includes(answer.reply ?? ''))) {
+    return {
+      ...b,
+      state: 'errored',
+      reason: `path ${c.path} does not forward: ${check.host}:${check.port} ${answer?.ok ? `answered by ${answer.reply}, expected ${expected.join(' or ')}` : `failed (${answer?.error})`}`,
+    };
+  }
+
+  const to = pathEndpoints(env, c.path, port);
+  const serverPids = env.servers.map((x) => x.pid);
+  const cpu0 = readMachineCpu();
+  const srv0 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
+  const r = await exec.run({
+    netns: to.netns,
+    argv: w.clientArgv({
+      host: to.host,
+      port: to.port,
+      durationMs: s.durationMs,
+      warmupMs: s.warmupMs,
+      connections: s.connections,
+      messageSize: s.messageSize,
+      ...(s.rate === undefined ? {} : { rate: s.rate }),
+    }),
+    timeoutMs: s.durationMs + s.warmupMs + 30_000,
+    allowFailure: true,
+  });
+  const cpu1 = readMachineCpu();
+  const srv1 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
+  if (exec.dryRun) return { ...b, state: 'skipped', reason: 'dry run' };
+  if (r.exitCode !== 0)
+    return {
+      ...b,
+      state: 'errored',
+      reason: `load generator exited with ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+    };
+  let result;
+  try {
+    result = w.parseResult(r.stdout);
+  } catch (e) {
+    return { ...b, state: 'errored', reason: `load generator output: ${(e as Error).message}` };
+  }
+  const failures = result.errors + result.timeouts;
+  if (result.ops === 0)
+    return { ...b, state: 'errored', reason: `no ${w.opUnit} completed (${result.errors} errors, ${result.timeouts} timeouts)`, result };
+  // More than 1% failed operations: the number would describe failures, not the path.
+  if (failures > 0.01 * (result.ops + failures))
+    return {
+      ...b,
+      state: 'errored',
+      reason: `${failures} of ${result.ops + failures} ${w.opUnit} failed (${result.errors} errors, ${result.timeouts} timeouts) — above 1%`,
+      result,
+    };
+  const m = machineDelta(cpu0, cpu1);
+  return {
+    ...b,
+    state: 'completed',
+    result,
+    checkedBy: answer?.reply ?? '',
+    cpu: {
+      loadGeneratorS: (result.cpuUs.user + result.cpuUs.system) / 1e6,
+      serversS: srv1 - srv0,
+      kernelS: m.kernelS,
+      totalBusyS: m.totalBusyS,
+    },
+  };
+}

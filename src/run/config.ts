@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { backendOptionsShape } from '../config/backend.js';
+import { intInRange } from '../config/fields.js';
+import { PATHS } from '../config/scenario.js';
+
+// Flags of `bench run`: one source of truth for parsing, defaults and --help (DESIGN.md §9).
+// Lists are comma-separated ("--path pod,clusterip"); repeating a flag also works.
+
+const list = <T extends string>(name: string, allowed: readonly T[]) =>
+  z.preprocess(
+    (v) => (Array.isArray(v) ? v.flatMap((x) => String(x).split(',')) : typeof v === 'string' ? v.split(',') : v),
+    z
+      .array(z.enum(allowed as [T, ...T[]], { error: (i) => `${JSON.stringify(i.input)} is not a ${name}; one of ${allowed.join(', ')}` }))
+      .min(1, { error: `needs at least one ${name}` }),
+  );
+
+const intList = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (Array.isArray(v) ? v.flatMap((x) => String(x).split(',')) : typeof v === 'string' ? v.split(',') : v),
+    z.array(intInRange(min, max)).min(1),
+  );
+
+export const TARGETS = ['first', 'middle', 'last', 'random'] as const;
+
+export function runShape(backendNames: readonly string[], workloadNames: readonly string[]) {
+  return {
+    backend: list('backend', backendNames)
+      .optional()
+      .describe(`backends to compare (default: every backend ready here): ${backendNames.join(', ')}`),
+    path: list('path', PATHS)
+      .default(['pod', 'clusterip', 'nodeport'])
+      .describe(`paths: ${PATHS.join(', ')}`),
+    workload: list('workload', workloadNames)
+      .default(['http', 'tcp-crr'])
+      .describe(`workloads: ${workloadNames.join(', ')}`),
+    services: intList(1, 30000).default([1000]).describe('number of services, or a comma-separated sweep (e.g. 100,1000,10000)'),
+    endpoints: intInRange(1, 64).default(3).describe('endpoints of the measured service'),
+    target: z
+      .enum(TARGETS, { error: `must be one of ${TARGETS.join(', ')}` })
+      .default('last')
+      .describe("where the measured service sits in the backend's lookup order"),
+    repeat: intInRange(1, 100).default(3).describe('repetitions of every case, interleaved'),
+    duration: z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .min(0.2, { error: 'must be at least 0.2 s' })
+      .max(3600)
+      .default(2)
+      .describe('measured seconds per case'),
+    warmup: z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .min(0)
+      .max(600)
+      .default(0.5)
+      .describe('warm-up seconds per case (load applied, not recorded)'),
+    connections: intInRange(1, 1024).default(1).describe('concurrent connections of the load generator'),
+    rate: intInRange(1, 10_000_000).optional().describe('fixed request rate per second (http: coordinated-omission-corrected latency)'),
+    messageSize: intInRange(1, 1 << 20)
+      .default(64)
+      .describe('bytes per request/response message'),
+    seed: intInRange(0, 2 ** 31 - 1)
+      .optional()
+      .describe('seed of the case order and the statistics (default: random, recorded)'),
+    syncIterations: intInRange(0, 1000)
+      .default(5)
+      .describe('iterations of the repeated partial-sync benchmark (tinybench) per backend and scale point'),
+    out: z.string().default('results').describe('directory under which results/<run-id>/ is written'),
+    ...backendOptionsShape,
+  };
+}
+
+export type RunFlags = z.output<z.ZodObject<ReturnType<typeof runShape>>>;

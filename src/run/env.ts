@@ -1,0 +1,83 @@
+import type { Backend, BackendOptions, NodeTarget } from '../../backends/types.js';
+import type { Workload } from '../../workloads/types.js';
+import { sandboxSchema } from '../config/sandbox.js';
+import type { Exec, Started } from '../exec/index.js';
+import type { ClusterState, Service } from '../model/types.js';
+import { probe, SERVE_SCRIPT } from '../probe/client.js';
+import { closeSandbox, openSandbox, type Sandbox } from '../sandbox/session.js';
+import { processStartTime } from '../sandbox/state.js';
+import { IDENT_PORT } from './services.js';
+
+/** One backend's own sandbox for a whole run: its node namespace holds only that backend's rules,
+ * so cases of different backends interleave without re-syncing. */
+export interface BackendEnv {
+  backend: Backend;
+  options: BackendOptions;
+  sandbox: Sandbox;
+  target: NodeTarget;
+  servers: Started[];
+  /** State installed now, and the measured service in it. */
+  installed?: ClusterState;
+  measured?: Service;
+  /** Set when this backend cannot be measured at the current scale (sync over budget, read-back
+   * differences): its cases are recorded as errored with this reason. */
+  unusable?: string;
+}
+
+export async function openEnv(
+  exec: Exec,
+  backend: Backend,
+  options: BackendOptions,
+  o: { endpoints: number; workloads: readonly Workload[]; check: () => void },
+): Promise<BackendEnv> {
+  // endpoints + 1 server pods: the last one is spare (partial syncs add it as an endpoint).
+  const cfg = sandboxSchema.parse({ pods: o.endpoints + 1, clients: 1 });
+  const sandbox = await openSandbox(exec, cfg, { command: `run (${backend.name})`, check: o.check });
+  try {
+    const { plan } = sandbox;
+    const target: NodeTarget = {
+      exec,
+      netns: plan.node.netns,
+      cfg: { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] },
+      options,
+    };
+    const servers: Started[] = [];
+    for (const pod of plan.pods.filter((p) => p.kind === 'server')) {
+      servers.push(
+        exec.start({ netns: pod.netns, argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(IDENT_PORT)] }),
+      );
+      for (const w of o.workloads) servers.push(exec.start({ netns: pod.netns, argv: w.serverArgv(pod.role) }));
+    }
+    await sandbox.state?.record(servers.map((s) => ({ kind: 'process', pid: s.pid, startTime: processStartTime(s.pid) ?? '' })));
+    const client = plan.pods.find((p) => p.kind === 'client')!.netns;
+    const targets = plan.pods
+      .filter((p) => p.kind === 'server')
+      .flatMap((p) => [`${p.ip}:${IDENT_PORT}`, ...o.workloads.filter((w) => w.protocol === 'TCP').map((w) => `${p.ip}:${w.serverPort}`)]);
+    await waitListening(exec, client, targets);
+    return { backend, options, sandbox, target, servers };
+  } catch (e) {
+    await closeSandbox(exec, sandbox);
+    throw e;
+  }
+}
+
+export async function closeEnv(exec: Exec, env: BackendEnv): Promise<void> {
+  await closeSandbox(exec, env.sandbox);
+}
+
+async function waitListening(exec: Exec, netns: string, targets: string[], timeoutMs = 15_000): Promise<void> {
+  if (exec.dryRun) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await probe(exec, netns, targets, { timeoutMs: 500, connectOnly: true });
+    if (r.every((x) => x.ok)) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `servers not listening: ${r
+          .filter((x) => !x.ok)
+          .map((x) => `${x.target} ${x.error}`)
+          .join(', ')}`,
+      );
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import type { BackendInfo, Preflight } from '../../backends/types.js';
+import type { Exec } from '../exec/index.js';
+import type { RunJson } from './results.js';
+
+/** The environment recorded with every run: kernel, CPU, memory, Node, commit and tool versions
+ * (from the backends' own preflight checks). */
+export async function captureEnvironment(
+  exec: Exec,
+  preflights: { backend: BackendInfo; preflight: Preflight }[],
+): Promise<RunJson['environment']> {
+  const tools: Record<string, string> = {};
+  for (const { preflight } of preflights)
+    for (const c of preflight.checks) if (c.state === 'ok' && c.detail && !c.what.startsWith('CONFIG_')) tools[c.what] = c.detail;
+  const commit = await exec
+    .run({ argv: ['git', 'rev-parse', '--short', 'HEAD'], allowFailure: true })
+    .catch(() => ({ stdout: '', exitCode: 1 }));
+  let cpuModel = cpus()[0]?.model ?? 'unknown';
+  try {
+    cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpuModel;
+  } catch {
+    // keep os.cpus()'s
+  }
+  return {
+    kernel: release(),
+    where: 'host',
+    cpuModel,
+    cpus: cpus().length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    commit: commit.exitCode === 0 ? commit.stdout.trim() : 'unknown',
+    tools,
+  };
+}

@@ -1,0 +1,53 @@
+import type { Path } from './types.js';
+import { createRng } from '../stats/index.js';
+
+// The run matrix (pure): backends × paths × workloads at each scale point, every case repeated
+// `repeat` times, interleaved (round 1 runs every case once, then round 2, …) so slow drift of the
+// machine spreads over all cases instead of biasing one; within a round the order is shuffled with a
+// seeded PRNG recorded in run.json.
+
+export interface CaseKey {
+  backend: string;
+  services: number;
+  path: Path;
+  workload: string;
+}
+
+export interface PlannedCase extends CaseKey {
+  id: string;
+  repetition: number;
+}
+
+export const caseGroup = (k: CaseKey): string => `${k.backend}/${k.services}/${k.path}/${k.workload}`;
+
+export function planCases(o: {
+  backends: readonly string[];
+  services: readonly number[];
+  paths: readonly Path[];
+  workloads: readonly string[];
+  repeat: number;
+  seed: number;
+}): PlannedCase[][] {
+  const rng = createRng(o.seed);
+  const byScale: PlannedCase[][] = [];
+  for (const services of [...o.services].sort((a, b) => a - b)) {
+    const cases: PlannedCase[] = [];
+    for (let repetition = 1; repetition <= o.repeat; repetition++) {
+      const round: PlannedCase[] = [];
+      for (const backend of o.backends)
+        for (const path of o.paths)
+          for (const workload of o.workloads) {
+            const key = { backend, services, path, workload };
+            round.push({ ...key, repetition, id: `${caseGroup(key)}#${repetition}` });
+          }
+      // Fisher–Yates with the seeded generator.
+      for (let i = round.length - 1; i > 0; i--) {
+        const j = rng.nextInt(i + 1);
+        [round[i], round[j]] = [round[j]!, round[i]!];
+      }
+      cases.push(...round);
+    }
+    byScale.push(cases);
+  }
+  return byScale;
+}

@@ -1,0 +1,161 @@
+import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+// run.json: the only input of every report (DESIGN.md §6). It keeps every raw result (each
+// client's full latency histogram and counters) and the environment, and is rewritten after every
+// case so an interrupted run keeps what it completed. Versioned: `schema` names the version.
+
+export const RUN_SCHEMA = 'svcbench/run@1';
+
+const workloadResult = z.object({
+  ops: z.number(),
+  durationMs: z.number(),
+  errors: z.number(),
+  timeouts: z.number(),
+  non2xx: z.number(),
+  connectionsOpened: z.number(),
+  bytes: z.number(),
+  latencyUs: z.object({
+    histogram: z.string(),
+    count: z.number(),
+    min: z.number(),
+    mean: z.number(),
+    p50: z.number(),
+    p90: z.number(),
+    p99: z.number(),
+    p999: z.number(),
+    max: z.number(),
+  }),
+  cpuUs: z.object({ user: z.number(), system: z.number() }),
+  answeredBy: z.record(z.string(), z.number()).optional(),
+});
+
+/** CPU seconds spent during a case, split as the issue asks. */
+const cpu = z.object({
+  loadGeneratorS: z.number(),
+  serversS: z.number(),
+  /** system + softirq + irq time of all CPUs, from /proc/stat. */
+  kernelS: z.number(),
+  /** The machine's total busy time, for context. */
+  totalBusyS: z.number(),
+});
+
+const caseBase = z.object({
+  id: z.string(),
+  backend: z.string(),
+  services: z.number(),
+  endpoints: z.number(),
+  target: z.string(),
+  path: z.string(),
+  workload: z.string(),
+  repetition: z.number(),
+  startedAt: z.string(),
+});
+
+export const caseResult = z.discriminatedUnion('state', [
+  caseBase.extend({ state: z.literal('completed'), result: workloadResult, cpu, checkedBy: z.string() }),
+  caseBase.extend({ state: z.literal('errored'), reason: z.string(), result: workloadResult.optional() }),
+  caseBase.extend({ state: z.literal('skipped'), reason: z.string() }),
+  caseBase.extend({ state: z.literal('aborted'), reason: z.string() }),
+]);
+export type CaseResult = z.infer<typeof caseResult>;
+
+const syncRecord = z.object({
+  backend: z.string(),
+  services: z.number(),
+  step: z.enum(['full', 'add-service', 'add-endpoint', 'remove-service']),
+  kind: z.enum(['full', 'partial']),
+  renderMs: z.number(),
+  applyMs: z.number(),
+  totalMs: z.number(),
+  size: z.object({ count: z.number(), unit: z.string() }),
+  commands: z.number(),
+  exceeded: z.object({ budgetMs: z.number(), done: z.number(), total: z.number() }).optional(),
+  /** Differences found by reading the installed state back (outside the timed region). */
+  readBackDifferences: z.array(z.string()),
+});
+export type SyncRow = z.infer<typeof syncRecord>;
+
+const syncBench = z.object({
+  backend: z.string(),
+  services: z.number(),
+  task: z.string(),
+  /** tinybench's statistics, milliseconds; samples are every iteration's time. */
+  mean: z.number(),
+  p50: z.number(),
+  p75: z.number(),
+  p99: z.number(),
+  min: z.number(),
+  max: z.number(),
+  samples: z.array(z.number()),
+});
+
+export const runSchema = z.object({
+  schema: z.literal(RUN_SCHEMA),
+  runId: z.string(),
+  state: z.enum(['running', 'completed', 'aborted', 'failed']),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  argv: z.array(z.string()),
+  flags: z.record(z.string(), z.unknown()),
+  seed: z.number(),
+  environment: z.object({
+    kernel: z.string(),
+    /** Where the cases ran: this host's kernel, or a guest kernel (a later issue). */
+    where: z.enum(['host', 'guest']),
+    cpuModel: z.string(),
+    cpus: z.number(),
+    memoryGiB: z.number(),
+    node: z.string(),
+    commit: z.string(),
+    tools: z.record(z.string(), z.string()),
+  }),
+  backends: z.array(
+    z.object({
+      name: z.string(),
+      state: z.enum(['ready', 'unavailable', 'not-implemented']),
+      reason: z.string().optional(),
+      fix: z.string().optional(),
+      options: z.record(z.string(), z.unknown()),
+      sandbox: z.string().optional(),
+    }),
+  ),
+  syncs: z.array(syncRecord),
+  programmingLatency: z.array(
+    z.object({ backend: z.string(), services: z.number(), ms: z.number().nullable(), note: z.string().optional() }),
+  ),
+  syncBench: z.array(syncBench),
+  cases: z.array(caseResult),
+});
+export type RunJson = z.infer<typeof runSchema>;
+
+export class RunWriter {
+  readonly dir: string;
+  constructor(
+    readonly root: string,
+    readonly data: RunJson,
+  ) {
+    this.dir = join(root, data.runId);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await this.flush();
+    // results/latest → the newest run (relative, so the results tree can be moved).
+    const latest = join(this.root, 'latest');
+    await rm(latest, { force: true });
+    await symlink(this.data.runId, latest);
+  }
+
+  /** Rewrites run.json atomically (write, then rename over the old one). */
+  async flush(): Promise<void> {
+    const path = join(this.dir, 'run.json');
+    await writeFile(`${path}.tmp`, `${JSON.stringify(this.data, null, 1)}\n`);
+    await rename(`${path}.tmp`, path);
+  }
+}
+
+export async function readRun(dir: string): Promise<RunJson> {
+  return runSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
+}

@@ -1,0 +1,169 @@
+import { randomInt } from 'node:crypto';
+import { resolve } from 'node:path';
+import { backendByName, isImplemented, type Backend, type BackendInfo, type Preflight } from '../../backends/index.js';
+import { workloadByName } from '../../workloads/index.js';
+import type { Workload } from '../../workloads/types.js';
+import { toBackendOptions } from '../config/backend.js';
+import { AbortedError, BenchError } from '../errors.js';
+import type { Exec } from '../exec/index.js';
+import { newRunId } from '../sandbox/names.js';
+import { runCase } from './case.js';
+import type { RunFlags } from './config.js';
+import { closeEnv, openEnv, type BackendEnv } from './env.js';
+import { captureEnvironment } from './environment.js';
+import { planCases } from './plan.js';
+import { Progress } from './progress.js';
+import { RunWriter, RUN_SCHEMA, type CaseResult, type RunJson } from './results.js';
+import { prepareScale } from './scale.js';
+
+export interface RunCtx {
+  exec: Exec;
+  say: (line: string) => void;
+  write: (text: string) => void;
+  tty: boolean;
+  check: () => void;
+}
+
+/** `bench run`: the matrix backends × paths × workloads × scale points, each case repeated and
+ * interleaved, with sync timing at every scale point; run.json is rewritten after every case. */
+export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Promise<{ run: RunJson; dir: string }> {
+  const seed = flags.seed ?? randomInt(2 ** 31 - 1);
+  const options = toBackendOptions(flags);
+  const workloads = flags.workload.map((n) => workloadByName(n)!);
+  const requested: BackendInfo[] = (flags.backend ?? []).map((n) => backendByName(n)!);
+  const candidates = requested.length > 0 ? requested : await defaultBackends();
+  const preflights: { backend: BackendInfo; preflight: Preflight }[] = [];
+  for (const backend of candidates) preflights.push({ backend, preflight: await backend.preflight(options) });
+  const ready = preflights.flatMap(({ backend, preflight }) => (preflight.state === 'ready' && isImplemented(backend) ? [backend] : []));
+  const unavailable = new Map<string, string>();
+  for (const { backend, preflight } of preflights) {
+    if (preflight.state === 'unavailable') unavailable.set(backend.name, `unavailable: ${preflight.reason} (fix: ${preflight.fix})`);
+    else if (!isImplemented(backend)) unavailable.set(backend.name, 'no data plane in this build yet');
+  }
+  for (const [name, why] of unavailable) ctx.say(`${name}: skipped, ${why}`);
+  if (ready.length === 0)
+    throw new BenchError(`no backend can run here: ${[...unavailable].map(([n, w]) => `${n} ${w}`).join('; ')}`, {
+      hint: 'bench doctor shows what each backend needs',
+    });
+
+  const runId = `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${newRunId()}`;
+  const run: RunJson = {
+    schema: RUN_SCHEMA,
+    runId,
+    state: 'running',
+    startedAt: new Date().toISOString(),
+    argv,
+    flags: { ...flags, seed },
+    seed,
+    environment: await captureEnvironment(ctx.exec, preflights),
+    backends: preflights.map(({ backend, preflight }) => ({
+      name: backend.name,
+      state: preflight.state === 'unavailable' ? 'unavailable' : isImplemented(backend) ? 'ready' : 'not-implemented',
+      ...(preflight.state === 'unavailable' ? { reason: preflight.reason, fix: preflight.fix } : {}),
+      options: { ...options },
+    })),
+    syncs: [],
+    programmingLatency: [],
+    syncBench: [],
+    cases: [],
+  };
+  const writer = new RunWriter(resolve(flags.out), run);
+  if (!ctx.exec.dryRun) await writer.init();
+  ctx.say(`run ${runId}: results in ${writer.dir}/run.json (seed ${seed})`);
+
+  const plan = planCases({
+    backends: candidates.map((b) => b.name),
+    services: flags.services,
+    paths: flags.path,
+    workloads: flags.workload,
+    repeat: flags.repeat,
+    seed,
+  });
+  const progress = new Progress(plan.flat().length, ctx.write, ctx.tty);
+  const envs = new Map<string, BackendEnv>();
+  const settings = {
+    endpoints: flags.endpoints,
+    target: flags.target,
+    durationMs: flags.duration * 1000,
+    warmupMs: flags.warmup * 1000,
+    connections: flags.connections,
+    messageSize: flags.messageSize,
+    ...(flags.rate === undefined ? {} : { rate: flags.rate }),
+  };
+  try {
+    for (const backend of ready as Backend[]) {
+      const env = await openEnv(ctx.exec, backend, options, { endpoints: flags.endpoints, workloads, check: ctx.check });
+      envs.set(backend.name, env);
+      run.backends.find((b) => b.name === backend.name)!.sandbox = env.sandbox.plan.runId;
+    }
+    for (const cases of plan) {
+      const services = cases[0]!.services;
+      for (const env of envs.values()) {
+        await prepareScale(
+          ctx.exec,
+          env,
+          {
+            services,
+            endpoints: flags.endpoints,
+            target: flags.target,
+            seed,
+            workloads,
+            syncIterations: flags.syncIterations,
+            say: ctx.say,
+            check: ctx.check,
+          },
+          run,
+        );
+        await flush(writer, ctx.exec);
+      }
+      for (const c of cases) {
+        ctx.check();
+        progress.step(`${c.backend} ${c.path} ${c.workload} @${c.services} services, repetition ${c.repetition}`);
+        const env = envs.get(c.backend);
+        const w = workloads.find((x) => x.name === c.workload) as Workload;
+        const result: CaseResult = env
+          ? await runCase(ctx.exec, env, c, w, settings)
+          : {
+              id: c.id,
+              backend: c.backend,
+              services: c.services,
+              endpoints: flags.endpoints,
+              target: flags.target,
+              path: c.path,
+              workload: c.workload,
+              repetition: c.repetition,
+              startedAt: new Date().toISOString(),
+              state: 'skipped',
+              reason: unavailable.get(c.backend) ?? 'not ready',
+            };
+        run.cases.push(result);
+        progress.finishStep(
+          result.state === 'completed'
+            ? `${(result.result.ops / (result.result.durationMs / 1000)).toFixed(0)} ${w.opUnit}/s, p50 ${result.result.latencyUs.p50} µs`
+            : `${result.state}: ${result.reason}`,
+        );
+        await flush(writer, ctx.exec);
+      }
+    }
+    run.state = 'completed';
+  } catch (e) {
+    run.state = e instanceof AbortedError ? 'aborted' : 'failed';
+    throw e;
+  } finally {
+    progress.end();
+    for (const env of envs.values()) await closeEnv(ctx.exec, env);
+    run.finishedAt = new Date().toISOString();
+    await flush(writer, ctx.exec);
+  }
+  return { run, dir: writer.dir };
+}
+
+async function flush(w: RunWriter, exec: Exec): Promise<void> {
+  if (!exec.dryRun) await w.flush();
+}
+
+/** With no --backend: every registered backend (unavailable ones are recorded as skipped). */
+async function defaultBackends(): Promise<BackendInfo[]> {
+  const { BACKENDS } = await import('../../backends/index.js');
+  return [...BACKENDS];
+}

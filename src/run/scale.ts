@@ -1,0 +1,137 @@
+import { Bench } from 'tinybench';
+import type { Exec } from '../exec/index.js';
+import { PROBE_SCRIPT } from '../probe/client.js';
+import { sync, type SyncRecord } from '../sync.js';
+import type { BackendEnv } from './env.js';
+import type { RunJson, SyncRow } from './results.js';
+import { NS, scaleState, withExtraEndpoint, withExtraService } from './services.js';
+import type { Workload } from '../../workloads/types.js';
+
+// Sync timing at one scale point, per backend: a full sync of N services (from empty tables), read
+// back outside the timed region; partial syncs (add a service, add an endpoint, remove the service);
+// network-programming latency (from the start of the sync that adds a service to the first
+// connection it answers, polled from a client pod); then the add-a-service sync repeated under
+// tinybench for its statistics. Leaves the N-service state installed for the cases.
+
+type Out = Pick<RunJson, 'syncs' | 'programmingLatency' | 'syncBench'>;
+
+export async function prepareScale(
+  exec: Exec,
+  env: BackendEnv,
+  o: {
+    services: number;
+    endpoints: number;
+    target: 'first' | 'middle' | 'last' | 'random';
+    seed: number;
+    workloads: readonly Workload[];
+    syncIterations: number;
+    say: (l: string) => void;
+    check: () => void;
+  },
+  out: Out,
+): Promise<void> {
+  const { backend, target } = env;
+  const { plan } = env.sandbox;
+  const row = (step: SyncRow['step'], r: SyncRecord, readBackDifferences: string[] = []): SyncRow => ({
+    backend: backend.name,
+    services: o.services,
+    step,
+    ...r,
+    readBackDifferences,
+  });
+  const { state, measured } = scaleState({
+    plan,
+    services: o.services,
+    endpoints: o.endpoints,
+    target: o.target,
+    seed: o.seed,
+    workloads: o.workloads,
+  });
+  delete env.unusable;
+  env.installed = undefined;
+  env.measured = measured;
+
+  await backend.teardown(target);
+  const full = await sync(backend, target, undefined, state);
+  if (full.record.exceeded) {
+    out.syncs.push(row('full', full.record));
+    env.unusable = `full sync of ${o.services} services exceeded its ${full.record.exceeded.budgetMs / 1000} s budget after ${full.record.exceeded.done} of ${full.record.exceeded.total} commands (--sync-timeout)`;
+    o.say(`${backend.name} @${o.services}: ${env.unusable}`);
+    return;
+  }
+  const diffs = exec.dryRun ? [] : await backend.readBack(target, full.rendered);
+  out.syncs.push(row('full', full.record, diffs));
+  env.installed = state;
+  o.say(
+    `${backend.name} @${o.services}: full sync ${full.record.totalMs.toFixed(0)} ms (render ${full.record.renderMs.toFixed(0)}, apply ${full.record.applyMs.toFixed(0)})`,
+  );
+  if (diffs.length > 0) {
+    env.unusable = `read-back after the full sync found ${diffs.length} differences: ${diffs.slice(0, 3).join('; ')}`;
+    return;
+  }
+  o.check();
+
+  // Add a service, measuring network-programming latency around it.
+  const client = plan.pods.find((p) => p.kind === 'client')!.netns;
+  const added = withExtraService(state, plan, 'added');
+  const poller = exec.start({ netns: client, argv: [process.execPath, PROBE_SCRIPT, '--poll', '30000', `${added.service.clusterIP}:80`] });
+  await new Promise((r) => setTimeout(r, 200)); // let the poller start polling before the sync begins
+  const t0 = performance.timeOrigin + performance.now();
+  const add = await sync(backend, target, state, added.state);
+  out.syncs.push(row('add-service', add.record));
+  const polled = await poller.exited;
+  try {
+    const p = JSON.parse(polled.stdout) as { ok: boolean; atMs: number; attempts: number };
+    out.programmingLatency.push({
+      backend: backend.name,
+      services: o.services,
+      ms: p.ok ? p.atMs - t0 : null,
+      note: p.ok ? `${p.attempts} attempts` : 'never answered within 30 s',
+    });
+  } catch {
+    out.programmingLatency.push({ backend: backend.name, services: o.services, ms: null, note: `poller failed: ${polled.stderr.trim()}` });
+  }
+
+  // Add an endpoint to a filler (or to the added service when there are no fillers).
+  const key = state.services.find((s) => s.name.startsWith('filler-'))
+    ? `${NS}/${state.services.find((s) => s.name.startsWith('filler-'))!.name}`
+    : `${NS}/added`;
+  const grown = withExtraEndpoint(added.state, plan, key);
+  const ep = await sync(backend, target, added.state, grown);
+  out.syncs.push(row('add-endpoint', ep.record));
+  const back = await sync(backend, target, grown, state);
+  const backDiffs = exec.dryRun ? [] : await backend.readBack(target, back.rendered);
+  out.syncs.push(row('remove-service', back.record, backDiffs));
+  o.say(
+    `${backend.name} @${o.services}: add a service ${add.record.totalMs.toFixed(0)} ms, add an endpoint ${ep.record.totalMs.toFixed(0)} ms, remove a service ${back.record.totalMs.toFixed(0)} ms`,
+  );
+  if (backDiffs.length > 0)
+    env.unusable = `read-back after partial syncs found ${backDiffs.length} differences: ${backDiffs.slice(0, 3).join('; ')}`;
+  o.check();
+
+  // The add-a-service partial sync, repeated under tinybench (the removal is untimed).
+  if (o.syncIterations > 0 && !exec.dryRun) {
+    const bench = new Bench({ iterations: o.syncIterations, time: 0, warmup: false, throws: true });
+    bench.add('add one service (partial sync)', async () => void (await sync(backend, target, state, added.state)), {
+      afterEach: async () => void (await sync(backend, target, added.state, state)),
+    });
+    await bench.run();
+    for (const task of bench.tasks) {
+      const r = task.result;
+      if (!r?.latency) continue;
+      const lat = r.latency;
+      out.syncBench.push({
+        backend: backend.name,
+        services: o.services,
+        task: task.name,
+        mean: lat.mean,
+        p50: lat.p50 ?? lat.mean,
+        p75: lat.p75 ?? lat.max,
+        p99: lat.p99 ?? lat.max,
+        min: lat.min,
+        max: lat.max,
+        samples: [...lat.samples],
+      });
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import type { Workload } from '../../workloads/types.js';
+import { allocate, type ServiceSpec } from '../model/generate.js';
+import { nthIp, parseCidr } from '../model/ipv4.js';
+import type { ClusterState, Service } from '../model/types.js';
+import type { TopologyPlan } from '../sandbox/plan.js';
+import { createRng } from '../stats/index.js';
+
+// The services a run installs at one scale point (pure): N services of which one is measured; the
+// measured one sits first, in the middle, last or at a random place of the lookup order (the order
+// backends render, which is the order of KUBE-SERVICES for iptables). Fillers are ClusterIP
+// services whose endpoints are real pods.
+
+export const NS = 'bench';
+export const IDENT_PORT = 9090;
+export const FILLER_TARGET_PORT = 8080;
+
+export interface ScaleState {
+  state: ClusterState;
+  measured: Service;
+  /** Position of the measured service among the N (0-based). */
+  position: number;
+}
+
+export function measuredPosition(target: 'first' | 'middle' | 'last' | 'random', n: number, seed: number): number {
+  if (target === 'first') return 0;
+  if (target === 'middle') return Math.floor((n - 1) / 2);
+  if (target === 'last') return n - 1;
+  return createRng(seed).nextInt(n);
+}
+
+export function scaleState(o: {
+  plan: TopologyPlan;
+  services: number;
+  endpoints: number;
+  target: 'first' | 'middle' | 'last' | 'random';
+  seed: number;
+  workloads: readonly Workload[];
+}): ScaleState {
+  // The last server pod is kept spare: partial syncs add it as a new endpoint.
+  const pool = o.plan.pods.filter((p) => p.kind === 'server').slice(0, o.endpoints);
+  const measuredEndpoints = pool.map((p) => p.ip);
+  const position = measuredPosition(o.target, o.services, o.seed);
+  const specs: ServiceSpec[] = [];
+  for (let i = 0; i < o.services; i++) {
+    if (i === position) {
+      specs.push({
+        namespace: NS,
+        name: 'measured',
+        type: 'NodePort',
+        ports: [
+          ...o.workloads.map((w) => ({ name: w.name, protocol: w.protocol, port: w.serverPort, targetPort: w.serverPort })),
+          { name: 'ident', protocol: 'TCP' as const, port: IDENT_PORT, targetPort: IDENT_PORT },
+        ],
+        endpoints: measuredEndpoints,
+      });
+    } else {
+      specs.push({
+        namespace: NS,
+        name: `filler-${i}`,
+        type: 'ClusterIP',
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: FILLER_TARGET_PORT }],
+        endpoints: measuredEndpoints,
+      });
+    }
+  }
+  const { state } = allocate(specs, o.plan.serviceCidr);
+  return { state, measured: state.services[position]!, position };
+}
+
+/** A copy of `state` with one more ClusterIP service (named `name`, answering on the ident port of
+ * the spare server pod), after the others: used by the partial-sync and network-programming
+ * measurements. Its cluster IP is the first free one in the allocator's order. */
+export function withExtraService(state: ClusterState, plan: TopologyPlan, name: string): { state: ClusterState; service: Service } {
+  const spare = plan.pods.filter((p) => p.kind === 'server').at(-1)!;
+  const cidr = parseCidr(plan.serviceCidr)!;
+  const taken = new Set(state.services.map((s) => s.clusterIP));
+  let k = 10 + state.services.length;
+  while (taken.has(nthIp(cidr, k))) k++;
+  const service: Service = {
+    namespace: NS,
+    name,
+    type: 'ClusterIP',
+    clusterIP: nthIp(cidr, k),
+    ports: [{ name: 'ident', protocol: 'TCP', port: 80, targetPort: IDENT_PORT }],
+    sessionAffinity: 'None',
+    stickyMaxAgeSeconds: 10800,
+    externalTrafficPolicy: 'Cluster',
+  };
+  return {
+    state: {
+      services: [...state.services, service],
+      endpoints: { ...state.endpoints, [`${NS}/${name}`]: [{ ip: spare.ip, local: true }] },
+    },
+    service,
+  };
+}
+
+/** A copy of `state` where service `key` ("ns/name") has one more endpoint: the spare pod. */
+export function withExtraEndpoint(state: ClusterState, plan: TopologyPlan, key: string): ClusterState {
+  const spare = plan.pods.filter((p) => p.kind === 'server').at(-1)!;
+  return {
+    services: state.services,
+    endpoints: { ...state.endpoints, [key]: [...(state.endpoints[key] ?? []), { ip: spare.ip, local: true }] },
+  };
+}

@@ -1,0 +1,131 @@
+import { compare, summarize, type Comparison, type SampleSummary } from '../stats/index.js';
+import type { CaseResult, RunJson } from './results.js';
+
+// Derived numbers (pure): per case group (backend, services, path, workload), one sample per
+// repetition for each metric, summarised with a bootstrap CI of the median, and compared with the
+// same backend's `pod` baseline at the same scale (ratio of medians with its CI). Everything here is
+// recomputed from run.json; nothing derived is stored.
+
+export interface Metric {
+  key: string;
+  label: string;
+  unit: string;
+  better: 'lower' | 'higher';
+  of(c: Extract<CaseResult, { state: 'completed' }>): number;
+}
+
+const perKOps = (c: Extract<CaseResult, { state: 'completed' }>, s: number) => (1000 * s) / c.result.ops;
+
+export const METRICS: Metric[] = [
+  { key: 'throughput', label: 'throughput', unit: 'ops/s', better: 'higher', of: (c) => c.result.ops / (c.result.durationMs / 1000) },
+  { key: 'p50', label: 'latency p50', unit: 'µs', better: 'lower', of: (c) => c.result.latencyUs.p50 },
+  { key: 'p99', label: 'latency p99', unit: 'µs', better: 'lower', of: (c) => c.result.latencyUs.p99 },
+  { key: 'cpuKernel', label: 'kernel CPU per 1k ops', unit: 'CPU-s', better: 'lower', of: (c) => perKOps(c, c.cpu.kernelS) },
+  { key: 'cpuServers', label: 'servers CPU per 1k ops', unit: 'CPU-s', better: 'lower', of: (c) => perKOps(c, c.cpu.serversS) },
+  {
+    key: 'cpuLoadGen',
+    label: 'load generator CPU per 1k ops',
+    unit: 'CPU-s',
+    better: 'lower',
+    of: (c) => perKOps(c, c.cpu.loadGeneratorS),
+  },
+];
+
+export interface GroupSummary {
+  backend: string;
+  services: number;
+  path: string;
+  workload: string;
+  states: Record<CaseResult['state'], number>;
+  reasons: string[];
+  metrics: Record<string, { summary: SampleSummary; vsPod?: Comparison }>;
+}
+
+export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'>): GroupSummary[] {
+  const groups = new Map<string, CaseResult[]>();
+  for (const c of run.cases) {
+    const k = `${c.backend}\u0000${c.services}\u0000${c.path}\u0000${c.workload}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  const samplesOf = (cases: CaseResult[] | undefined, m: Metric) =>
+    (cases ?? []).flatMap((c) => (c.state === 'completed' ? [m.of(c)] : [])).filter((x) => Number.isFinite(x));
+  const out: GroupSummary[] = [];
+  for (const cases of groups.values()) {
+    const { backend, services, path, workload } = cases[0]!;
+    const states = { completed: 0, errored: 0, skipped: 0, aborted: 0 };
+    for (const c of cases) states[c.state]++;
+    const reasons = [...new Set(cases.flatMap((c) => (c.state === 'completed' ? [] : [c.reason])))];
+    const baseline = groups.get(`${backend}\u0000${services}\u0000pod\u0000${workload}`);
+    const metrics: GroupSummary['metrics'] = {};
+    for (const m of METRICS) {
+      const xs = samplesOf(cases, m);
+      if (xs.length === 0) continue;
+      const entry: GroupSummary['metrics'][string] = { summary: summarize(xs, { seed: run.seed }) };
+      const base = samplesOf(baseline, m);
+      if (path !== 'pod' && base.length > 0 && base.every((x) => x > 0))
+        entry.vsPod = compare(base, xs, { seed: run.seed, better: m.better });
+      metrics[m.key] = entry;
+    }
+    out.push({ backend, services, path, workload, states, reasons, metrics });
+  }
+  const order = ['pod', 'clusterip', 'clusterip-node', 'nodeport', 'hairpin'];
+  return out.sort(
+    (a, b) =>
+      a.services - b.services ||
+      a.workload.localeCompare(b.workload) ||
+      a.backend.localeCompare(b.backend) ||
+      order.indexOf(a.path) - order.indexOf(b.path),
+  );
+}
+
+const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toPrecision(3));
+
+/** "1234 [1200, 1300]" */
+export const withCi = (s: SampleSummary): string => `${fmt(s.median)} [${fmt(s.ci.low)}, ${fmt(s.ci.high)}]`;
+
+/** "0.93× [0.90, 0.97] slower" — the verdict is by interval overlap (not significant otherwise). */
+export const ratioText = (c: Comparison | undefined): string =>
+  c === undefined
+    ? '—'
+    : `${c.ratio.estimate.toFixed(2)}× [${c.ratio.low.toFixed(2)}, ${c.ratio.high.toFixed(2)}]${c.verdict === 'not significant' ? ' n.s.' : c.verdict === 'slower' ? ' worse' : ' better'}`;
+
+/** The end-of-run table for a terminal: one row per group, throughput and p50 with CIs and ratios. */
+export function summaryTable(groups: GroupSummary[]): string {
+  const header = [
+    'backend',
+    'services',
+    'path',
+    'workload',
+    'n',
+    'throughput ops/s [95% CI]',
+    'vs pod',
+    'p50 µs [95% CI]',
+    'vs pod',
+    'kernel CPU-s/1k',
+  ];
+  const rows = groups.map((g) => {
+    const t = g.metrics.throughput;
+    const l = g.metrics.p50;
+    const k = g.metrics.cpuKernel;
+    const n = `${g.states.completed}${g.states.errored ? ` +${g.states.errored} err` : ''}${g.states.skipped ? ` +${g.states.skipped} skip` : ''}${g.states.aborted ? ` +${g.states.aborted} abort` : ''}`;
+    return [
+      g.backend,
+      String(g.services),
+      g.path,
+      g.workload,
+      n,
+      t ? withCi(t.summary) : (g.reasons[0]?.slice(0, 60) ?? '—'),
+      ratioText(t?.vsPod),
+      l ? withCi(l.summary) : '—',
+      ratioText(l?.vsPod),
+      k ? fmt(k.summary.median) : '—',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r
+      .map((x, i) => x.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

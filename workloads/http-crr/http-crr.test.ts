@@ -1,0 +1,80 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { badOutputs, goodLine, goodResult } from '../test-support/fixtures.js';
+import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runInNetns, runWorkload } from '../test-support/real-run.js';
+import type { Workload } from '../types.js';
+import { httpCrr } from './index.js';
+
+const params = { host: '10.96.0.10', port: 80, durationMs: 5000, warmupMs: 1000, connections: 8, messageSize: 64, rate: 100 };
+
+describe('http-crr workload: argv', () => {
+  it('reuses the http server program on its own port', () => {
+    const argv = httpCrr.serverArgv('srv-1');
+    expect(argv[0]).toBe(process.execPath);
+    expect(argv[1]).toMatch(/\/workloads\/http\/server\.js$/);
+    expect(argv.slice(2)).toEqual(['--name', 'srv-1', '--port', '8081']);
+    expect(httpCrr.serverPort).toBe(8081);
+  });
+
+  it('runs its own client and does not pace (no --rate)', () => {
+    const argv = httpCrr.clientArgv(params);
+    expect(argv[1]).toMatch(/\/workloads\/http-crr\/client\.js$/);
+    expect(argv).not.toContain('--rate');
+    expect(argv.slice(2, 6)).toEqual(['--host', '10.96.0.10', '--port', '80']);
+  });
+});
+
+describe('http-crr workload: parseResult', () => {
+  it('accepts a result line', () => {
+    expect(httpCrr.parseResult(goodLine())).toEqual(goodResult());
+  });
+  it.each(badOutputs)('rejects %s', (_label, stdout, message) => {
+    expect(() => httpCrr.parseResult(stdout)).toThrow(message);
+  });
+});
+
+describe.runIf(isRoot)('http-crr workload: real run on loopback in a throwaway namespace', () => {
+  let w: Workload;
+  beforeAll(async () => {
+    ensureBuilt();
+    w = await compiledWorkload('http-crr', 'httpCrr');
+  });
+
+  it('opens exactly one TCP connection per request', async () => {
+    const p = loopbackParams(w);
+    const run = await runWorkload(w, p);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/ignored SIGTERM/);
+    const r = w.parseResult(run.stdout);
+    expect(r.ops).toBeGreaterThan(100);
+    // errors would include any response the server numbered as 2nd+ request on its connection
+    expect(r.errors + r.timeouts + r.non2xx).toBe(0);
+    // client side: one 'connect' per request, plus at most one in flight per loop at the end
+    expect(r.connectionsOpened - r.ops).toBeGreaterThanOrEqual(0);
+    expect(r.connectionsOpened - r.ops).toBeLessThanOrEqual(p.connections);
+    expect(r.answeredBy).toEqual({ 'srv-0': r.ops });
+    expect(r.latencyUs.p50).toBeGreaterThan(0);
+    expect(r.latencyUs.p50).toBeLessThan(100_000);
+  });
+
+  it('the server numbers connections and requests, so the client check is not vacuous', async () => {
+    // Two requests on one keep-alive connection, then one on a new connection.
+    const probe = `
+      const http = require('node:http');
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const get = (a) => new Promise((ok, ko) => http.get({ host: '127.0.0.1', port: 8081, agent: a }, (res) => {
+        res.resume(); res.on('end', () => ok([res.headers['x-conn-seq'], res.headers['x-req-seq'], res.headers['x-pod']]));
+      }).on('error', ko));
+      (async () => {
+        const out = [await get(agent), await get(agent), await get(false)];
+        agent.destroy();
+        console.log(JSON.stringify(out));
+      })();`;
+    const run = await runInNetns({ server: w.serverArgv('srv-7'), client: [process.execPath, '-e', probe], protocol: 'TCP', port: 8081 });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([
+      ['1', '1', 'srv-7'],
+      ['1', '2', 'srv-7'],
+      ['2', '1', 'srv-7'],
+    ]);
+  });
+});

@@ -1,0 +1,63 @@
+// stream client: p.connections TCP connections that only receive; bytes received in the measured
+// time are both `bytes` and `ops` (opUnit "bytes"). There is no per-operation latency in a bulk
+// transfer, so the latency histogram is empty (count 0, every percentile 0). p.messageSize is not
+// used: the server's write size is fixed (socat -b 131072).
+//
+// Reads go through `onread` into one reused 1 MiB buffer (Node net.connect option): no Buffer per
+// chunk, so the client's garbage collector is not what limits the rate. A connection that ends
+// or fails is counted as an error and reopened after 10 ms.
+
+import { connect, type Socket } from 'node:net';
+import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, parseClientArgs } from '../client-kit.js';
+
+const PROG = 'stream-client';
+const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 65536 });
+const m = new Measurement(a.warmupMs, a.durationMs);
+const tally = newTally();
+const latency = new LatencyRecorder();
+const errorLog = new ErrorLog();
+const readBuffer = Buffer.allocUnsafe(1 << 20);
+const sockets = new Set<Socket>();
+
+function open(): void {
+  if (m.phase === 'done') return;
+  const s = connect({
+    host: a.host,
+    port: a.port,
+    onread: {
+      buffer: readBuffer,
+      callback: (n: number) => {
+        if (m.measuring) tally.bytes += n;
+        return true;
+      },
+    },
+  });
+  sockets.add(s);
+  s.setTimeout(a.timeoutMs); // no byte for that long: the path or the server is stuck
+  s.on('connect', () => {
+    if (m.measuring) tally.connectionsOpened++;
+  });
+  s.on('timeout', () => {
+    errorLog.note({ code: 'ETIMEDOUT' });
+    if (m.measuring) tally.timeouts++;
+    s.destroy();
+  });
+  s.on('error', (e) => {
+    errorLog.note(e);
+    if (m.measuring) tally.errors++;
+  });
+  s.on('end', () => {
+    errorLog.note({ code: 'EOF' });
+    if (m.measuring) tally.errors++;
+  });
+  s.on('close', () => {
+    sockets.delete(s);
+    if (m.phase !== 'done') setTimeout(open, 10);
+  });
+}
+
+for (let i = 0; i < a.connections; i++) open();
+await m.ended;
+for (const s of sockets) s.destroy();
+tally.ops = tally.bytes;
+emitResult(PROG, m, tally, latency, { errorLog });

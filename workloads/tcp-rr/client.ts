@@ -1,0 +1,73 @@
+// tcp-rr client: p.connections persistent TCP connections (TCP_NODELAY), each sending a
+// p.messageSize-byte message and waiting for all of its echo before sending the next. One
+// transaction = one round trip; its time (µs, hrtime) goes into the histogram. A connection that
+// fails or closes is counted (errors; idle longer than --timeout-ms while waiting: timeouts) and
+// reopened after 10 ms, so a dead path does not spin the CPU.
+
+import { connect } from 'node:net';
+import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, nowUs, parseClientArgs } from '../client-kit.js';
+
+const PROG = 'tcp-rr-client';
+const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 64 });
+const m = new Measurement(a.warmupMs, a.durationMs);
+const tally = newTally();
+const latency = new LatencyRecorder();
+const errorLog = new ErrorLog();
+const message = Buffer.alloc(a.messageSize, 'x');
+const sockets = new Set<import('node:net').Socket>();
+
+function open(): void {
+  if (m.phase === 'done') return;
+  const s = connect({ host: a.host, port: a.port, noDelay: true });
+  sockets.add(s);
+  let received = 0;
+  let t0 = 0;
+  const send = () => {
+    received = 0;
+    t0 = nowUs();
+    s.write(message);
+  };
+  s.setTimeout(a.timeoutMs);
+  s.on('connect', () => {
+    if (m.measuring) tally.connectionsOpened++;
+    send();
+  });
+  s.on('data', (chunk) => {
+    received += chunk.length;
+    if (m.measuring) tally.bytes += chunk.length;
+    if (received < a.messageSize) return;
+    if (m.measuring) {
+      tally.ops++;
+      latency.record(nowUs() - t0);
+    }
+    if (received > a.messageSize) {
+      // An echo never sends more than was asked: the stream is out of step, start over.
+      s.destroy(Object.assign(new Error('echo longer than the request'), { code: 'EPROTO' }));
+      return;
+    }
+    if (m.phase !== 'done') send();
+  });
+  s.on('timeout', () => {
+    errorLog.note({ code: 'ETIMEDOUT' });
+    if (m.measuring) tally.timeouts++;
+    s.destroy();
+  });
+  s.on('error', (e) => {
+    errorLog.note(e);
+    if (m.measuring) tally.errors++;
+  });
+  s.on('end', () => {
+    if (m.phase === 'done') return;
+    errorLog.note({ code: 'EOF' });
+    if (m.measuring) tally.errors++;
+  });
+  s.on('close', () => {
+    sockets.delete(s);
+    if (m.phase !== 'done') setTimeout(open, 10);
+  });
+}
+
+for (let i = 0; i < a.connections; i++) open();
+await m.ended;
+for (const s of sockets) s.destroy();
+emitResult(PROG, m, tally, latency, { errorLog });

@@ -1,0 +1,109 @@
+// Shared by the workload tests: make sure dist/ is current, load the compiled workload, and run a
+// server + client pair on loopback inside a throwaway network namespace (`unshare --net`, gone
+// when its last process exits; no `ip netns add`, nothing in the root namespace).
+
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Workload, WorkloadParams } from '../types.js';
+
+/** Project root: this file is workloads/test-support/real-run.ts (tests import the source). */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WORKLOADS = join(ROOT, 'workloads');
+const HARNESS = join(ROOT, 'dist/workloads/test-support/netns-run.js');
+
+export const isRoot = process.getuid?.() === 0;
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+function staleOutputs(): string[] {
+  return sources(WORKLOADS).filter((src) => {
+    const out = join(ROOT, 'dist', relative(ROOT, src)).replace(/\.ts$/, '.js');
+    return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
+  });
+}
+
+/**
+ * Compiles the project (tsc, as `npm run build`) when any workload source is newer than its .js.
+ * A type error elsewhere in the project makes tsc exit non-zero but still emit (noEmitOnError is
+ * off); that only fails these tests if the workloads' own output is still missing or stale.
+ */
+export function ensureBuilt(): void {
+  if (staleOutputs().length === 0) return;
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const still = staleOutputs();
+    if (still.length > 0) {
+      const out = String((e as { stdout?: unknown }).stdout ?? '');
+      throw new Error(`tsc did not produce dist/ for ${still.map((f) => relative(ROOT, f)).join(', ')}:\n${out}`);
+    }
+  }
+}
+
+/** The compiled workload object (its argv point at dist/, where the programs are). */
+export async function compiledWorkload(folder: string, exportName: string): Promise<Workload> {
+  const mod = (await import(join(ROOT, 'dist/workloads', folder, 'index.js'))) as Record<string, Workload>;
+  const w = mod[exportName];
+  if (w === undefined) throw new Error(`dist/workloads/${folder}/index.js exports no ${exportName}`);
+  return w;
+}
+
+export const loopbackParams = (w: Workload, over: Partial<WorkloadParams> = {}): WorkloadParams => ({
+  host: '127.0.0.1',
+  port: w.serverPort,
+  durationMs: 1000,
+  warmupMs: 200,
+  connections: 4,
+  messageSize: 64,
+  ...over,
+});
+
+export interface RealRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface NetnsSpec {
+  server?: string[];
+  client: string[];
+  protocol: 'TCP' | 'UDP';
+  port: number;
+  timeoutMs?: number;
+}
+
+/** Runs netns-run.js in a fresh network namespace: server (if any), then one client run. */
+export function runInNetns(spec: NetnsSpec): Promise<RealRun> {
+  const { timeoutMs = 20_000, ...rest } = spec;
+  const harnessSpec = { ...rest, callerNetns: readlinkSync('/proc/self/ns/net') };
+  return new Promise((resolve) => {
+    execFile(
+      'unshare',
+      ['--net', process.execPath, HARNESS, JSON.stringify(harnessSpec)],
+      { timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A workload's server (unless `server: false`) and one client run, in a fresh namespace. */
+export function runWorkload(w: Workload, params: WorkloadParams, opts: { server?: boolean } = {}): Promise<RealRun> {
+  return runInNetns({
+    ...(opts.server === false ? {} : { server: w.serverArgv('srv-0') }),
+    client: w.clientArgv(params),
+    protocol: w.protocol,
+    port: w.serverPort,
+    timeoutMs: params.warmupMs + params.durationMs + 15_000,
+  });
+}

@@ -1,0 +1,20 @@
+// UDP request/response: one datagram out, the same datagram back; lost datagrams are timeouts.
+import { fileURLToPath } from 'node:url';
+import { nodeClientArgv } from '../client-kit.js';
+import { parseWorkloadResult } from '../result-schema.js';
+import type { Workload } from '../types.js';
+
+const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
+const CLIENT = fileURLToPath(new URL('./client.js', import.meta.url));
+const PORT = 7002;
+
+export const udpRr: Workload = {
+  name: 'udp-rr',
+  title: 'UDP request/response (echo), per-datagram timeout counts loss',
+  protocol: 'UDP',
+  serverPort: PORT,
+  opUnit: 'transactions',
+  serverArgv: () => [process.execPath, SERVER, '--port', String(PORT)],
+  clientArgv: (p) => nodeClientArgv(CLIENT, p),
+  parseResult: (stdout) => parseWorkloadResult('udp-rr', stdout),
+};
