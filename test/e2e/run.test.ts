@@ -1,0 +1,150 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSchema, type RunJson } from '../../src/run/results.js';
+import { BENCH, bench, isRoot, ourNamespaces, processesMentioning, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
+
+// `bench run` end to end in real namespaces, with short cases.
+
+const out = mkdtempSync(join(tmpdir(), 'svcbench-run-'));
+const readRunJson = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
+const short = ['--duration', '0.5', '--warmup', '0.2', '--sync-iterations', '2', '--out', out];
+
+/** Starts a run and calls `onCase(k)` after the k-th case has finished (progress lines "  → …"). */
+async function runWatching(args: string[], onCase: (k: number, kill: (sig: NodeJS.Signals) => void) => void) {
+  const child = execa(process.execPath, [BENCH, 'run', ...args], { reject: false, stdin: 'ignore' });
+  let k = 0;
+  child.stderr!.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.startsWith('  → ')) onCase(++k, (s) => child.kill(s));
+  });
+  const r = await child;
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+describe.runIf(isRoot)('bench run', () => {
+  let before: Record<string, string>;
+  beforeAll(async () => {
+    requireBuild();
+    before = await rootSnapshot();
+  });
+  afterAll(async () => {
+    expect(ourNamespaces()).toEqual([]);
+    expect(stateFiles()).toEqual([]);
+    expect(await rootSnapshot()).toEqual(before);
+  });
+
+  it('measures every path and records everything in run.json; an unavailable backend is skipped', async () => {
+    const r = await bench(
+      [
+        'run',
+        '--backend',
+        'nft,ipvs',
+        '--path',
+        'pod,clusterip,clusterip-node,nodeport,hairpin',
+        '--workload',
+        'http-crr,tcp-rr,udp-rr',
+        '--services',
+        '20',
+        '--repeat',
+        '2',
+        '--json',
+        ...short,
+      ],
+      { timeoutMs: 300_000 },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    const { dir } = JSON.parse(r.stdout) as { dir: string };
+    const run = readRunJson(dir);
+    expect(run.state).toBe('completed');
+    expect(run.environment.kernel).toMatch(/^\d+\.\d+/);
+    expect(run.backends.map((b) => [b.name, b.state])).toEqual([
+      ['nft', 'ready'],
+      ['ipvs', 'unavailable'],
+    ]);
+    const nft = run.cases.filter((c) => c.backend === 'nft');
+    expect(nft).toHaveLength(5 * 3 * 2);
+    expect(nft.filter((c) => c.state !== 'completed').map((c) => ('reason' in c ? c.reason : ''))).toEqual([]);
+    for (const c of nft) {
+      if (c.state !== 'completed') continue;
+      expect(c.result.ops).toBeGreaterThan(0);
+      expect(c.result.latencyUs.p50).toBeGreaterThan(0);
+      // The path check before measuring: the pod path reaches srv-0, service paths an endpoint.
+      expect(['srv-0', 'srv-1', 'srv-2']).toContain(c.checkedBy);
+      if (c.path === 'pod') expect(c.checkedBy).toBe('srv-0');
+      if (c.workload === 'http-crr') expect(c.result.connectionsOpened - c.result.ops).toBeGreaterThanOrEqual(0);
+      expect(c.cpu.kernelS).toBeGreaterThanOrEqual(0);
+    }
+    const ipvs = run.cases.filter((c) => c.backend === 'ipvs');
+    expect(ipvs.length).toBe(30);
+    expect(ipvs.every((c) => c.state === 'skipped' && /CONFIG_IP_VS/.test(c.reason))).toBe(true);
+    expect(run.syncs.map((s) => s.step)).toEqual(['full', 'add-service', 'add-endpoint', 'remove-service']);
+    expect(run.syncs.every((s) => s.readBackDifferences.length === 0)).toBe(true);
+    expect(run.programmingLatency[0]!.ms).toBeGreaterThan(0);
+    expect(run.syncBench[0]!.samples).toHaveLength(2);
+    expect(readFileSync(join(out, 'latest', 'run.json'), 'utf8')).toBe(readFileSync(join(dir, 'run.json'), 'utf8'));
+  });
+
+  it('SIGINT in the middle keeps the completed cases in run.json and tears everything down', async () => {
+    let sent = false;
+    const r = await runWatching(
+      ['--backend', 'nft', '--path', 'pod,clusterip', '--workload', 'tcp-rr', '--services', '10', '--repeat', '5', ...short],
+      (k, kill) => {
+        if (k === 3 && !sent) {
+          sent = true;
+          kill('SIGINT');
+        }
+      },
+    );
+    expect(sent).toBe(true);
+    expect(r.exitCode, r.stderr).toBe(130);
+    const run = readRunJson(join(out, 'latest'));
+    expect(run.state).toBe('aborted');
+    expect(run.cases.filter((c) => c.state === 'completed').length).toBeGreaterThanOrEqual(3);
+    expect(run.cases.length).toBeLessThan(10);
+    expect(ourNamespaces()).toEqual([]);
+    expect(stateFiles()).toEqual([]);
+    expect(processesMentioning('dist/workloads/')).toEqual([]);
+  });
+
+  it('a case whose server died is errored with its reason, and the rest of the matrix continues', async () => {
+    let killed = false;
+    const r = await runWatching(
+      ['--backend', 'nft', '--path', 'pod', '--workload', 'tcp-crr,tcp-rr', '--services', '10', '--repeat', '3', ...short],
+      (k) => {
+        if (k === 1 && !killed) {
+          killed = true;
+          void execa('pkill', ['-f', 'dist/workloads/tcp-crr/server.js']);
+        }
+      },
+    );
+    expect(killed).toBe(true);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const run = readRunJson(join(out, 'latest'));
+    expect(run.state).toBe('completed');
+    expect(run.cases).toHaveLength(6);
+    const crr = run.cases.filter((c) => c.workload === 'tcp-crr');
+    const rr = run.cases.filter((c) => c.workload === 'tcp-rr');
+    expect(rr.every((c) => c.state === 'completed')).toBe(true);
+    const errored = crr.filter((c) => c.state === 'errored');
+    expect(errored.length).toBeGreaterThanOrEqual(1);
+    for (const c of errored) expect(c.state === 'errored' && c.reason).toMatch(/no connections completed|failed|refused|exited/);
+  });
+
+  it('bad flags exit 2 and create nothing', async () => {
+    for (const [args, msg] of [
+      [['--workload', 'tcp-rr,ftp'], /--workload: "ftp" is not a workload; one of http, http-crr, tcp-rr, tcp-crr, udp-rr, stream/],
+      [['--path', 'warp'], /--path: "warp" is not a path/],
+      [['--services', '0'], /--services: must be at least 1/],
+      [['--services', '40000'], /--services: must be at most 30000/],
+      [['--target', 'south'], /--target: must be one of first, middle, last, random/],
+      [['--duration', 'abc'], /--duration: must be a number of seconds/],
+    ] as [string[], RegExp][]) {
+      const r = await bench(['run', ...args, '--out', out]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(msg);
+    }
+    expect(ourNamespaces()).toEqual([]);
+  });
+});
