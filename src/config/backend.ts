@@ -8,7 +8,7 @@ export const backendOptionsShape = {
     .enum(['legacy', 'nft'], { error: 'must be legacy or nft' })
     .default('nft')
     .describe('iptables flavour for the iptables backends: legacy (x_tables) or nft (nf_tables compat, the Debian default)'),
-  syncTimeout: intInRange(1, 3600).default(60).describe('time budget in seconds of one sync of the rule-by-rule iptables backend'),
+  syncTimeout: intInRange(1, 3600).default(20).describe('time budget in seconds of one sync of the rule-by-rule iptables backend'),
 };
 
 /** The parsed flags as the backends take them. */
