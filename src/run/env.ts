@@ -3,7 +3,7 @@ import type { Workload } from '../../workloads/types.js';
 import { sandboxSchema } from '../config/sandbox.js';
 import type { Exec, Started } from '../exec/index.js';
 import type { ClusterState, Service } from '../model/types.js';
-import { probe, SERVE_SCRIPT } from '../probe/client.js';
+import { SERVE_SCRIPT, waitListening } from '../probe/client.js';
 import { closeSandbox, openSandbox, type Sandbox } from '../sandbox/session.js';
 import { processStartTime } from '../sandbox/state.js';
 import { IDENT_PORT } from './services.js';
@@ -63,21 +63,4 @@ export async function openEnv(
 
 export async function closeEnv(exec: Exec, env: BackendEnv): Promise<void> {
   await closeSandbox(exec, env.sandbox);
-}
-
-async function waitListening(exec: Exec, netns: string, targets: string[], timeoutMs = 15_000): Promise<void> {
-  if (exec.dryRun) return;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await probe(exec, netns, targets, { timeoutMs: 500, connectOnly: true });
-    if (r.every((x) => x.ok)) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `servers not listening: ${r
-          .filter((x) => !x.ok)
-          .map((x) => `${x.target} ${x.error}`)
-          .join(', ')}`,
-      );
-    await new Promise((res) => setTimeout(res, 100));
-  }
 }

@@ -3,7 +3,7 @@ import { sandboxSchema } from '../config/sandbox.js';
 import type { Exec } from '../exec/index.js';
 import { allocate } from '../model/generate.js';
 import type { ClusterState, ProxyConfig, Service } from '../model/types.js';
-import { probe, SERVE_SCRIPT } from '../probe/client.js';
+import { SERVE_SCRIPT, waitListening } from '../probe/client.js';
 import { closeSandbox, openSandbox, type Sandbox } from '../sandbox/session.js';
 import { processStartTime } from '../sandbox/state.js';
 import { sync, type SyncRecord } from '../sync.js';
@@ -184,23 +184,6 @@ async function filterAfterRewrite(
     ];
   } finally {
     await exec.run({ netns: node, argv: ['nft', 'delete', 'table', 'ip', table], allowFailure: true });
-  }
-}
-
-async function waitListening(exec: Exec, netns: string, targets: string[], timeoutMs = 10_000): Promise<void> {
-  if (exec.dryRun) return;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await probe(exec, netns, targets, { timeoutMs: 500 });
-    if (r.every((x) => x.ok)) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `conformance servers not listening: ${r
-          .filter((x) => !x.ok)
-          .map((x) => `${x.target} ${x.error}`)
-          .join(', ')}`,
-      );
-    await new Promise((res) => setTimeout(res, 100));
   }
 }
 
