@@ -1,6 +1,6 @@
-// http-crr client: p.connections loops, each doing GET / on a NEW TCP connection (node:http with
-// agent: false and `Connection: close`), timed with hrtime from request creation (before the
-// connect) to the end of the response, so connection setup is inside the latency.
+// http-crr client: p.connections loops, each doing GET / on a NEW TCP connection with
+// `Connection: close`, timed with hrtime from the connect() call to the end of the response, so
+// connection setup is inside the latency.
 //
 // Proof of one connection per request, from both ends: the client counts socket 'connect' events,
 // and the server numbers requests per connection (x-req-seq, workloads/http/server.ts); any
@@ -8,12 +8,33 @@
 // connection was opened in the measured time, so connectionsOpened − ops = requests in flight at
 // the end (plus failed ones), between 0 and p.connections on a clean run.
 //
-// TIME_WAIT: the server closes first (it answers `Connection: close` and ends the socket), so
-// TIME_WAIT sockets sit on the server side (the sandbox sets tcp_max_tw_buckets=0 there) and the
-// client's ephemeral ports are free again as soon as the connection is gone.
+// TIME_WAIT: the server closes first (it answers `Connection: close` and ends the socket; the
+// client closes its side only on the server's FIN), so TIME_WAIT sockets sit on the server side
+// (the sandbox sets tcp_max_tw_buckets=0 there) and the client's ephemeral ports are free again as
+// soon as the connection is gone.
+//
+// HTTP is written and read here directly (one prepared request, client-kit's HttpResponseReader),
+// not with node:http: with `agent: false`, node:http built a ClientRequest, an Agent, a parser and
+// a Socket per request and spent 400-600 µs of CPU per request on the pod path, where wrk needs
+// about 100 (scripts/bench-loadgen.ts). Each loop keeps ONE net.Socket and reconnects it after its
+// 'close' (documented use of socket.connect(); each connect is a new TCP connection), reads into
+// the shared buffer, and timeouts come from one sweep (client-kit.ts, "Lean sockets").
 
-import { request } from 'node:http';
-import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, nowUs, parseClientArgs } from '../client-kit.js';
+import { isIPv6, type Socket } from 'node:net';
+import {
+  emitResult,
+  ErrorLog,
+  HttpParseError,
+  HttpResponseReader,
+  LatencyRecorder,
+  Measurement,
+  newTally,
+  nowUs,
+  parseClientArgs,
+  connectReading,
+  sweepTimeouts,
+  type TimedOp,
+} from '../client-kit.js';
 
 const PROG = 'http-crr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 10_000, messageSize: 64 });
@@ -23,72 +44,128 @@ const latency = new LatencyRecorder();
 const answeredBy = new Map<string, number>();
 const errorLog = new ErrorLog();
 
+const target = { host: a.host, port: a.port, noDelay: true };
+const hostHeader = `${isIPv6(a.host) ? `[${a.host}]` : a.host}:${a.port}`;
+const REQUEST = Buffer.from(`GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`, 'latin1');
+const NO_POD = '(no x-pod header)';
+const X_POD = 0;
+const X_REQ_SEQ = 1;
+
 class ConnectionReused extends Error {
   readonly code = 'CONNECTION_REUSED';
 }
+const fail = (code: string, message: string) => Object.assign(new Error(message), { code });
 
-function once(): void {
-  if (m.phase === 'done') return;
-  const t0 = nowUs();
-  let openedInWindow = false;
-  let bytesRead = () => 0;
-  let settled = false;
-  const settle = (err?: Error & { code?: string }) => {
-    if (settled) return;
-    settled = true;
-    if (err !== undefined) {
-      errorLog.note(err);
-      if (m.measuring) {
-        if (err.code === 'ETIMEDOUT') tally.timeouts++;
-        else tally.errors++;
-      }
-    }
-    setImmediate(once);
-  };
+/** One request-per-connection loop on one reused Socket object. */
+class Loop implements TimedOp {
+  readonly reader = new HttpResponseReader(['x-pod', 'x-req-seq']);
+  /** From connect() until the connection is closed (the server's FIN included). */
+  waiting = false;
+  lastActivityUs = 0;
+  private socket: Socket | undefined;
+  private t0 = 0;
+  private openedInWindow = false;
+  /** The request is accounted for (answered or failed); the connection may still be closing. */
+  private settled = true;
 
-  const req = request({
-    host: a.host,
-    port: a.port,
-    path: '/',
-    agent: false, // a fresh socket for this request, never pooled
-    headers: { connection: 'close' },
-    timeout: a.timeoutMs,
-  });
-  req.on('socket', (socket) => {
-    bytesRead = () => socket.bytesRead;
-    socket.once('connect', () => {
+  next(): void {
+    if (m.phase === 'done') return;
+    this.t0 = this.lastActivityUs = nowUs();
+    this.openedInWindow = false;
+    this.settled = false;
+    this.waiting = true;
+    this.reader.reset();
+    if (this.socket === undefined) this.socket = this.listen(connectReading(target, (n, buf) => this.onRead(n, buf)));
+    else this.socket.connect(target);
+  }
+
+  private listen(s: Socket): Socket {
+    s.on('connect', () => {
       if (m.measuring) {
         tally.connectionsOpened++;
-        openedInWindow = true;
+        this.openedInWindow = true;
       }
+      this.lastActivityUs = nowUs();
+      s.write(REQUEST);
     });
-  });
-  req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
-  req.on('error', settle);
-  req.on('response', (res) => {
-    res.resume();
-    res.on('error', settle);
-    res.on('end', () => {
-      if (settled) return;
-      if (openedInWindow && m.measuring) {
-        tally.ops++;
-        tally.bytes += bytesRead(); // status line, headers and body
-        latency.record(nowUs() - t0);
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status > 299) tally.non2xx++;
-        const pod = String(res.headers['x-pod'] ?? '(no x-pod header)');
-        answeredBy.set(pod, (answeredBy.get(pod) ?? 0) + 1);
-        if (res.headers['x-req-seq'] !== '1') {
-          settle(new ConnectionReused(`server saw request ${String(res.headers['x-req-seq'])} on one connection`));
-          return;
-        }
+    s.on('error', (e) => this.settle(e));
+    // The server's FIN: after a complete response it is the expected close; before, it either
+    // ends a body without a length or cuts the response short. Either way our side closes now:
+    // close(2) answers with our FIN (the server, which closed first, keeps the TIME_WAIT), and
+    // skips Node's graceful end() → shutdown(2) → close(2) over three loop turns.
+    s.on('end', () => {
+      if (!this.settled) {
+        if (this.reader.end()) this.complete(nowUs());
+        else this.settle(fail('EOF', 'connection closed before the whole response'));
       }
-      settle();
+      s.destroy();
     });
-  });
-  req.end();
+    s.on('close', () => {
+      this.waiting = false;
+      // (an Error only when needed: capturing its stack costs more than the rest of this handler)
+      if (!this.settled) this.settle(fail('CLOSED', 'connection closed before the response'));
+      this.next();
+    });
+    return s;
+  }
+
+  timeout(): void {
+    if (this.settled)
+      this.socket!.destroy(); // answered, but the server never closed
+    else this.settle(fail('ETIMEDOUT', 'request timed out'));
+  }
+
+  private onRead(n: number, buf: Buffer): void {
+    if (this.settled) return;
+    const now = nowUs();
+    this.lastActivityUs = now;
+    let done: number;
+    try {
+      done = this.reader.push(buf, 0, n);
+    } catch (e) {
+      this.settle(e as Error);
+      return;
+    }
+    if (done < 0) return;
+    if (done < n) this.settle(new HttpParseError('bytes after the response'));
+    else this.complete(now);
+  }
+
+  private complete(now: number): void {
+    const r = this.reader;
+    if (this.openedInWindow && m.measuring) {
+      tally.ops++;
+      tally.bytes += r.bytes; // status line, headers and body
+      latency.record(now - this.t0);
+      if (r.status < 200 || r.status > 299) tally.non2xx++;
+      const pod = r.values[X_POD] ?? NO_POD;
+      answeredBy.set(pod, (answeredBy.get(pod) ?? 0) + 1);
+      const seq = r.values[X_REQ_SEQ];
+      if (seq !== '1') {
+        this.settle(new ConnectionReused(`server saw request ${String(seq)} on one connection`));
+        return;
+      }
+    }
+    this.settled = true;
+    // A server that ignored `Connection: close` would keep the connection: close it here.
+    if (r.keepAlive) this.socket!.destroy();
+  }
+
+  /** The request failed: count it and close the connection ('close' starts the next one). */
+  private settle(err: Error & { code?: string }): void {
+    if (this.settled) return;
+    this.settled = true;
+    errorLog.note(err);
+    if (m.measuring) {
+      if (err.code === 'ETIMEDOUT') tally.timeouts++;
+      else tally.errors++;
+    }
+    this.socket!.destroy();
+  }
 }
 
-for (let i = 0; i < a.connections; i++) once();
+const loops = Array.from({ length: a.connections }, () => new Loop());
+sweepTimeouts(loops, a.timeoutMs, (l) => l.timeout());
+for (const l of loops) l.next();
 await m.ended;
 emitResult(PROG, m, tally, latency, { answeredBy, errorLog });

@@ -10,9 +10,26 @@
 //
 // An op counts only when its connection was opened in the measured time, so connectionsOpened − ops
 // = connections in flight at the end (plus failed ones): 0 … p.connections on a clean run.
+//
+// Per-connection cost (the generator must not be what limits the rate; scripts/bench-loadgen.ts):
+// each loop keeps ONE net.Socket and reconnects it after its 'close' (socket.connect() on a closed
+// socket is documented for exactly this: every connect is a new TCP connection with a new
+// ephemeral port), reads into the shared buffer, and timeouts come from one sweep (client-kit.ts,
+// "Lean sockets").
 
-import { connect } from 'node:net';
-import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, nowUs, parseClientArgs } from '../client-kit.js';
+import type { Socket } from 'node:net';
+import {
+  emitResult,
+  ErrorLog,
+  LatencyRecorder,
+  Measurement,
+  newTally,
+  nowUs,
+  parseClientArgs,
+  connectReading,
+  sweepTimeouts,
+  type TimedOp,
+} from '../client-kit.js';
 
 const PROG = 'tcp-crr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 64 });
@@ -21,49 +38,80 @@ const tally = newTally();
 const latency = new LatencyRecorder();
 const errorLog = new ErrorLog();
 const message = Buffer.alloc(a.messageSize, 'x');
+const target = { host: a.host, port: a.port, noDelay: true };
 
-function once(): void {
-  if (m.phase === 'done') return;
-  const t0 = nowUs();
-  let openedInWindow = false;
-  let received = 0;
-  let settled = false;
-  const s = connect({ host: a.host, port: a.port, noDelay: true });
-  const settle = (kind?: 'errors' | 'timeouts', why?: unknown) => {
-    if (settled) return;
-    settled = true;
+/** One connect → echo → close loop: one transaction at a time, on one reused Socket object. */
+class Loop implements TimedOp {
+  waiting = false;
+  lastActivityUs = 0;
+  private socket: Socket | undefined;
+  private t0 = 0;
+  private openedInWindow = false;
+  private received = 0;
+  private settled = true;
+
+  next(): void {
+    if (m.phase === 'done') return;
+    this.t0 = this.lastActivityUs = nowUs();
+    this.openedInWindow = false;
+    this.received = 0;
+    this.settled = false;
+    this.waiting = true;
+    if (this.socket === undefined) this.socket = this.listen(connectReading(target, (n) => this.onRead(n)));
+    else this.socket.connect(target);
+  }
+
+  private listen(s: Socket): Socket {
+    s.on('connect', () => {
+      if (m.measuring) {
+        tally.connectionsOpened++;
+        this.openedInWindow = true;
+      }
+      this.lastActivityUs = nowUs();
+      s.write(message);
+    });
+    s.on('error', (e) => this.settle('errors', e));
+    s.on('end', () => this.settle('errors', { code: 'EOF' })); // server closed before the whole echo
+    // Every transaction ends here, however it went: the next one starts on a new connection.
+    s.on('close', () => {
+      if (!this.settled) this.settle('errors', { code: 'CLOSED' }); // closed without a word
+      this.next();
+    });
+    return s;
+  }
+
+  private onRead(n: number): void {
+    if (this.settled) return;
+    this.received += n;
+    if (this.received < a.messageSize) {
+      this.lastActivityUs = nowUs();
+      return;
+    }
+    if (this.openedInWindow && m.measuring) {
+      tally.ops++;
+      tally.bytes += this.received;
+      latency.record(nowUs() - this.t0);
+    }
+    this.settle();
+  }
+
+  settle(kind?: 'errors' | 'timeouts', why?: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.waiting = false;
     if (kind !== undefined) {
       errorLog.note(why);
       if (m.measuring) tally[kind]++;
     }
     // RST only on a connected socket: resetAndDestroy() on one still connecting waits for the
     // connect (Node net.js), which a black-holed path never completes.
+    const s = this.socket!;
     if (!s.destroyed) kind === undefined ? s.resetAndDestroy() : s.destroy();
-    setImmediate(once);
-  };
-  s.setTimeout(a.timeoutMs);
-  s.on('connect', () => {
-    if (m.measuring) {
-      tally.connectionsOpened++;
-      openedInWindow = true;
-    }
-    s.write(message);
-  });
-  s.on('data', (chunk) => {
-    received += chunk.length;
-    if (received < a.messageSize) return;
-    if (openedInWindow && m.measuring) {
-      tally.ops++;
-      tally.bytes += received;
-      latency.record(nowUs() - t0);
-    }
-    settle();
-  });
-  s.on('timeout', () => settle('timeouts', { code: 'ETIMEDOUT' }));
-  s.on('error', (e) => settle('errors', e));
-  s.on('end', () => settle('errors', { code: 'EOF' })); // server closed before the whole echo
+  }
 }
 
-for (let i = 0; i < a.connections; i++) once();
+const loops = Array.from({ length: a.connections }, () => new Loop());
+sweepTimeouts(loops, a.timeoutMs, (l) => l.settle('timeouts', { code: 'ETIMEDOUT' }));
+for (const l of loops) l.next();
 await m.ended;
 emitResult(PROG, m, tally, latency, { errorLog });
