@@ -30,8 +30,11 @@ export async function run(ctx: Context, flags: Record<string, unknown> & { json?
       `\nrun ${r.runId}: ${r.cases.filter((c) => c.state === 'completed').length} cases completed, ${errored} errored, ${r.cases.filter((c) => c.state === 'skipped').length} skipped; ${dir}/run.json`,
     );
     // Warnings that say what to do, once per case group, from its headline metric (throughput).
+    // The sample-count warning applies to every group alike: say it once.
+    const few = groups.flatMap((g) => g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'few-samples') ?? [])[0];
+    if (few) ctx.say(`note: ${few.message}`);
     for (const g of groups) {
-      const warnings = g.metrics.throughput?.summary.warnings ?? [];
+      const warnings = (g.metrics.throughput?.summary.warnings ?? []).filter((w) => w.code !== 'few-samples');
       if (warnings.length > 0)
         ctx.say(`warning: ${g.backend} ${g.path} ${g.workload} @${g.services}: ${warnings.map((w) => w.message).join('; ')}`);
     }
