@@ -43,19 +43,53 @@ const sha256: (s: string) => Buffer =
   typeof crypto.hash === 'function' ? (s) => crypto.hash('sha256', s, 'buffer') : (s) => crypto.createHash('sha256').update(s).digest();
 
 // kube-proxy computes these names once per service port and endpoint (newServiceInfo,
-// newEndpointInfo), not on every sync; a memo gives renders the same cost model. Bounded so a long
-// run over many scale points cannot grow it without limit.
+// newEndpointInfo), not on every sync; a memo gives renders the same cost model. It is two-level,
+// per service port (spn + proto) and then per endpoint string, so that a render looks up one
+// long key per service port and only short "ip:port" keys per endpoint. Bounded so a long run
+// over many scale points cannot grow it without limit.
 const MEMO_LIMIT = 500_000;
-const memo = new Map<string, string>();
+let memoSize = 0;
+const portMemo = new Map<string, PortNames>();
 
-function hash16(s: string): string {
-  let h = memo.get(s);
-  if (h === undefined) {
-    h = computeHash16(s);
-    if (memo.size >= MEMO_LIMIT) memo.clear();
-    memo.set(s, h);
+/** The memoised names of one service port: its four chains and its endpoints' SEP chains. */
+export interface PortNames {
+  readonly chains: ServicePortChains;
+  /** KUBE-SEP-* name of an endpoint of this port; `endpoint` is endpointString(). */
+  sep(endpoint: string): string;
+}
+
+class PortNameMemo implements PortNames {
+  readonly chains: ServicePortChains;
+  private readonly seps = new Map<string, string>();
+  constructor(private readonly key: string) {
+    const h = computeHash16(key);
+    this.chains = { svc: SVC_PREFIX + h, svl: SVL_PREFIX + h, ext: EXT_PREFIX + h, fw: FW_PREFIX + h };
   }
-  return h;
+  sep(endpoint: string): string {
+    let name = this.seps.get(endpoint);
+    if (name === undefined) {
+      name = SEP_PREFIX + computeHash16(this.key + endpoint);
+      this.seps.set(endpoint, name);
+      memoSize++;
+    }
+    return name;
+  }
+}
+
+/** The names of service port `servicePortName` (`protocol` lower case), memoised. */
+export function portNames(servicePortName: string, protocol: string): PortNames {
+  const key = servicePortName + protocol;
+  let p = portMemo.get(key);
+  if (p === undefined) {
+    if (memoSize >= MEMO_LIMIT) {
+      portMemo.clear();
+      memoSize = 0;
+    }
+    p = new PortNameMemo(key);
+    portMemo.set(key, p);
+    memoSize++;
+  }
+  return p;
 }
 
 /**
@@ -85,7 +119,7 @@ function computeHash16(s: string): string {
 
 /** kube-proxy portProtoHash (≈L590). `protocol` must already be lower case. */
 export function portProtoHash(servicePortName: string, protocol: string): string {
-  return hash16(servicePortName + protocol);
+  return portNames(servicePortName, protocol).chains.svc.slice(SVC_PREFIX.length);
 }
 
 /** ServicePortName.String(): "ns/name:port", or "ns/name" when the port is unnamed. */
@@ -112,13 +146,12 @@ export interface ServicePortChains {
 }
 
 export function serviceChainNames(servicePortName: string, protocol: string): ServicePortChains {
-  const h = portProtoHash(servicePortName, protocol);
-  return { svc: SVC_PREFIX + h, svl: SVL_PREFIX + h, ext: EXT_PREFIX + h, fw: FW_PREFIX + h };
+  return { ...portNames(servicePortName, protocol).chains };
 }
 
 /** KUBE-SEP-* name (servicePortEndpointChainName ≈L650); `endpoint` is endpointString(). */
 export function endpointChainName(servicePortName: string, protocol: string, endpoint: string): string {
-  return SEP_PREFIX + hash16(servicePortName + protocol + endpoint);
+  return portNames(servicePortName, protocol).sep(endpoint);
 }
 
 /** isServiceChainName (≈L660): the per-service chains kube-proxy garbage-collects. */

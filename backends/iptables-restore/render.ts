@@ -18,8 +18,9 @@
 // scenario controls where its target service sits in the linear KUBE-SERVICES chain.
 import { serviceKey } from '../../src/model/types.js';
 import type { ClusterState, Endpoint, ProxyConfig, Service } from '../../src/model/types.js';
-import { endpointChainName, endpointString, isServiceChainName, serviceChainNames, servicePortName } from './hash.js';
-import { toRestorePayload, toRuleCommands } from './ruleset.js';
+import { endpointString, isServiceChainName, portNames, servicePortName } from './hash.js';
+import { ScriptWriter, TextBuffer } from '../nft/script.js';
+import { chainLine, formatRule, LineWriter, quoteArg, toRuleCommands } from './ruleset.js';
 import type { Chain, JumpRule, Rule, Ruleset } from './ruleset.js';
 
 // Chain constants (≈L38–89).
@@ -141,18 +142,14 @@ export function probability(n: number): string {
   return p;
 }
 
-interface ServiceChains {
-  key: string;
-  chains: Chain[];
-}
-
-interface Built {
-  ruleset: Ruleset;
-  /** Per-service nat chains, per service, in emission order. */
-  perService: ServiceChains[];
-  largeClusterMode: boolean;
-  servicePorts: number;
+/** Each service's endpoints, in order, and what they add up to over service ports. */
+interface Prepared {
+  /** Per service, `state.endpoints[key] ?? []`. */
+  eps: (readonly Endpoint[])[];
+  /** Endpoints summed over service ports (≈L905: totalEndpoints), after deduplication. */
   endpoints: number;
+  /** proxier.largeClusterMode = totalEndpoints > largeClusterEndpointsThreshold (≈L912). */
+  largeClusterMode: boolean;
 }
 
 interface PortEndpoint {
@@ -160,6 +157,29 @@ interface PortEndpoint {
   local: boolean;
   /** Endpoint.String(): "ip:targetPort". */
   str: string;
+}
+
+function prepare(state: ClusterState): Prepared {
+  const eps: (readonly Endpoint[])[] = [];
+  let endpoints = 0;
+  for (const svc of state.services) {
+    const list = state.endpoints[serviceKey(svc)] ?? [];
+    eps.push(list);
+    // portEndpoints() deduplicates by "ip:targetPort", i.e. by IP within one service port.
+    if (list.length > 0) endpoints += svc.ports.length * uniqueIps(list);
+  }
+  return { eps, endpoints, largeClusterMode: endpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD };
+}
+
+function uniqueIps(eps: readonly Endpoint[]): number {
+  if (eps.length > 16) return new Set(eps.map((e) => e.ip)).size;
+  let n = 0;
+  outer: for (let i = 0; i < eps.length; i++) {
+    const ip = eps[i]!.ip;
+    for (let j = 0; j < i; j++) if (eps[j]!.ip === ip) continue outer;
+    n++;
+  }
+  return n;
 }
 
 /**
@@ -188,39 +208,35 @@ function externallyAccessible(svc: Service, nodePort: number | undefined): nodeP
   return svc.type === 'NodePort' && nodePort !== undefined && nodePort !== 0;
 }
 
-/** Build the complete structured ruleset for one state (the body of syncProxyRules). */
-function build(state: ClusterState, cfg: ProxyConfig): Built {
+// --- the structured ruleset ----------------------------------------------------------------------
+
+/**
+ * The complete structured ruleset of a state (KUBE-* chains only): what `desired` and `commands`
+ * are made of, computed only when they are used (read-back, the rule-by-rule backend). The same
+ * rules as buildText() writes into the payload, as argv arrays; the tests check that applying
+ * the payload yields exactly this ruleset.
+ */
+function buildRuleset(state: ClusterState, prep: Prepared, cfg: ProxyConfig): Ruleset {
   const mark = cfg.masqueradeMark;
   const podCidr = cfg.podCidr;
-  // First pass: endpoints per service port, and their total (≈L905: totalEndpoints).
-  const portEps: PortEndpoint[][] = [];
-  let totalEndpoints = 0;
-  for (const svc of state.services) {
-    const eps = state.endpoints[serviceKey(svc)] ?? [];
-    for (const port of svc.ports) {
-      const list = eps.length === 0 ? [] : portEndpoints(eps, port.targetPort);
-      totalEndpoints += list.length;
-      portEps.push(list);
-    }
-  }
-  // proxier.largeClusterMode = totalEndpoints > largeClusterEndpointsThreshold (≈L912).
-  const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+  const largeClusterMode = prep.largeClusterMode;
 
   const natServices: Rule[] = [];
   const natNodePorts: Rule[] = [];
   const filterServices: Rule[] = [];
   const filterExternal: Rule[] = [];
-  const perService: ServiceChains[] = [];
-  let servicePorts = 0;
+  const perService: Chain[] = [];
 
-  for (const svc of state.services) {
-    const key = serviceKey(svc);
-    const own: Chain[] = [];
+  for (let si = 0; si < state.services.length; si++) {
+    const svc = state.services[si]!;
+    const eps = prep.eps[si]!;
+    const own = perService;
     for (const port of svc.ports) {
-      const all = portEps[servicePorts++]!;
+      const all = eps.length === 0 ? [] : portEndpoints(eps, port.targetPort);
       const proto = port.protocol.toLowerCase();
       const spn = servicePortName(svc, port);
-      const names = serviceChainNames(spn, proto);
+      const pn = portNames(spn, proto);
+      const names = pn.chains;
       const local = all.filter((e) => e.local);
       const nodePort = port.nodePort;
       const external = externallyAccessible(svc, nodePort);
@@ -365,21 +381,21 @@ function build(state: ClusterState, cfg: ProxyConfig): Built {
           KUBE_MARK_MASQ,
         ]);
       }
-      const sepNames = all.map((e) => endpointChainName(spn, proto, e.str));
-      writeServiceToEndpointRules(svcRules, svc, spn, all, sepNames, largeClusterMode);
+      const sepNames = all.map((e) => pn.sep(e.str));
+      endpointRules(svcRules, svc, spn, all, sepNames, largeClusterMode);
       own.push({ name: names.svc, rules: svcRules });
 
       // KUBE-SVL-*: local endpoints only, no masquerade rule.
       if (usesLocalPolicyChain) {
         const svlRules: Rule[] = [];
-        const localNames = local.map((e) => endpointChainName(spn, proto, e.str));
-        writeServiceToEndpointRules(svlRules, svc, spn, local, localNames, largeClusterMode);
+        const localNames = local.map((e) => pn.sep(e.str));
+        endpointRules(svlRules, svc, spn, local, localNames, largeClusterMode);
         own.push({ name: names.svl, rules: svlRules });
       }
 
       // KUBE-SEP-* (≈L1350): hairpin masquerade, then DNAT (with the affinity --set). In large
       // clusters appendServiceCommentLocked (≈L673) leaves out the comment, here and in
-      // writeServiceToEndpointRules.
+      // endpointRules.
       // (Each rule is one array literal: growing arrays with push costs measurably at 10k services.)
       const affinity = svc.sessionAffinity === 'ClientIP';
       for (let i = 0; i < all.length; i++) {
@@ -419,7 +435,6 @@ function build(state: ClusterState, cfg: ProxyConfig): Built {
         own.push({ name: sep, rules: [hairpin, dnat] });
       }
     }
-    perService.push({ key, chains: own });
   }
 
   // The tail call to KUBE-NODEPORTS must stay the last rule of KUBE-SERVICES (≈L1422).
@@ -453,7 +468,7 @@ function build(state: ClusterState, cfg: ProxyConfig): Built {
     },
     { name: KUBE_MARK_MASQ, rules: [['-j', 'MARK', '--or-mark', mark]] },
   ];
-  for (const s of perService) for (const c of s.chains) nat.push(c);
+  for (const c of perService) nat.push(c);
 
   const filter: Chain[] = [
     { name: KUBE_SERVICES, rules: filterServices },
@@ -482,20 +497,11 @@ function build(state: ClusterState, cfg: ProxyConfig): Built {
     { name: KUBE_PROXY_FIREWALL, rules: [] }, // loadBalancerSourceRanges DROP rules would go here
   ];
 
-  return {
-    ruleset: { filter, nat },
-    perService,
-    largeClusterMode,
-    servicePorts,
-    endpoints: totalEndpoints,
-  };
+  return { filter, nat };
 }
 
-/**
- * writeServiceToEndpointRules (≈L1624): all `recent --rcheck` affinity rules first, then one rule
- * per endpoint, endpoint i of n matching with probability 1/(n-i), the last one unconditionally.
- */
-function writeServiceToEndpointRules(
+/** writeServiceToEndpointRules for buildRuleset (see the text version below). */
+function endpointRules(
   out: Rule[],
   svc: Service,
   spn: string,
@@ -541,22 +547,379 @@ function writeServiceToEndpointRules(
   }
 }
 
-/** `payloadChains`: chains in the payload per table (stale ones included), `payloadRules` likewise. */
-function stats(b: Built, services: number, payloadChains: number, payloadRules: number, deleted: number): RenderStats {
-  let filterRules = 0;
-  let natRules = 0;
-  for (const c of b.ruleset.filter) filterRules += c.rules.length;
-  for (const c of b.ruleset.nat) natRules += c.rules.length;
-  // "*table" + "COMMIT" per table, a chain line per chain, one line per rule and per -X.
-  const payloadLines = 4 + payloadChains + payloadRules + deleted;
+// --- the payload text ---------------------------------------------------------------------------
+
+/**
+ * Receives the per-service nat chains (KUBE-EXT/SVC/SVL/SEP) of a render in order: each chain,
+ * then its rules as restore lines (`-A CHAIN args…`, arguments quoted with quoteArg).
+ */
+interface ChainSink {
+  chain(name: string): void;
+  rule(line: string): void;
+}
+
+/** A top-level chain: its rules as restore lines. */
+interface LineChain {
+  name: string;
+  lines: LineWriter;
+}
+
+interface Built {
+  /** Top-level nat chains (KUBE-SERVICES, KUBE-NODEPORTS, KUBE-POSTROUTING, KUBE-MARK-MASQ). */
+  nat: LineChain[];
+  filter: LineChain[];
+  /** Every per-service nat chain of the state, in order, whether written to the sink or not. */
+  serviceChains: string[];
+  /** Rules in those chains. */
+  serviceRules: number;
+  servicePorts: number;
+}
+
+interface BuildOptions {
+  /** Where the per-service chains go; none: only their names and rule counts are computed. */
+  sink?: ChainSink;
+  /** Which services' per-service chains go to the sink (default: all). */
+  emit?: (key: string) => boolean;
+  /** Only the per-service chain names are wanted: no top-level lines either. */
+  namesOnly?: boolean;
+  /** With namesOnly: the services whose chain names are wanted (default: all). */
+  only?: (key: string) => boolean;
+}
+
+/** A fixed rule as a restore line. */
+const fixed = (chain: string, rule: Rule): string => formatRule(chain, rule);
+
+/**
+ * The body of syncProxyRules for one state: the top-level chains in full, and the per-service
+ * chains of the services `emit` selects (all by default) written to `sink` as restore lines.
+ * Chain names and rule counts are computed for every service.
+ *
+ * Lines are written directly as text: at 10,000 services a ruleset has ~150,000 rules, and
+ * building an argv array per rule and joining it cost most of a render. Variable arguments go
+ * through quoteArg, constant ones are written as quoteArg leaves them, so every line is
+ * formatRule() of the rule buildRuleset() builds (the tests apply the payload to a simulated
+ * table and compare it with `desired`). Keep the two in step.
+ */
+function buildText(state: ClusterState, prep: Prepared, cfg: ProxyConfig, o: BuildOptions): Built {
+  const { sink, emit } = o;
+  const top = !o.namesOnly;
+  const q = quoteArg;
+  const mark = cfg.masqueradeMark;
+  const podCidr = cfg.podCidr;
+  const qPodCidr = podCidr ? q(podCidr) : '';
+  const large = prep.largeClusterMode;
+
+  const lines = (...fixedLines: string[]): LineWriter => {
+    const w = new LineWriter();
+    for (const l of fixedLines) w.line(l);
+    return w;
+  };
+  const natServices = lines();
+  const natNodePorts = lines();
+  const filterServices = lines();
+  const filterExternal = lines();
+  const serviceChains: string[] = [];
+  let serviceRules = 0;
+  let servicePorts = 0;
+
+  const services = state.services;
+  for (let si = 0; si < services.length; si++) {
+    const svc = services[si]!;
+    if (o.only !== undefined && !o.only(serviceKey(svc))) {
+      servicePorts += svc.ports.length;
+      continue;
+    }
+    const out = sink !== undefined && (emit === undefined || emit(serviceKey(svc))) ? sink : undefined;
+    const affinity = svc.sessionAffinity === 'ClientIP';
+    const eps = prep.eps[si]!;
+    for (const port of svc.ports) {
+      servicePorts++;
+      const all = eps.length === 0 ? [] : portEndpoints(eps, port.targetPort);
+      const proto = port.protocol.toLowerCase();
+      const spn = servicePortName(svc, port);
+      const pn = portNames(spn, proto);
+      const names = pn.chains;
+      const nodePort = port.nodePort;
+      const external = externallyAccessible(svc, nodePort);
+      // CategorizeEndpoints: internal policy is always Cluster here, so clusterEndpoints = all and
+      // allLocallyReachableEndpoints = all; local endpoints matter for external Local policy only.
+      const externalLocal = external && svc.externalTrafficPolicy === 'Local';
+      let localCount = 0;
+      if (externalLocal) for (const e of all) if (e.local) localCount++;
+      const hasEndpoints = all.length > 0;
+      const hasExternalEndpoints = externalLocal ? localCount > 0 : hasEndpoints;
+      const externalPolicyChain = externalLocal ? names.svl : names.svc;
+      const usesExternalChain = hasEndpoints && external;
+      const usesLocalPolicyChain = externalLocal && localCount > 0;
+      const qProto = q(proto);
+      const match = `-m ${qProto} -p ${qProto}`;
+      const dest = `-d ${q(svc.clusterIP)} --dport ${port.port}`;
+      const clusterIPComment = q(`${spn} cluster IP`);
+
+      // Capture the clusterIP (≈L1022), or REJECT it in filter when there are no endpoints.
+      if (hasEndpoints) {
+        if (top) natServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${clusterIPComment} ${match} ${dest} -j ${names.svc}`);
+      } else {
+        if (top) filterServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${spn} has no endpoints`)} ${match} ${dest} -j REJECT`);
+      }
+
+      // Capture node ports (≈L1127).
+      if (external) {
+        if (hasEndpoints) {
+          if (top) natNodePorts.line(`-A ${KUBE_NODEPORTS} -m comment --comment ${q(spn)} ${match} --dport ${nodePort} -j ${names.ext}`);
+        }
+        if (!hasExternalEndpoints) {
+          const why = hasEndpoints ? `${spn} has no local endpoints` : `${spn} has no endpoints`;
+          if (top)
+            filterExternal.line(
+              `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${q(why)} -m addrtype --dst-type LOCAL ${match} --dport ${nodePort} -j ${
+                hasEndpoints ? 'DROP' : 'REJECT'
+              }`,
+            );
+        }
+      }
+
+      if (!hasEndpoints) continue; // no nat chains at all for this port
+
+      // Per-service chains, declared in kube-proxy's order: EXT, (FW), SVC, SVL, SEPs, with
+      // their rule counts (the rules themselves only for services that are written).
+      const n = all.length;
+      const sepNames = all.map((e) => pn.sep(e.str));
+      if (usesExternalChain) {
+        serviceChains.push(names.ext);
+        serviceRules += (externalLocal ? (podCidr ? 3 : 2) : 1) + (hasExternalEndpoints ? 1 : 0);
+      }
+      serviceChains.push(names.svc);
+      serviceRules += (podCidr ? 1 : 0) + (affinity ? 2 * n : n);
+      if (usesLocalPolicyChain) {
+        serviceChains.push(names.svl);
+        serviceRules += affinity ? 2 * localCount : localCount;
+      }
+      for (const sep of sepNames) serviceChains.push(sep);
+      serviceRules += 2 * n;
+      if (out === undefined) continue;
+
+      // KUBE-EXT-* (≈L1230–1295).
+      if (usesExternalChain) {
+        out.chain(names.ext);
+        const a = `-A ${names.ext} -m comment --comment `;
+        if (!externalLocal) {
+          out.rule(`${a}${q(`masquerade traffic for ${spn} external destinations`)} -j ${KUBE_MARK_MASQ}`);
+        } else {
+          if (podCidr) out.rule(`${a}${q(`pod traffic for ${spn} external destinations`)} -s ${qPodCidr} -j ${names.svc}`);
+          out.rule(
+            `${a}${q(`masquerade LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
+          );
+          out.rule(`${a}${q(`route LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${names.svc}`);
+        }
+        if (hasExternalEndpoints) out.rule(`-A ${names.ext} -j ${externalPolicyChain}`);
+      }
+
+      // KUBE-SVC-*: masquerade off-cluster sources (≈L1214), then the endpoints.
+      out.chain(names.svc);
+      if (podCidr) {
+        out.rule(`-A ${names.svc} -m comment --comment ${clusterIPComment} ${match} ${dest} ! -s ${qPodCidr} -j ${KUBE_MARK_MASQ}`);
+      }
+      writeServiceToEndpointRules(out, names.svc, svc, spn, all, sepNames, large);
+
+      // KUBE-SVL-*: local endpoints only, no masquerade rule.
+      if (usesLocalPolicyChain) {
+        out.chain(names.svl);
+        const local: PortEndpoint[] = [];
+        const localNames: string[] = [];
+        for (let i = 0; i < n; i++) {
+          if (!all[i]!.local) continue;
+          local.push(all[i]!);
+          localNames.push(sepNames[i]!);
+        }
+        writeServiceToEndpointRules(out, names.svl, svc, spn, local, localNames, large);
+      }
+
+      // KUBE-SEP-* (≈L1350): hairpin masquerade, then DNAT (with the affinity --set). In large
+      // clusters appendServiceCommentLocked (≈L673) leaves out the comment, here and in
+      // writeServiceToEndpointRules.
+      const comment = large ? '' : `-m comment --comment ${q(spn)} `;
+      for (let i = 0; i < n; i++) {
+        const e = all[i]!;
+        const sep = sepNames[i]!;
+        out.chain(sep);
+        out.rule(`-A ${sep} ${comment}-s ${q(e.ip)} -j ${KUBE_MARK_MASQ}`);
+        const recent = affinity ? `-m recent --name ${sep} --set ` : '';
+        out.rule(`-A ${sep} ${comment}${recent}${match} -j DNAT --to-destination ${q(e.str)}`);
+      }
+    }
+  }
+
+  // The tail call to KUBE-NODEPORTS must stay the last rule of KUBE-SERVICES (≈L1422).
+  natServices.line(
+    fixed(KUBE_SERVICES, [
+      '-m',
+      'comment',
+      '--comment',
+      'kubernetes service nodeports; NOTE: this must be the last rule in this chain',
+      '-m',
+      'addrtype',
+      '--dst-type',
+      'LOCAL',
+      '!',
+      '-d',
+      '127.0.0.0/8',
+      '-j',
+      KUBE_NODEPORTS,
+    ]),
+  );
+
+  const nat: LineChain[] = [
+    { name: KUBE_SERVICES, lines: natServices },
+    { name: KUBE_NODEPORTS, lines: natNodePorts },
+    {
+      // ≈L825–850
+      name: KUBE_POSTROUTING,
+      lines: lines(
+        fixed(KUBE_POSTROUTING, ['-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN']),
+        fixed(KUBE_POSTROUTING, ['-j', 'MARK', '--xor-mark', mark]),
+        fixed(KUBE_POSTROUTING, [
+          '-m',
+          'comment',
+          '--comment',
+          'kubernetes service traffic requiring SNAT',
+          '-j',
+          'MASQUERADE',
+          '--random-fully',
+        ]),
+      ),
+    },
+    { name: KUBE_MARK_MASQ, lines: lines(fixed(KUBE_MARK_MASQ, ['-j', 'MARK', '--or-mark', mark])) },
+  ];
+
+  const filter: LineChain[] = [
+    { name: KUBE_SERVICES, lines: filterServices },
+    { name: KUBE_EXTERNAL_SERVICES, lines: filterExternal },
+    {
+      // ≈L1450–1503
+      name: KUBE_FORWARD,
+      lines: lines(
+        fixed(KUBE_FORWARD, ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']),
+        fixed(KUBE_FORWARD, [
+          '-m',
+          'comment',
+          '--comment',
+          'kubernetes forwarding rules',
+          '-m',
+          'mark',
+          '--mark',
+          `${mark}/${mark}`,
+          '-j',
+          'ACCEPT',
+        ]),
+        fixed(KUBE_FORWARD, [
+          '-m',
+          'comment',
+          '--comment',
+          'kubernetes forwarding conntrack rule',
+          '-m',
+          'conntrack',
+          '--ctstate',
+          'RELATED,ESTABLISHED',
+          '-j',
+          'ACCEPT',
+        ]),
+      ),
+    },
+    { name: KUBE_NODEPORTS, lines: lines() }, // healthCheckNodePort ACCEPT rules would go here
+    { name: KUBE_PROXY_FIREWALL, lines: lines() }, // loadBalancerSourceRanges DROP rules would go here
+  ];
+
+  return { nat, filter, serviceChains, serviceRules, servicePorts };
+}
+
+/**
+ * writeServiceToEndpointRules (≈L1624): all `recent --rcheck` affinity rules first, then one rule
+ * per endpoint, endpoint i of n matching with probability 1/(n-i), the last one unconditionally.
+ */
+function writeServiceToEndpointRules(
+  out: ChainSink,
+  chain: string,
+  svc: Service,
+  spn: string,
+  endpoints: readonly PortEndpoint[],
+  sepNames: readonly string[],
+  largeClusterMode: boolean,
+): void {
+  const n = endpoints.length;
+  const comments = largeClusterMode ? undefined : endpoints.map((e) => `-m comment --comment ${quoteArg(`${spn} -> ${e.str}`)} `);
+  if (svc.sessionAffinity === 'ClientIP') {
+    const seconds = quoteArg(String(svc.stickyMaxAgeSeconds));
+    for (let i = 0; i < n; i++) {
+      const sep = sepNames[i]!;
+      out.rule(`-A ${chain} ${comments ? comments[i]! : ''}-m recent --name ${sep} --rcheck --seconds ${seconds} --reap -j ${sep}`);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const sep = sepNames[i]!;
+    const c = comments ? comments[i]! : '';
+    out.rule(
+      i === n - 1
+        ? `-A ${chain} ${c}-j ${sep}`
+        : `-A ${chain} ${c}-m statistic --mode random --probability ${probability(n - i)} -j ${sep}`,
+    );
+  }
+}
+
+/** Writes the per-service chains into a restore payload: chain lines and rule lines apart. */
+class PayloadSink implements ChainSink {
+  readonly chains = new LineWriter();
+  /** The bulk of the payload (~100,000 lines at 10,000 services): gathered as bytes. */
+  readonly rules = new ScriptWriter();
+  chain(name: string): void {
+    this.chains.line(chainLine(name));
+  }
+  rule(line: string): void {
+    this.rules.line(line);
+  }
+}
+
+/**
+ * The `iptables-restore --noflush` payload (see toRestorePayload, whose format this is): per
+ * table, all chain lines, then the rules chain by chain, then the deletions. The per-service nat
+ * chains come from `sink`, after the top-level ones.
+ */
+function assemble(b: Built, sink: PayloadSink, deleted: readonly string[]): string {
+  const head: string[] = ['*nat'];
+  for (const c of b.nat) head.push(chainLine(c.name));
+  sink.chains.flushTo(head);
+  for (const name of deleted) head.push(chainLine(name));
+  for (const c of b.nat) c.lines.flushTo(head);
+  const tail: string[] = [];
+  for (const name of deleted) tail.push(`-X ${name}`);
+  tail.push('COMMIT', '*filter');
+  for (const c of b.filter) tail.push(chainLine(c.name));
+  for (const c of b.filter) c.lines.flushTo(tail);
+  tail.push('COMMIT', '');
+  // head lines, the per-service rules (each line newline-terminated), tail lines
+  const headText = `${head.join('\n')}\n`;
+  const tailText = tail.join('\n');
+  const rules = sink.rules.textSoFar();
+  const out = new TextBuffer(headText.length + rules.byteLength + tailText.length);
+  out.append(headText);
+  out.appendText(rules);
+  out.append(tailText);
+  sink.rules.dispose();
+  return out.toString();
+}
+
+const lineCount = (chains: readonly LineChain[]): number => chains.reduce((n, c) => n + c.lines.lines, 0);
+
+/** Stats of the next ruleset `b` (all of it), with the size of the payload actually written. */
+function stats(b: Built, prep: Prepared, services: number, payloadLines: number): RenderStats {
   return {
     services,
     servicePorts: b.servicePorts,
-    endpoints: b.endpoints,
-    filterChains: b.ruleset.filter.length,
-    filterRules,
-    natChains: b.ruleset.nat.length,
-    natRules,
+    endpoints: prep.endpoints,
+    filterChains: b.filter.length,
+    filterRules: lineCount(b.filter),
+    natChains: b.nat.length + b.serviceChains.length,
+    natRules: lineCount(b.nat) + b.serviceRules,
     payloadLines,
   };
 }
@@ -564,23 +927,31 @@ function stats(b: Built, services: number, payloadChains: number, payloadRules: 
 /**
  * A full sync: every chain declared and written, jump rules to be ensured. `commands` create
  * everything from nothing (tables without any of these chains).
+ * `desired` and `commands` are computed on first access, from the state passed in: do not
+ * mutate it before (the restore path only needs the payload).
  */
 export function renderFull(state: ClusterState, cfg: ProxyConfig): RenderResult {
-  const b = build(state, cfg);
-  const payload = toRestorePayload(b.ruleset);
+  const prep = prepare(state);
+  const sink = new PayloadSink();
+  const b = buildText(state, prep, cfg, { sink });
+  const payload = assemble(b, sink, []);
+  const s = stats(b, prep, state.services.length, 0);
+  // "*table" + "COMMIT" per table, a chain line per chain, one line per rule.
+  s.payloadLines = 4 + s.filterChains + s.natChains + s.filterRules + s.natRules;
+  let desired: Ruleset | undefined;
   let commands: string[][] | undefined;
-  const s = stats(b, state.services.length, 0, 0, 0);
-  s.payloadLines += s.filterChains + s.natChains + s.filterRules + s.natRules;
   return {
     kind: 'full',
     payload,
-    desired: b.ruleset,
-    // Computed on first use: the restore path never needs it (150,000 arrays at 10k services).
+    get desired() {
+      return (desired ??= buildRuleset(state, prepare(state), cfg));
+    },
+    // The restore path never needs it (150,000 arrays at 10k services).
     get commands() {
-      return (commands ??= toRuleCommands(b.ruleset));
+      return (commands ??= toRuleCommands((desired ??= buildRuleset(state, prepare(state), cfg))));
     },
     jumpRules: ALL_JUMP_RULES,
-    largeClusterMode: b.largeClusterMode,
+    largeClusterMode: prep.largeClusterMode,
     changedServices: [],
     staleChains: [],
     stats: s,
@@ -588,26 +959,37 @@ export function renderFull(state: ClusterState, cfg: ProxyConfig): RenderResult 
 }
 
 const sameEndpoints = (a: readonly Endpoint[], b: readonly Endpoint[]): boolean => {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
+  // Fast path: the same endpoints in the same order (the usual case).
+  let i = 0;
+  while (i < a.length && a[i]!.ip === b[i]!.ip && a[i]!.local === b[i]!.local) i++;
+  if (i === a.length) return true;
   const key = (e: Endpoint): string => `${e.ip}|${e.local}`;
   const x = a.map(key).sort();
   const y = b.map(key).sort();
   return x.every((k, i) => k === y[i]);
 };
 
-const sameService = (a: Service, b: Service): boolean =>
-  a.type === b.type &&
-  a.clusterIP === b.clusterIP &&
-  a.sessionAffinity === b.sessionAffinity &&
-  a.stickyMaxAgeSeconds === b.stickyMaxAgeSeconds &&
-  a.externalTrafficPolicy === b.externalTrafficPolicy &&
-  a.ports.length === b.ports.length &&
-  a.ports.every((p, i) => {
+function sameService(a: Service, b: Service): boolean {
+  if (a === b) return true;
+  if (
+    a.type !== b.type ||
+    a.clusterIP !== b.clusterIP ||
+    a.sessionAffinity !== b.sessionAffinity ||
+    a.stickyMaxAgeSeconds !== b.stickyMaxAgeSeconds ||
+    a.externalTrafficPolicy !== b.externalTrafficPolicy ||
+    a.ports.length !== b.ports.length
+  )
+    return false;
+  for (let i = 0; i < a.ports.length; i++) {
+    const p = a.ports[i]!;
     const q = b.ports[i]!;
-    return (
-      p.name === q.name && p.protocol === q.protocol && p.port === q.port && p.targetPort === q.targetPort && p.nodePort === q.nodePort
-    );
-  });
+    if (p.name !== q.name || p.protocol !== q.protocol || p.port !== q.port || p.targetPort !== q.targetPort || p.nodePort !== q.nodePort)
+      return false;
+  }
+  return true;
+}
 
 /**
  * Services whose Service object or endpoints differ between prev and next, present in next
@@ -631,43 +1013,52 @@ export function changedServiceKeys(prev: ClusterState, next: ClusterState): stri
  * SVC/SVL/EXT/FW/SEP chains only for services whose Service or endpoints changed (the others
  * are absent, so --noflush leaves them alone); per-service chains that prev had and next has not
  * are declared and deleted with `-X` (kube-proxy finds them with iptables-save; here they come
- * from rendering prev, and deletion happens on every sync, even in large-cluster mode where
- * kube-proxy only does it once per syncPeriod). Jump rules are not re-ensured.
- * `commands` edit prev into next: see toRuleCommands.
+ * from the chain names of prev, and deletion happens on every sync, even in large-cluster mode
+ * where kube-proxy only does it once per syncPeriod). Jump rules are not re-ensured.
+ * `commands` edit prev into next: see toRuleCommands. `desired` and `commands` are computed on
+ * first access, from the states passed in: do not mutate them before.
  */
 export function renderPartial(prev: ClusterState, next: ClusterState, cfg: ProxyConfig): RenderResult {
-  const b = build(next, cfg);
-  const before = build(prev, cfg);
+  const prepNext = prepare(next);
+  const prepPrev = prepare(prev);
   // Deviation: when large-cluster mode flips, every SVC/SEP rule changes its comments, but
   // kube-proxy would rewrite only the changed services and leave the others with the old
   // comments (harmless for matching). Treat all services as changed so read-back stays exact.
-  const changed = b.largeClusterMode === before.largeClusterMode ? changedServiceKeys(prev, next) : next.services.map(serviceKey);
+  const changed = prepNext.largeClusterMode === prepPrev.largeClusterMode ? changedServiceKeys(prev, next) : next.services.map(serviceKey);
   const changedSet = new Set(changed);
 
-  const nat: Chain[] = b.ruleset.nat.filter((c) => !isServiceChainName(c.name));
-  for (const s of b.perService) if (changedSet.has(s.key)) nat.push(...s.chains);
+  const sink = new PayloadSink();
+  const b = buildText(next, prepNext, cfg, { sink, emit: (key) => changedSet.has(key) });
+  // Stale chains can only be chains of services that are gone or changed: a service that is in
+  // next unchanged has the same chains there (prev is a valid state, so keys are unique).
+  const nextKeys = new Set(next.services.map(serviceKey));
+  const before = buildText(prev, prepPrev, cfg, { namesOnly: true, only: (key) => changedSet.has(key) || !nextKeys.has(key) });
 
-  const active = new Set<string>();
-  for (const c of b.ruleset.nat) active.add(c.name);
+  const active = new Set<string>(b.serviceChains);
+  for (const c of b.nat) active.add(c.name);
   const stale: string[] = [];
-  for (const c of before.ruleset.nat) if (isServiceChainName(c.name) && !active.has(c.name)) stale.push(c.name);
+  for (const c of before.nat) if (isServiceChainName(c.name) && !active.has(c.name)) stale.push(c.name);
+  for (const c of before.serviceChains) if (isServiceChainName(c) && !active.has(c)) stale.push(c);
 
-  const payload = toRestorePayload({ filter: b.ruleset.filter, nat }, { nat: stale });
+  const payload = assemble(b, sink, stale);
+  const payloadChains = b.filter.length + b.nat.length + sink.chains.lines + stale.length;
+  const payloadRules = lineCount(b.filter) + lineCount(b.nat) + sink.rules.lines;
+  let desired: Ruleset | undefined;
   let commands: string[][] | undefined;
-  let rules = 0;
-  for (const c of b.ruleset.filter) rules += c.rules.length;
-  for (const c of nat) rules += c.rules.length;
   return {
     kind: 'partial',
     payload,
-    desired: b.ruleset,
+    get desired() {
+      return (desired ??= buildRuleset(next, prepNext, cfg));
+    },
     get commands() {
-      return (commands ??= toRuleCommands(b.ruleset, before.ruleset));
+      return (commands ??= toRuleCommands((desired ??= buildRuleset(next, prepNext, cfg)), buildRuleset(prev, prepPrev, cfg)));
     },
     jumpRules: [],
-    largeClusterMode: b.largeClusterMode,
+    largeClusterMode: prepNext.largeClusterMode,
     changedServices: changed,
     staleChains: stale,
-    stats: stats(b, next.services.length, b.ruleset.filter.length + nat.length + stale.length, rules, stale.length),
+    // "*table" + "COMMIT" per table, a chain line per chain, one line per rule and per -X.
+    stats: stats(b, prepNext, next.services.length, 4 + payloadChains + payloadRules + stale.length),
   };
 }

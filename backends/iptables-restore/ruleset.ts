@@ -86,6 +86,38 @@ function joinArgs(rule: Rule): string {
   return args.join(' ');
 }
 
+/**
+ * Accumulates the lines of one payload section (chain lines, a top-level chain's rules), joined
+ * in batches of 512: a batch array dies young and its joined text is one flat string, so the
+ * lines themselves, ropes of a few parts each, rarely survive a scavenge. (The bulk of a payload,
+ * the per-service rules, goes through ../nft/script.ts's ScriptWriter into a reused Buffer.)
+ */
+export class LineWriter {
+  private batch: string[] = [];
+  private readonly chunks: string[] = [];
+  /** Lines written so far. */
+  lines = 0;
+
+  line(s: string): void {
+    this.batch.push(s);
+    this.lines++;
+    if (this.batch.length === 512) {
+      this.chunks.push(this.batch.join('\n'));
+      this.batch = [];
+    }
+  }
+
+  /** Appends every line written so far to `out` as newline-free chunks (none when empty). */
+  flushTo(out: string[]): void {
+    if (this.batch.length > 0) {
+      this.chunks.push(this.batch.join('\n'));
+      this.batch = [];
+    }
+    for (const c of this.chunks) out.push(c);
+    this.chunks.length = 0;
+  }
+}
+
 /** kube-proxy's MakeChainLine: `:CHAIN - [0:0]` creates the chain, or flushes it if it exists. */
 export const chainLine = (chain: string): string => `:${chain} - [0:0]`;
 

@@ -36,6 +36,12 @@ import type { BaseChainSpec, ChainDesc, SetDesc, TableDesc } from './table.js';
 
 export const TABLE = 'kube-proxy';
 const T = `ip ${TABLE}`;
+// Prefixes of the lines written per service (one string each: fewer rope nodes to flatten).
+const ADD_CHAIN = `add chain ${T} `;
+const FLUSH_CHAIN = `flush chain ${T} `;
+const ADD_RULE = `add rule ${T} `;
+const ADD_ELEMENT = `add element ${T} `;
+const DELETE_ELEMENT = `delete element ${T} `;
 
 /** Fixed chain names (proxier.go constants). */
 export const CHAIN = {
@@ -149,12 +155,13 @@ export interface RenderResult {
 
 /** Full sync: setupNFTables + every service's chains; elements added (or diffed against opts.installed). */
 export function renderFull(state: ClusterState, cfg: ProxyConfig, opts: RenderOptions = {}): RenderResult {
-  validate(state, cfg);
+  const eps = validate(state, cfg);
   const installed = opts.installed === undefined ? undefined : indexOf(opts.installed);
   // Without an installed table there is nothing to diff: no element or chain bookkeeping.
   const ctx = newContext(cfg, installed, new ScriptWriter(), undefined, installed !== undefined);
   writeSetup(ctx, opts.recreateBaseChains ?? true);
-  for (const svc of state.services) writeService(ctx, svc, state.endpoints[serviceKey(svc)], true);
+  const services = state.services;
+  for (let i = 0; i < services.length; i++) writeService(ctx, services[i] as Service, eps[i], true);
   return finish(ctx, installed, () => describe(state, cfg));
 }
 
@@ -164,23 +171,35 @@ export function renderFull(state: ClusterState, cfg: ProxyConfig, opts: RenderOp
  * Assumes cfg is unchanged (kube-proxy restarts, and so full-syncs, on a config change).
  */
 export function renderPartial(prev: ClusterState, next: ClusterState, cfg: ProxyConfig): RenderResult {
-  validate(next, cfg);
+  const nextEps = validate(next, cfg);
+  const prevByKey = new Map<string, Service>();
+  for (const svc of prev.services) prevByKey.set(serviceKey(svc), svc);
+  // A service whose Service and endpoints are the same in prev and next writes nothing (its
+  // elements are already there, its chains are not rewritten), and its chains, affinity sets
+  // and elements are in the installed table and the next one alike: it is left out of both
+  // sides of the diff. (prev was rendered before, so it is valid: no two of its services share
+  // a key, a cluster IP or a node port with each other.)
+  const keys = next.services.map(serviceKey);
+  const unchanged = new Set<string>();
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const old = prevByKey.get(key);
+    if (old !== undefined && sameService(old, next.services[i] as Service) && sameEndpoints(prev.endpoints[key], nextEps[i]))
+      unchanged.add(key);
+  }
+
   const before = newContext(cfg, undefined, undefined, undefined, true);
   writeSetup(before, false);
-  const prevByKey = new Map<string, Service>();
   for (const svc of prev.services) {
-    prevByKey.set(serviceKey(svc), svc);
-    writeService(before, svc, prev.endpoints[serviceKey(svc)], false);
+    const key = serviceKey(svc);
+    if (!unchanged.has(key)) writeService(before, svc, prev.endpoints[key], false);
   }
   const installed: TableIndex = { chains: before.chains, affinitySets: before.affinitySets, elements: before.elements };
 
   const ctx = newContext(cfg, installed, new ScriptWriter(), undefined, true);
   writeSetup(ctx, false, false); // no setupNFTables on a partial sync; only the bookkeeping
-  for (const svc of next.services) {
-    const key = serviceKey(svc);
-    const old = prevByKey.get(key);
-    const changed = old === undefined || !sameService(old, svc) || !sameEndpoints(prev.endpoints[key], next.endpoints[key]);
-    writeService(ctx, svc, next.endpoints[key], changed);
+  for (let i = 0; i < keys.length; i++) {
+    if (!unchanged.has(keys[i] as string)) writeService(ctx, next.services[i] as Service, nextEps[i], true);
   }
   return finish(ctx, installed, () => describe(next, cfg));
 }
@@ -301,15 +320,15 @@ function ensureServiceChain(ctx: Context, name: string, write: boolean): void {
 function declareChain(ctx: Context, name: string, write: boolean, comment: string | undefined): void {
   if (ctx.desc !== undefined) ctx.desc.chains.set(name, comment === undefined ? { name, rules: [] } : { name, comment, rules: [] });
   if (write && ctx.w !== undefined) {
-    ctx.w.line(comment === undefined ? `add chain ${T} ${name}` : `add chain ${T} ${name} { comment ${quote(comment)} ; }`);
-    ctx.w.line(`flush chain ${T} ${name}`);
+    ctx.w.line(comment === undefined ? ADD_CHAIN + name : `${ADD_CHAIN}${name} { comment ${quote(comment)} ; }`);
+    ctx.w.line(FLUSH_CHAIN + name);
   }
 }
 
 function addRule(ctx: Context, chain: string, rule: string, write: boolean): void {
   if (ctx.desc !== undefined) (ctx.desc.chains.get(chain) as ChainDesc).rules.push(rule);
   if (write && ctx.w !== undefined) {
-    ctx.w.line(`add rule ${T} ${chain} ${rule}`);
+    ctx.w.line(`${ADD_RULE}${chain} ${rule}`);
     ctx.stats.rulesWritten++;
   }
 }
@@ -341,11 +360,11 @@ function ensureElem(ctx: Context, container: string, key: string, value: string,
   const w = ctx.w;
   if (w === undefined) return;
   if (existing !== undefined) {
-    w.line(`delete element ${T} ${container} { ${key} }`);
+    w.line(`${DELETE_ELEMENT}${container} { ${key} }`);
     ctx.stats.elementsDeleted++;
   }
   const c = comment === undefined ? '' : ` comment ${quote(comment)}`;
-  w.line(value === '' ? `add element ${T} ${container} { ${key}${c} }` : `add element ${T} ${container} { ${key}${c} : ${value} }`);
+  w.line(value === '' ? `${ADD_ELEMENT}${container} { ${key}${c} }` : `${ADD_ELEMENT}${container} { ${key}${c} : ${value} }`);
   ctx.stats.elementsAdded++;
 }
 
@@ -496,24 +515,33 @@ interface PortNames {
   eps: Map<string, EndpointNames>;
 }
 const portCache = new WeakMap<ServicePort, PortNames>();
+/**
+ * The same records by content ("ns/name/proto/portName"), for states that are new but equal
+ * objects (a controller rebuilding its state, a benchmark cloning it): one string lookup per
+ * service port instead of a new record and a name lookup per endpoint. Bounded like names.ts.
+ */
+const portByName = new Map<string, PortNames>();
+const PORT_BY_NAME_MAX = 250_000;
+
+const samePort = (c: PortNames, svc: Service, port: ServicePort, nodePort: number): boolean =>
+  c.ns === svc.namespace &&
+  c.name === svc.name &&
+  c.clusterIP === svc.clusterIP &&
+  c.portName === port.name &&
+  c.protocol === port.protocol &&
+  c.port === port.port &&
+  c.targetPort === port.targetPort &&
+  c.nodePort === nodePort;
 
 function portNames(svc: Service, port: ServicePort): PortNames {
-  const c = portCache.get(port);
   const nodePort = port.nodePort ?? 0;
-  if (
-    c !== undefined &&
-    c.ns === svc.namespace &&
-    c.name === svc.name &&
-    c.clusterIP === svc.clusterIP &&
-    c.portName === port.name &&
-    c.protocol === port.protocol &&
-    c.port === port.port &&
-    c.targetPort === port.targetPort &&
-    c.nodePort === nodePort
-  ) {
-    return c;
-  }
+  const c = portCache.get(port);
+  if (c !== undefined && samePort(c, svc, port, nodePort)) return c;
   const protocol = protoLower(port.protocol);
+  const key = `${svc.namespace}/${svc.name}/${protocol}/${port.name}`;
+  const known = portByName.get(key);
+  // (Not added to portCache: a WeakMap entry per new object costs the GC more than this lookup.)
+  if (known !== undefined && samePort(known, svc, port, nodePort)) return known;
   const chains = serviceChainNames(svc, port);
   const fresh: PortNames = {
     ns: svc.namespace,
@@ -533,6 +561,8 @@ function portNames(svc: Service, port: ServicePort): PortNames {
     eps: new Map(),
   };
   portCache.set(port, fresh);
+  if (portByName.size >= PORT_BY_NAME_MAX) portByName.clear();
+  portByName.set(key, fresh);
   return fresh;
 }
 
@@ -806,7 +836,7 @@ function isIPv4Cidr(s: string): boolean {
  * input, and duplicates would make two services share chains or map keys. So they are
  * checked here even though config validation should have caught them.
  */
-function validate(state: ClusterState, cfg: ProxyConfig): void {
+function validate(state: ClusterState, cfg: ProxyConfig): (Endpoint[] | undefined)[] {
   const fail = (what: string): never => {
     throw new BenchError(`nft render: ${what}`, {
       hint: 'services need unique DNS-label names, unique IPv4 cluster IPs, unique node ports, ports 1-65535 and IPv4 endpoints (the nft backend renders table ip kube-proxy)',
@@ -815,7 +845,9 @@ function validate(state: ClusterState, cfg: ProxyConfig): void {
   if (cfg.podCidr !== '' && !isIPv4Cidr(cfg.podCidr)) fail(`pod CIDR ${JSON.stringify(cfg.podCidr)} is not an IPv4 CIDR`);
   const keys = new Set<string>();
   const clusterIPs = new Set<string>();
-  const nodePorts = new Set<string>();
+  // protocol × node port as one number (TCP 0–65535, UDP 65536–131071)
+  const nodePorts = new Set<number>();
+  const endpoints: (Endpoint[] | undefined)[] = [];
   for (const svc of state.services) {
     const key = serviceKey(svc);
     if (!DNS_LABEL.test(svc.namespace) || !DNS_LABEL.test(svc.name))
@@ -840,12 +872,14 @@ function validate(state: ClusterState, cfg: ProxyConfig): void {
         if (q.protocol === p.protocol && q.port === p.port) fail(`service ${key}: two ports are ${p.protocol} ${p.port}`);
       }
       if (p.nodePort !== undefined && p.nodePort !== 0) {
-        const np = `${p.protocol}/${p.nodePort}`;
-        if (nodePorts.has(np)) fail(`service ${key}: node port ${np} is used twice`);
+        const np = (p.protocol === 'TCP' ? 0 : 65536) + p.nodePort;
+        if (nodePorts.has(np)) fail(`service ${key}: node port ${p.protocol}/${p.nodePort} is used twice`);
         nodePorts.add(np);
       }
     }
-    const eps = state.endpoints[key] ?? [];
+    const listed = state.endpoints[key];
+    endpoints.push(listed);
+    const eps = listed ?? [];
     for (let i = 0; i < eps.length; i++) {
       const ip = (eps[i] as Endpoint).ip;
       if (!isIPv4(ip)) fail(`service ${key}: endpoint ${JSON.stringify(ip)} is not an IPv4 address`);
@@ -855,4 +889,5 @@ function validate(state: ClusterState, cfg: ProxyConfig): void {
     }
     if (eps.length > 16 && new Set(eps.map((e) => e.ip)).size !== eps.length) fail(`service ${key}: an endpoint is listed twice`);
   }
+  return endpoints;
 }
