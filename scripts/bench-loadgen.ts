@@ -29,7 +29,7 @@ import { sandboxSchema } from '../src/config/sandbox.js';
 import { RealExec, type Started } from '../src/exec/index.js';
 import { Interrupts, signalExitCode } from '../src/lifecycle.js';
 import { AbortedError } from '../src/errors.js';
-import { probe } from '../src/probe/client.js';
+import { waitListening } from '../src/probe/client.js';
 import { processCpuS } from '../src/run/cpu.js';
 import { closeSandbox, openSandbox, type Sandbox } from '../src/sandbox/session.js';
 import { processStartTime } from '../src/sandbox/state.js';
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     // process, so any difference is the generator's.
     for (const w of [http, tcpCrr]) servers.push(exec.start({ netns: srv.netns, argv: w.serverArgv(srv.role) }));
     await sb.state?.record(servers.map((s) => ({ kind: 'process' as const, pid: s.pid, startTime: processStartTime(s.pid) ?? '' })));
-    await waitListening(cli.netns, [`${srv.ip}:${http.serverPort}`, `${srv.ip}:${tcpCrr.serverPort}`]);
+    await waitListening(exec, cli.netns, [`${srv.ip}:${http.serverPort}`, `${srv.ip}:${tcpCrr.serverPort}`]);
     const serverPids = servers.map((s) => s.pid);
     const serverCpu = () => serverPids.reduce((a, p) => a + processCpuS(p), 0);
 
@@ -319,22 +319,6 @@ function parseTime(stderr: string): { cpuS: number; wallS: number } {
   return { cpuS: Number(t[1]) + Number(t[2]), wallS: Number(t[3]) };
 }
 
-async function waitListening(netns: string, targets: string[], timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    interrupts.check();
-    const r = await probe(exec, netns, targets, { timeoutMs: 500, connectOnly: true });
-    if (r.every((x) => x.ok)) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `servers not listening: ${r
-          .filter((x) => !x.ok)
-          .map((x) => `${x.target} ${x.error}`)
-          .join(', ')}`,
-      );
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
 
 try {
   await main();
