@@ -17,6 +17,23 @@ export async function ensureJump(t: NodeTarget, iptables: string, j: JumpRule): 
   return check.exitCode !== 0 ? 3 : 2;
 }
 
+/** Ensures every jump in kube-proxy's order within each built-in chain (each prepend lands above
+ * the previous one, so the order inside a chain must be kept), with the chains handled in
+ * parallel: the calls are short and mostly process start-up, which overlaps while the xtables
+ * lock (-w) serialises the table edits themselves. */
+export async function ensureJumps(t: NodeTarget, iptables: string, jumps: readonly JumpRule[]): Promise<number> {
+  const byChain = new Map<string, JumpRule[]>();
+  for (const j of jumps) byChain.set(`${j.table}/${j.srcChain}`, [...(byChain.get(`${j.table}/${j.srcChain}`) ?? []), j]);
+  const counts = await Promise.all(
+    [...byChain.values()].map(async (chain) => {
+      let n = 0;
+      for (const j of chain) n += await ensureJump(t, iptables, j);
+      return n;
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
 /** iptables-restore reports "Error occurred at line: N" (or "line N failed"). iptables-nft-restore
  * reports errors found at commit time on the COMMIT line, naming the culprit ("Chain 'X' does not
  * exist"): then the first rule that names it is the offending line. */
@@ -31,7 +48,11 @@ export function restoreError(e: unknown, payload: string, tool: string): never {
     if (i >= 0) n = i + 1;
   }
   const where = n === undefined ? '' : ` at line ${n}: ${lines[n - 1]}`;
-  const reason = e.stderr.trim().split('\n').find((l) => l.trim() !== '') ?? '';
+  const reason =
+    e.stderr
+      .trim()
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '';
   throw new BenchError(`${tool} rejected the transaction${where}\n${reason}`, {
     hint: 'the transaction was not applied; the rules installed before it are unchanged',
     cause: e,
@@ -56,7 +77,7 @@ export const iptablesRestore: Backend<RenderResult> = {
     let commands = 0;
     // Full syncs ensure the jumps from the built-in chains first, each with its own iptables
     // calls, exactly as kube-proxy does; they are never part of the restore payload.
-    for (const j of r.jumpRules) commands += await ensureJump(t, tools.iptables, j);
+    commands += await ensureJumps(t, tools.iptables, r.jumpRules);
     // iptables-restore commits table by table: check the small filter section first, so that a
     // rejection in either table leaves both as they were.
     const filter = filterSection(r.payload);
