@@ -16,6 +16,7 @@
 // matches node ports by `--dst-type LOCAL`, not by address.
 // Services are emitted in input order (kube-proxy's order is that of a Go map, i.e. random), so a
 // scenario controls where its target service sits in the linear KUBE-SERVICES chain.
+import { sameEndpoints, sameService } from '../../src/model/change.js';
 import { serviceKey } from '../../src/model/types.js';
 import type { ClusterState, Endpoint, ProxyConfig, Service } from '../../src/model/types.js';
 import { endpointString, isServiceChainName, portNames, servicePortName } from './hash.js';
@@ -956,39 +957,6 @@ export function renderFull(state: ClusterState, cfg: ProxyConfig): RenderResult 
     staleChains: [],
     stats: s,
   };
-}
-
-const sameEndpoints = (a: readonly Endpoint[], b: readonly Endpoint[]): boolean => {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  // Fast path: the same endpoints in the same order (the usual case).
-  let i = 0;
-  while (i < a.length && a[i]!.ip === b[i]!.ip && a[i]!.local === b[i]!.local) i++;
-  if (i === a.length) return true;
-  const key = (e: Endpoint): string => `${e.ip}|${e.local}`;
-  const x = a.map(key).sort();
-  const y = b.map(key).sort();
-  return x.every((k, i) => k === y[i]);
-};
-
-function sameService(a: Service, b: Service): boolean {
-  if (a === b) return true;
-  if (
-    a.type !== b.type ||
-    a.clusterIP !== b.clusterIP ||
-    a.sessionAffinity !== b.sessionAffinity ||
-    a.stickyMaxAgeSeconds !== b.stickyMaxAgeSeconds ||
-    a.externalTrafficPolicy !== b.externalTrafficPolicy ||
-    a.ports.length !== b.ports.length
-  )
-    return false;
-  for (let i = 0; i < a.ports.length; i++) {
-    const p = a.ports[i]!;
-    const q = b.ports[i]!;
-    if (p.name !== q.name || p.protocol !== q.protocol || p.port !== q.port || p.targetPort !== q.targetPort || p.nodePort !== q.nodePort)
-      return false;
-  }
-  return true;
 }
 
 /**

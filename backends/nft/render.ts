@@ -26,6 +26,7 @@
 // built lazily, on first access to `desired`, by a second pass (describe()); it is only needed
 // for read-back, outside any timed region.
 
+import { sameEndpoints, sameService } from '../../src/model/change.js';
 import { BenchError } from '../../src/errors.js';
 import type { ClusterState, Endpoint, ProxyConfig, Service, ServicePort } from '../../src/model/types.js';
 import { serviceKey } from '../../src/model/types.js';
@@ -750,48 +751,6 @@ function sortedEndpoints(eps: readonly Endpoint[]): readonly Endpoint[] {
     if ((eps[i - 1] as Endpoint).ip > (eps[i] as Endpoint).ip) return [...eps].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
   }
   return eps;
-}
-
-/** Whether kube-proxy's ServiceChangeTracker would see no change (same processed ports). */
-function sameService(a: Service, b: Service): boolean {
-  if (a === b) return true;
-  if (
-    a.type !== b.type ||
-    a.clusterIP !== b.clusterIP ||
-    a.sessionAffinity !== b.sessionAffinity ||
-    a.stickyMaxAgeSeconds !== b.stickyMaxAgeSeconds ||
-    a.externalTrafficPolicy !== b.externalTrafficPolicy ||
-    a.ports.length !== b.ports.length
-  ) {
-    return false;
-  }
-  for (let i = 0; i < a.ports.length; i++) {
-    const p = a.ports[i] as ServicePort;
-    const q = b.ports[i] as ServicePort;
-    if (
-      p.name !== q.name ||
-      p.protocol !== q.protocol ||
-      p.port !== q.port ||
-      p.targetPort !== q.targetPort ||
-      (p.nodePort ?? 0) !== (q.nodePort ?? 0)
-    )
-      return false;
-  }
-  return true;
-}
-
-/** Whether EndpointsChangeTracker would see no change (same sorted endpoints). */
-function sameEndpoints(a: readonly Endpoint[] | undefined, b: readonly Endpoint[] | undefined): boolean {
-  if (a === b) return true;
-  const x = sortedEndpoints(a ?? []);
-  const y = sortedEndpoints(b ?? []);
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) {
-    const p = x[i] as Endpoint;
-    const q = y[i] as Endpoint;
-    if (p.ip !== q.ip || p.local !== q.local) return false;
-  }
-  return true;
 }
 
 const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
