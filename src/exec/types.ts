@@ -5,6 +5,9 @@ export interface Command {
   argv: readonly string[];
   /** Name of a namespace under /run/netns; the command runs inside it via nsenter. */
   netns?: string;
+  /** A cgroup2 directory the process joins before it enters `netns` (and before it runs), so
+   * cgroup BPF programs attached there see its sockets from the first syscall. */
+  cgroup?: string;
   stdin?: string;
   /** Kill the command after this many milliseconds. */
   timeoutMs?: number;
@@ -39,15 +42,21 @@ export interface Exec {
 
 /** The argv actually executed: namespaced commands go through nsenter, which (unlike
  * `ip netns exec`) does not remount /sys, so cgroup2 and bpffs stay visible
- * (../shared/reference/environment.md, "Gotchas"). */
+ * (../shared/reference/environment.md, "Gotchas"). A command with a cgroup first runs a fixed
+ * two-statement sh program that writes its own pid to the cgroup's cgroup.procs and execs the rest
+ * of its arguments: the path and argv travel as arguments, never inside the script text. */
 export function resolveArgv(cmd: Command): string[] {
-  return cmd.netns === undefined ? [...cmd.argv] : ['nsenter', `--net=/run/netns/${cmd.netns}`, '--', ...cmd.argv];
+  const inNetns = cmd.netns === undefined ? [...cmd.argv] : ['nsenter', `--net=/run/netns/${cmd.netns}`, '--', ...cmd.argv];
+  return cmd.cgroup === undefined ? inNetns : ['sh', '-c', JOIN_CGROUP, 'svcbench-cgroup', cmd.cgroup, ...inNetns];
 }
+
+const JOIN_CGROUP = 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"';
 
 /** Render a command for people: shell-quoted argv, with its namespace and stdin size. */
 export function formatCommand(cmd: Command): string {
   const quoted = cmd.argv.map(shellQuote).join(' ');
-  const ns = cmd.netns === undefined ? '' : `[${cmd.netns}] `;
+  const where = [cmd.netns, cmd.cgroup === undefined ? undefined : `cgroup ${cmd.cgroup}`].filter((x) => x !== undefined);
+  const ns = where.length === 0 ? '' : `[${where.join(' ')}] `;
   const stdin = cmd.stdin === undefined ? '' : ` <<stdin (${lineCount(cmd.stdin)} lines)`;
   return `${ns}${quoted}${stdin}`;
 }
