@@ -21,6 +21,7 @@ import { serviceKey } from '../../src/model/types.js';
 import type { ClusterState, Endpoint, ProxyConfig, Service } from '../../src/model/types.js';
 import { endpointString, isServiceChainName, portNames, servicePortName } from './hash.js';
 import { ScriptWriter, TextBuffer } from '../nft/script.js';
+import { parseIptablesSave } from './parse-save.js';
 import { chainLine, formatRule, LineWriter, quoteArg, toRuleCommands } from './ruleset.js';
 import type { Chain, JumpRule, Rule, Ruleset } from './ruleset.js';
 
@@ -209,343 +210,19 @@ function externallyAccessible(svc: Service, nodePort: number | undefined): nodeP
   return svc.type === 'NodePort' && nodePort !== undefined && nodePort !== 0;
 }
 
-// --- the structured ruleset ----------------------------------------------------------------------
+// --- the ruleset as data ------------------------------------------------------------------------
 
 /**
- * The complete structured ruleset of a state (KUBE-* chains only): what `desired` and `commands`
- * are made of, computed only when they are used (read-back, the rule-by-rule backend). The same
- * rules as buildText() writes into the payload, as argv arrays; the tests check that applying
- * the payload yields exactly this ruleset.
+ * The complete ruleset of a state (KUBE-* chains only) as argv arrays: what `desired` (read-back)
+ * and `commands` (the rule-by-rule backend) are made of. It is the full-sync payload read back
+ * with the iptables-save parser, so the payload text stays the only place a rule is written;
+ * computed only when used, never on the restore path.
  */
-function buildRuleset(state: ClusterState, prep: Prepared, cfg: ProxyConfig): Ruleset {
-  const mark = cfg.masqueradeMark;
-  const podCidr = cfg.podCidr;
-  const largeClusterMode = prep.largeClusterMode;
-
-  const natServices: Rule[] = [];
-  const natNodePorts: Rule[] = [];
-  const filterServices: Rule[] = [];
-  const filterExternal: Rule[] = [];
-  const perService: Chain[] = [];
-
-  for (let si = 0; si < state.services.length; si++) {
-    const svc = state.services[si]!;
-    const eps = prep.eps[si]!;
-    const own = perService;
-    for (const port of svc.ports) {
-      const all = eps.length === 0 ? [] : portEndpoints(eps, port.targetPort);
-      const proto = port.protocol.toLowerCase();
-      const spn = servicePortName(svc, port);
-      const pn = portNames(spn, proto);
-      const names = pn.chains;
-      const local = all.filter((e) => e.local);
-      const nodePort = port.nodePort;
-      const external = externallyAccessible(svc, nodePort);
-      // CategorizeEndpoints: internal policy is always Cluster here, so clusterEndpoints = all and
-      // allLocallyReachableEndpoints = all; local endpoints matter for external Local policy only.
-      const externalLocal = external && svc.externalTrafficPolicy === 'Local';
-      const hasEndpoints = all.length > 0;
-      const hasExternalEndpoints = externalLocal ? local.length > 0 : hasEndpoints;
-      const externalPolicyChain = externalLocal ? names.svl : names.svc;
-      const usesExternalChain = hasEndpoints && external;
-      const usesLocalPolicyChain = externalLocal && local.length > 0;
-      const dport = String(port.port);
-      const ip = svc.clusterIP;
-      const clusterIPComment = `${spn} cluster IP`;
-
-      // Capture the clusterIP (≈L1022), or REJECT it in filter when there are no endpoints.
-      if (hasEndpoints) {
-        natServices.push([
-          '-m',
-          'comment',
-          '--comment',
-          clusterIPComment,
-          '-m',
-          proto,
-          '-p',
-          proto,
-          '-d',
-          ip,
-          '--dport',
-          dport,
-          '-j',
-          names.svc,
-        ]);
-      } else {
-        filterServices.push([
-          '-m',
-          'comment',
-          '--comment',
-          `${spn} has no endpoints`,
-          '-m',
-          proto,
-          '-p',
-          proto,
-          '-d',
-          ip,
-          '--dport',
-          dport,
-          '-j',
-          'REJECT',
-        ]);
-      }
-
-      // Capture node ports (≈L1127).
-      if (external) {
-        if (hasEndpoints) {
-          natNodePorts.push(['-m', 'comment', '--comment', spn, '-m', proto, '-p', proto, '--dport', String(nodePort), '-j', names.ext]);
-        }
-        if (!hasExternalEndpoints) {
-          const why = hasEndpoints ? `${spn} has no local endpoints` : `${spn} has no endpoints`;
-          filterExternal.push([
-            '-m',
-            'comment',
-            '--comment',
-            why,
-            '-m',
-            'addrtype',
-            '--dst-type',
-            'LOCAL',
-            '-m',
-            proto,
-            '-p',
-            proto,
-            '--dport',
-            String(nodePort),
-            '-j',
-            hasEndpoints ? 'DROP' : 'REJECT',
-          ]);
-        }
-      }
-
-      if (!hasEndpoints) continue; // no nat chains at all for this port
-
-      // Per-service chains, declared in kube-proxy's order: EXT, (FW), SVC, SVL, SEPs.
-      // KUBE-EXT-* (≈L1230–1295).
-      if (usesExternalChain) {
-        const ext: Rule[] = [];
-        if (!externalLocal) {
-          ext.push(['-m', 'comment', '--comment', `masquerade traffic for ${spn} external destinations`, '-j', KUBE_MARK_MASQ]);
-        } else {
-          if (podCidr) {
-            ext.push(['-m', 'comment', '--comment', `pod traffic for ${spn} external destinations`, '-s', podCidr, '-j', names.svc]);
-          }
-          ext.push([
-            '-m',
-            'comment',
-            '--comment',
-            `masquerade LOCAL traffic for ${spn} external destinations`,
-            '-m',
-            'addrtype',
-            '--src-type',
-            'LOCAL',
-            '-j',
-            KUBE_MARK_MASQ,
-          ]);
-          ext.push([
-            '-m',
-            'comment',
-            '--comment',
-            `route LOCAL traffic for ${spn} external destinations`,
-            '-m',
-            'addrtype',
-            '--src-type',
-            'LOCAL',
-            '-j',
-            names.svc,
-          ]);
-        }
-        if (hasExternalEndpoints) ext.push(['-j', externalPolicyChain]);
-        own.push({ name: names.ext, rules: ext });
-      }
-
-      // KUBE-SVC-*: masquerade off-cluster sources (≈L1214), then the endpoints.
-      const svcRules: Rule[] = [];
-      if (podCidr) {
-        svcRules.push([
-          '-m',
-          'comment',
-          '--comment',
-          clusterIPComment,
-          '-m',
-          proto,
-          '-p',
-          proto,
-          '-d',
-          ip,
-          '--dport',
-          dport,
-          '!',
-          '-s',
-          podCidr,
-          '-j',
-          KUBE_MARK_MASQ,
-        ]);
-      }
-      const sepNames = all.map((e) => pn.sep(e.str));
-      endpointRules(svcRules, svc, spn, all, sepNames, largeClusterMode);
-      own.push({ name: names.svc, rules: svcRules });
-
-      // KUBE-SVL-*: local endpoints only, no masquerade rule.
-      if (usesLocalPolicyChain) {
-        const svlRules: Rule[] = [];
-        const localNames = local.map((e) => pn.sep(e.str));
-        endpointRules(svlRules, svc, spn, local, localNames, largeClusterMode);
-        own.push({ name: names.svl, rules: svlRules });
-      }
-
-      // KUBE-SEP-* (≈L1350): hairpin masquerade, then DNAT (with the affinity --set). In large
-      // clusters appendServiceCommentLocked (≈L673) leaves out the comment, here and in
-      // endpointRules.
-      // (Each rule is one array literal: growing arrays with push costs measurably at 10k services.)
-      const affinity = svc.sessionAffinity === 'ClientIP';
-      for (let i = 0; i < all.length; i++) {
-        const e = all[i]!;
-        const sep = sepNames[i]!;
-        const hairpin = largeClusterMode
-          ? ['-s', e.ip, '-j', KUBE_MARK_MASQ]
-          : ['-m', 'comment', '--comment', spn, '-s', e.ip, '-j', KUBE_MARK_MASQ];
-        let dnat: string[];
-        if (largeClusterMode) {
-          dnat = affinity
-            ? ['-m', 'recent', '--name', sep, '--set', '-m', proto, '-p', proto, '-j', 'DNAT', '--to-destination', e.str]
-            : ['-m', proto, '-p', proto, '-j', 'DNAT', '--to-destination', e.str];
-        } else {
-          dnat = affinity
-            ? [
-                '-m',
-                'comment',
-                '--comment',
-                spn,
-                '-m',
-                'recent',
-                '--name',
-                sep,
-                '--set',
-                '-m',
-                proto,
-                '-p',
-                proto,
-                '-j',
-                'DNAT',
-                '--to-destination',
-                e.str,
-              ]
-            : ['-m', 'comment', '--comment', spn, '-m', proto, '-p', proto, '-j', 'DNAT', '--to-destination', e.str];
-        }
-        own.push({ name: sep, rules: [hairpin, dnat] });
-      }
-    }
-  }
-
-  // The tail call to KUBE-NODEPORTS must stay the last rule of KUBE-SERVICES (≈L1422).
-  natServices.push([
-    '-m',
-    'comment',
-    '--comment',
-    'kubernetes service nodeports; NOTE: this must be the last rule in this chain',
-    '-m',
-    'addrtype',
-    '--dst-type',
-    'LOCAL',
-    '!',
-    '-d',
-    '127.0.0.0/8',
-    '-j',
-    KUBE_NODEPORTS,
-  ]);
-
-  const nat: Chain[] = [
-    { name: KUBE_SERVICES, rules: natServices },
-    { name: KUBE_NODEPORTS, rules: natNodePorts },
-    {
-      // ≈L825–850
-      name: KUBE_POSTROUTING,
-      rules: [
-        ['-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN'],
-        ['-j', 'MARK', '--xor-mark', mark],
-        ['-m', 'comment', '--comment', 'kubernetes service traffic requiring SNAT', '-j', 'MASQUERADE', '--random-fully'],
-      ],
-    },
-    { name: KUBE_MARK_MASQ, rules: [['-j', 'MARK', '--or-mark', mark]] },
-  ];
-  for (const c of perService) nat.push(c);
-
-  const filter: Chain[] = [
-    { name: KUBE_SERVICES, rules: filterServices },
-    { name: KUBE_EXTERNAL_SERVICES, rules: filterExternal },
-    {
-      // ≈L1450–1503
-      name: KUBE_FORWARD,
-      rules: [
-        ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP'],
-        ['-m', 'comment', '--comment', 'kubernetes forwarding rules', '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT'],
-        [
-          '-m',
-          'comment',
-          '--comment',
-          'kubernetes forwarding conntrack rule',
-          '-m',
-          'conntrack',
-          '--ctstate',
-          'RELATED,ESTABLISHED',
-          '-j',
-          'ACCEPT',
-        ],
-      ],
-    },
-    { name: KUBE_NODEPORTS, rules: [] }, // healthCheckNodePort ACCEPT rules would go here
-    { name: KUBE_PROXY_FIREWALL, rules: [] }, // loadBalancerSourceRanges DROP rules would go here
-  ];
-
-  return { filter, nat };
-}
-
-/** writeServiceToEndpointRules for buildRuleset (see the text version below). */
-function endpointRules(
-  out: Rule[],
-  svc: Service,
-  spn: string,
-  endpoints: readonly PortEndpoint[],
-  sepNames: readonly string[],
-  largeClusterMode: boolean,
-): void {
-  const n = endpoints.length;
-  const comments = largeClusterMode ? undefined : endpoints.map((e) => `${spn} -> ${e.str}`);
-  if (svc.sessionAffinity === 'ClientIP') {
-    const seconds = String(svc.stickyMaxAgeSeconds);
-    for (let i = 0; i < n; i++) {
-      const sep = sepNames[i]!;
-      const rcheck = ['-m', 'recent', '--name', sep, '--rcheck', '--seconds', seconds, '--reap', '-j', sep];
-      out.push(comments ? ['-m', 'comment', '--comment', comments[i]!, ...rcheck] : rcheck);
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    const sep = sepNames[i]!;
-    const last = i === n - 1;
-    if (comments) {
-      out.push(
-        last
-          ? ['-m', 'comment', '--comment', comments[i]!, '-j', sep]
-          : [
-              '-m',
-              'comment',
-              '--comment',
-              comments[i]!,
-              '-m',
-              'statistic',
-              '--mode',
-              'random',
-              '--probability',
-              probability(n - i),
-              '-j',
-              sep,
-            ],
-      );
-    } else {
-      out.push(last ? ['-j', sep] : ['-m', 'statistic', '--mode', 'random', '--probability', probability(n - i), '-j', sep]);
-    }
-  }
+function rulesetOf(state: ClusterState, prep: Prepared, cfg: ProxyConfig): Ruleset {
+  const sink = new PayloadSink();
+  const saved = parseIptablesSave(assemble(buildText(state, prep, cfg, { sink }), sink, []));
+  const plain = (chains: readonly Chain[]): Chain[] => chains.map(({ name, rules }) => ({ name, rules }));
+  return { filter: plain(saved.filter), nat: plain(saved.nat) };
 }
 
 // --- the payload text ---------------------------------------------------------------------------
@@ -597,9 +274,9 @@ const fixed = (chain: string, rule: Rule): string => formatRule(chain, rule);
  *
  * Lines are written directly as text: at 10,000 services a ruleset has ~150,000 rules, and
  * building an argv array per rule and joining it cost most of a render. Variable arguments go
- * through quoteArg, constant ones are written as quoteArg leaves them, so every line is
- * formatRule() of the rule buildRuleset() builds (the tests apply the payload to a simulated
- * table and compare it with `desired`). Keep the two in step.
+ * through quoteArg, constant ones are written as quoteArg leaves them, so every line reads back
+ * (tokenize) into the argv that formatRule() turns into the same line again; the fidelity tests
+ * compare these lines with kube-proxy's byte for byte.
  */
 function buildText(state: ClusterState, prep: Prepared, cfg: ProxyConfig, o: BuildOptions): Built {
   const { sink, emit } = o;
@@ -945,11 +622,11 @@ export function renderFull(state: ClusterState, cfg: ProxyConfig): RenderResult 
     kind: 'full',
     payload,
     get desired() {
-      return (desired ??= buildRuleset(state, prepare(state), cfg));
+      return (desired ??= rulesetOf(state, prepare(state), cfg));
     },
     // The restore path never needs it (150,000 arrays at 10k services).
     get commands() {
-      return (commands ??= toRuleCommands((desired ??= buildRuleset(state, prepare(state), cfg))));
+      return (commands ??= toRuleCommands((desired ??= rulesetOf(state, prepare(state), cfg))));
     },
     jumpRules: ALL_JUMP_RULES,
     largeClusterMode: prep.largeClusterMode,
@@ -1017,10 +694,10 @@ export function renderPartial(prev: ClusterState, next: ClusterState, cfg: Proxy
     kind: 'partial',
     payload,
     get desired() {
-      return (desired ??= buildRuleset(next, prepNext, cfg));
+      return (desired ??= rulesetOf(next, prepNext, cfg));
     },
     get commands() {
-      return (commands ??= toRuleCommands((desired ??= buildRuleset(next, prepNext, cfg)), buildRuleset(prev, prepPrev, cfg)));
+      return (commands ??= toRuleCommands((desired ??= rulesetOf(next, prepNext, cfg)), rulesetOf(prev, prepPrev, cfg)));
     },
     jumpRules: [],
     largeClusterMode: prepNext.largeClusterMode,
