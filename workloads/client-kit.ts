@@ -468,6 +468,64 @@ function findHeadEnd(b: Buffer, from: number, to: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Persistent connections (tcp-rr, stream)
+
+/**
+ * `n` long-lived connections made by `open()`, each kept open for the whole run: a connection
+ * that fails (errors), ends early (errors, code EOF) or stays silent for `timeoutMs`
+ * (timeouts) is counted while measuring and reopened after 10 ms, so a dead path does not spin
+ * the CPU. `closeAll()` destroys the ones still open when the measurement is over.
+ */
+export class PersistentConnections {
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly m: Measurement,
+    private readonly tally: Tally,
+    private readonly errorLog: ErrorLog,
+    private readonly open: () => Socket,
+    private readonly timeoutMs: number,
+  ) {}
+
+  start(n: number): void {
+    for (let i = 0; i < n; i++) this.add();
+  }
+
+  closeAll(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
+  private add(): void {
+    const { m, tally, errorLog } = this;
+    if (m.phase === 'done') return;
+    const s = this.open();
+    this.sockets.add(s);
+    s.setTimeout(this.timeoutMs);
+    s.on('connect', () => {
+      if (m.measuring) tally.connectionsOpened++;
+    });
+    s.on('timeout', () => {
+      errorLog.note({ code: 'ETIMEDOUT' });
+      if (m.measuring) tally.timeouts++;
+      s.destroy();
+    });
+    s.on('error', (e) => {
+      errorLog.note(e);
+      if (m.measuring) tally.errors++;
+    });
+    s.on('end', () => {
+      if (m.phase === 'done') return;
+      errorLog.note({ code: 'EOF' });
+      if (m.measuring) tally.errors++;
+    });
+    s.on('close', () => {
+      this.sockets.delete(s);
+      if (m.phase !== 'done') setTimeout(() => this.add(), 10);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Counts and the result line
 
 export interface Tally {

@@ -7,8 +7,8 @@
 // chunk, so the client's garbage collector is not what limits the rate. A connection that ends
 // or fails is counted as an error and reopened after 10 ms.
 
-import { connect, type Socket } from 'node:net';
-import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, parseClientArgs } from '../client-kit.js';
+import { connect } from 'node:net';
+import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, parseClientArgs, PersistentConnections } from '../client-kit.js';
 
 const PROG = 'stream-client';
 const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 65536 });
@@ -17,11 +17,10 @@ const tally = newTally();
 const latency = new LatencyRecorder();
 const errorLog = new ErrorLog();
 const readBuffer = Buffer.allocUnsafe(1 << 20);
-const sockets = new Set<Socket>();
 
-function open(): void {
-  if (m.phase === 'done') return;
-  const s = connect({
+/** One receiving connection; a silent one times out (the path or the server is stuck). */
+const open = () =>
+  connect({
     host: a.host,
     port: a.port,
     onread: {
@@ -32,32 +31,10 @@ function open(): void {
       },
     },
   });
-  sockets.add(s);
-  s.setTimeout(a.timeoutMs); // no byte for that long: the path or the server is stuck
-  s.on('connect', () => {
-    if (m.measuring) tally.connectionsOpened++;
-  });
-  s.on('timeout', () => {
-    errorLog.note({ code: 'ETIMEDOUT' });
-    if (m.measuring) tally.timeouts++;
-    s.destroy();
-  });
-  s.on('error', (e) => {
-    errorLog.note(e);
-    if (m.measuring) tally.errors++;
-  });
-  s.on('end', () => {
-    errorLog.note({ code: 'EOF' });
-    if (m.measuring) tally.errors++;
-  });
-  s.on('close', () => {
-    sockets.delete(s);
-    if (m.phase !== 'done') setTimeout(open, 10);
-  });
-}
 
-for (let i = 0; i < a.connections; i++) open();
+const connections = new PersistentConnections(m, tally, errorLog, open, a.timeoutMs);
+connections.start(a.connections);
 await m.ended;
-for (const s of sockets) s.destroy();
+connections.closeAll();
 tally.ops = tally.bytes;
 emitResult(PROG, m, tally, latency, { errorLog });

@@ -5,7 +5,16 @@
 // reopened after 10 ms, so a dead path does not spin the CPU.
 
 import { connect } from 'node:net';
-import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, nowUs, parseClientArgs } from '../client-kit.js';
+import {
+  emitResult,
+  ErrorLog,
+  LatencyRecorder,
+  Measurement,
+  newTally,
+  nowUs,
+  parseClientArgs,
+  PersistentConnections,
+} from '../client-kit.js';
 
 const PROG = 'tcp-rr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 64 });
@@ -14,12 +23,10 @@ const tally = newTally();
 const latency = new LatencyRecorder();
 const errorLog = new ErrorLog();
 const message = Buffer.alloc(a.messageSize, 'x');
-const sockets = new Set<import('node:net').Socket>();
 
-function open(): void {
-  if (m.phase === 'done') return;
+/** One connection: send, wait for the whole echo, record, send again. */
+function open() {
   const s = connect({ host: a.host, port: a.port, noDelay: true });
-  sockets.add(s);
   let received = 0;
   let t0 = 0;
   const send = () => {
@@ -27,11 +34,7 @@ function open(): void {
     t0 = nowUs();
     s.write(message);
   };
-  s.setTimeout(a.timeoutMs);
-  s.on('connect', () => {
-    if (m.measuring) tally.connectionsOpened++;
-    send();
-  });
+  s.on('connect', send);
   s.on('data', (chunk) => {
     received += chunk.length;
     if (m.measuring) tally.bytes += chunk.length;
@@ -47,27 +50,11 @@ function open(): void {
     }
     if (m.phase !== 'done') send();
   });
-  s.on('timeout', () => {
-    errorLog.note({ code: 'ETIMEDOUT' });
-    if (m.measuring) tally.timeouts++;
-    s.destroy();
-  });
-  s.on('error', (e) => {
-    errorLog.note(e);
-    if (m.measuring) tally.errors++;
-  });
-  s.on('end', () => {
-    if (m.phase === 'done') return;
-    errorLog.note({ code: 'EOF' });
-    if (m.measuring) tally.errors++;
-  });
-  s.on('close', () => {
-    sockets.delete(s);
-    if (m.phase !== 'done') setTimeout(open, 10);
-  });
+  return s;
 }
 
-for (let i = 0; i < a.connections; i++) open();
+const connections = new PersistentConnections(m, tally, errorLog, open, a.timeoutMs);
+connections.start(a.connections);
 await m.ended;
-for (const s of sockets) s.destroy();
+connections.closeAll();
 emitResult(PROG, m, tally, latency, { errorLog });

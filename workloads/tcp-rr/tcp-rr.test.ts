@@ -47,6 +47,19 @@ describe.runIf(isRoot)('tcp-rr workload: real run on loopback in a throwaway nam
     expect(r.connectionsOpened).toBe(0); // persistent: opened during the warm-up
     expect(r.answeredBy).toBeUndefined();
   });
+
+  it('counts refused connections as errors and retries each after 10 ms, without spinning', async () => {
+    // No server: every connect is refused (RST). 4 connections × 1 s / (10 ms + a connect) is
+    // at most 400 attempts; a retry loop without the pause would make tens of thousands.
+    const run = await runWorkload(w, loopbackParams(w), { server: false });
+    expect(run.code, run.stderr).toBe(0);
+    const r = w.parseResult(run.stdout);
+    expect(r.ops).toBe(0);
+    expect(r.connectionsOpened).toBe(0);
+    expect(r.errors).toBeGreaterThan(40);
+    expect(r.errors).toBeLessThanOrEqual(400);
+    expect(run.stderr).toMatch(/ECONNREFUSED/);
+  });
 });
 
 describe('tcp-rr client: bad arguments', () => {
