@@ -34,6 +34,11 @@ export interface NodeTarget {
   netns: string;
   cfg: ProxyConfig;
   options: BackendOptions;
+  /** The run's own cgroup2 directory, which the sandbox's pod and node processes join: socket-level
+   * backends attach their cgroup programs here (never to the cgroup2 root). */
+  cgroup?: string;
+  /** The run's own bpffs mount, for pins. */
+  bpffs?: string;
 }
 
 /** What a render produced: the backend's own payload plus a few numbers for people. */

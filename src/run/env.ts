@@ -36,24 +36,30 @@ export async function openEnv(
   try {
     const { plan } = sandbox;
     const target: NodeTarget = {
-      exec,
+      exec: sandbox.exec,
       netns: plan.node.netns,
       cfg: { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] },
       options,
+      cgroup: sandbox.paths.cgroup,
+      bpffs: sandbox.paths.bpffs,
     };
+    // Pod processes join the run's cgroup before entering their namespace (sandbox.exec).
     const servers: Started[] = [];
     for (const pod of plan.pods.filter((p) => p.kind === 'server')) {
       servers.push(
-        exec.start({ netns: pod.netns, argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(IDENT_PORT)] }),
+        sandbox.exec.start({
+          netns: pod.netns,
+          argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(IDENT_PORT)],
+        }),
       );
-      for (const w of o.workloads) servers.push(exec.start({ netns: pod.netns, argv: w.serverArgv(pod.role) }));
+      for (const w of o.workloads) servers.push(sandbox.exec.start({ netns: pod.netns, argv: w.serverArgv(pod.role) }));
     }
     await sandbox.state?.record(servers.map((s) => ({ kind: 'process', pid: s.pid, startTime: processStartTime(s.pid) ?? '' })));
     const client = plan.pods.find((p) => p.kind === 'client')!.netns;
     const targets = plan.pods
       .filter((p) => p.kind === 'server')
       .flatMap((p) => [`${p.ip}:${IDENT_PORT}`, ...o.workloads.filter((w) => w.protocol === 'TCP').map((w) => `${p.ip}:${w.serverPort}`)]);
-    await waitListening(exec, client, targets);
+    await waitListening(sandbox.exec, client, targets);
     return { backend, options, sandbox, target, servers };
   } catch (e) {
     await closeSandbox(exec, sandbox);

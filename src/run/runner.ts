@@ -100,7 +100,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
       const services = cases[0]!.services;
       for (const env of envs.values()) {
         await prepareScale(
-          ctx.exec,
+          env.sandbox.exec,
           env,
           {
             services,
@@ -122,7 +122,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
         const env = envs.get(c.backend);
         const w = workloads.find((x) => x.name === c.workload) as Workload;
         const result: CaseResult = env
-          ? await runCase(ctx.exec, env, c, w, settings)
+          ? await runCase(env.sandbox.exec, env, c, w, settings)
           : {
               id: c.id,
               backend: c.backend,

@@ -3,13 +3,16 @@ import { rm } from 'node:fs/promises';
 import type { Exec } from '../exec/index.js';
 import { parseNetnsName } from './names.js';
 import { removeObjects } from './sandbox.js';
-import { isAlive, StateFile, type RunState } from './state.js';
+import { leftoverRunPaths } from './run-cgroup.js';
+import { isAlive, StateFile, type RunState, type StateObject } from './state.js';
 
 export interface CleanEntry {
   runId: string;
   source: 'state file' | 'name prefix';
   processes: number;
   namespaces: string[];
+  cgroups: string[];
+  mounts: string[];
   files: string[];
 }
 
@@ -63,15 +66,23 @@ export async function clean(exec: Exec, opts: { only?: string } = {}): Promise<C
     await rm(entry.path, { force: true });
     report.removed.push({ runId: s.runId, source: 'state file', ...r });
   }
-  for (const [runId, namespaces] of sandboxNamespaces()) {
+  const namespacesByRun = sandboxNamespaces();
+  const pathsByRun = leftoverRunPaths();
+  for (const runId of new Set([...namespacesByRun.keys(), ...pathsByRun.keys()])) {
     if (protectedRuns.has(runId) || (opts.only !== undefined && runId !== opts.only)) continue;
-    const r = await removeObjects(
-      exec,
-      namespaces.map((name) => ({ kind: 'netns', name })),
-    );
+    const paths = pathsByRun.get(runId);
+    const r = await removeObjects(exec, [
+      ...(namespacesByRun.get(runId) ?? []).map((name): StateObject => ({ kind: 'netns', name })),
+      ...(paths?.cgroups ?? []).map((path): StateObject => ({ kind: 'cgroup', path })),
+      ...(paths?.mounts ?? []).map((path): StateObject => ({ kind: 'mount', path })),
+    ]);
+    if (r.namespaces.length + r.cgroups.length + r.mounts.length === 0) continue;
     const prior = report.removed.find((e) => e.runId === runId);
-    if (prior) prior.namespaces.push(...r.namespaces);
-    else report.removed.push({ runId, source: 'name prefix', ...r });
+    if (prior) {
+      prior.namespaces.push(...r.namespaces);
+      prior.cgroups.push(...r.cgroups);
+      prior.mounts.push(...r.mounts);
+    } else report.removed.push({ runId, source: 'name prefix', ...r });
   }
   return report;
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 
 // Processes inside a named network namespace, found as `ip netns pids` does: by comparing the inode
 // of /proc/PID/ns/net with that of the bind mount /run/netns/NAME.
@@ -25,6 +25,19 @@ export function pidsInNetns(names: readonly string[]): number[] {
     }
   }
   return pids.filter((p) => p !== process.pid);
+}
+
+/** Processes in cgroup2 directories (a run's cgroup). */
+export function pidsInCgroups(paths: readonly string[]): number[] {
+  return paths
+    .flatMap((p) => {
+      try {
+        return readFileSync(`${p}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    })
+    .filter((p) => p !== process.pid);
 }
 
 export function killAll(pids: readonly number[], signal: NodeJS.Signals = 'SIGKILL'): number {

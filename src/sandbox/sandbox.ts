@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { rm, rmdir } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import type { Exec } from '../exec/index.js';
-import { killAll, pidsInNetns } from './procs.js';
+import { killAll, pidsInCgroups, pidsInNetns } from './procs.js';
+import { removeCgroup, removeMount } from './run-cgroup.js';
 import { planNamespaces, renderExternalBatch, renderNodeBatch, renderPodBatch, sysctlsFor, type TopologyPlan } from './plan.js';
 import { isAlive, type StateObject } from './state.js';
 
@@ -64,16 +65,20 @@ async function settleAll(promises: Promise<unknown>[]): Promise<void> {
 export interface Removed {
   processes: number;
   namespaces: string[];
+  cgroups: string[];
+  mounts: string[];
   files: string[];
 }
 
 /** Removes recorded objects that still exist, in dependency order: processes (they keep a namespace
- * alive), namespaces (deleting one deletes its veths, and the veth's peer with it), cgroups and
- * mounts, files. Idempotent: objects already gone are skipped silently. */
+ * or a cgroup alive), namespaces (deleting one deletes its veths, and the veth's peer with it, and
+ * the tc programs on them), cgroups (their BPF programs go with them), bpffs mounts (their pins go
+ * with them), files. Idempotent: objects already gone are skipped silently. */
 export async function removeObjects(exec: Exec, objects: readonly StateObject[]): Promise<Removed> {
   const namespaces = objects.flatMap((o) => (o.kind === 'netns' && existsSync(`/run/netns/${o.name}`) ? [o.name] : []));
   const recorded = objects.flatMap((o) => (o.kind === 'process' && isAlive(o) ? [o.pid] : []));
-  const pids = [...new Set([...recorded, ...pidsInNetns(namespaces)])];
+  const cgroups = objects.flatMap((o) => (o.kind === 'cgroup' ? [o.path] : []));
+  const pids = [...new Set([...recorded, ...pidsInNetns(namespaces), ...pidsInCgroups(cgroups)])];
   const processes = killAll(pids);
   await waitGone(pids, 2000);
   if (namespaces.length > 0) {
@@ -84,9 +89,10 @@ export async function removeObjects(exec: Exec, objects: readonly StateObject[])
       allowFailure: true,
     });
   }
-  for (const o of objects) {
-    if (o.kind === 'cgroup') await rmdir(o.path).catch(() => {});
-  }
+  const removedCgroups: string[] = [];
+  for (const path of cgroups) if (await removeCgroup(path).catch(() => false)) removedCgroups.push(path);
+  const mounts: string[] = [];
+  for (const o of objects) if (o.kind === 'mount' && (await removeMount(exec, o.path))) mounts.push(o.path);
   const files: string[] = [];
   for (const o of objects) {
     if (o.kind === 'file' && existsSync(o.path)) {
@@ -94,7 +100,7 @@ export async function removeObjects(exec: Exec, objects: readonly StateObject[])
       files.push(o.path);
     }
   }
-  return { processes, namespaces, files };
+  return { processes, namespaces, cgroups: removedCgroups, mounts, files };
 }
 
 async function waitGone(pids: readonly number[], timeoutMs: number): Promise<void> {

@@ -2,12 +2,18 @@ import type { SandboxConfig } from '../config/sandbox.js';
 import type { Exec } from '../exec/index.js';
 import { newRunId } from './names.js';
 import { planTopology, type TopologyPlan } from './plan.js';
+import { createRunPaths, joiningCgroup, planRunPaths, type RunPaths } from './run-cgroup.js';
 import { buildTopology, removeObjects, type Recorder, type Removed } from './sandbox.js';
 import { StateFile, type StateObject } from './state.js';
 
 /** A live sandbox: its plan and the state file that lists everything it made. */
 export interface Sandbox {
   plan: TopologyPlan;
+  /** The run's cgroup and bpffs (run-cgroup.ts). */
+  paths: RunPaths;
+  /** The exec to start pod-side and node-side processes with: they join the run's cgroup before
+   * entering their namespace, whatever the backend; external-namespace commands stay outside. */
+  exec: Exec;
   /** Absent in --dry-run, where nothing is created. */
   state?: StateFile;
   buildMs: number;
@@ -26,24 +32,32 @@ export async function openSandbox(
 ): Promise<Sandbox> {
   const runId = opts.runId ?? newRunId();
   const plan = planTopology(runId, cfg);
+  const paths = planRunPaths(runId);
+  const members = [plan.node.netns, ...plan.pods.map((p) => p.netns)];
+  const sandboxExec = joiningCgroup(exec, paths.cgroup, members);
   const started = performance.now();
   if (exec.dryRun) {
-    await buildTopology(exec, plan, memoryRecorder(), opts.check);
-    return { plan, buildMs: performance.now() - started };
+    const recorder = memoryRecorder();
+    await buildTopology(exec, plan, recorder, opts.check);
+    await createRunPaths(exec, paths, recorder);
+    return { plan, paths, exec: sandboxExec, buildMs: performance.now() - started };
   }
   const state = await StateFile.create(runId, opts.command);
+  const sb: Sandbox = { plan, paths, exec: sandboxExec, state, buildMs: 0 };
   try {
     await buildTopology(exec, plan, state, opts.check);
+    await createRunPaths(exec, paths, state);
   } catch (e) {
-    await closeSandbox(exec, { plan, state, buildMs: 0 });
+    await closeSandbox(exec, sb);
     throw e;
   }
-  return { plan, state, buildMs: performance.now() - started };
+  sb.buildMs = performance.now() - started;
+  return sb;
 }
 
 export async function closeSandbox(exec: Exec, sb: Sandbox): Promise<Removed & { ms: number }> {
   const started = performance.now();
-  if (!sb.state) return { processes: 0, namespaces: [], files: [], ms: 0 };
+  if (!sb.state) return { processes: 0, namespaces: [], cgroups: [], mounts: [], files: [], ms: 0 };
   const removed = await removeObjects(exec, sb.state.data.objects);
   await sb.state.remove();
   return { ...removed, ms: performance.now() - started };

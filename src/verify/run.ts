@@ -39,13 +39,13 @@ export async function verify(ctx: Ctx, backend: Backend, options: BackendOptions
 }
 
 async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: BackendOptions, total: number): Promise<VerifyReport> {
-  const { exec } = ctx;
-  const { plan } = sb;
+  // Pod-side and node-side processes join the run's cgroup (src/sandbox/run-cgroup.ts).
+  const { exec, plan } = sb;
   const node = plan.node.netns;
   const client = plan.pods.find((p) => p.kind === 'client')!.netns;
   const byRole = (role: string) => plan.pods.find((p) => p.role === role)!;
   const proxy: ProxyConfig = { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] };
-  const target: NodeTarget = { exec, netns: node, cfg: proxy, options };
+  const target: NodeTarget = { exec, netns: node, cfg: proxy, options, cgroup: sb.paths.cgroup, bpffs: sb.paths.bpffs };
 
   // Conformance servers: each answers with its pod's name over TCP and UDP.
   const servers = plan.pods

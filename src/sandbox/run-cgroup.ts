@@ -1,0 +1,120 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
+import { cgroup2Mount } from '../host/kernel.js';
+import { NS_PREFIX } from './names.js';
+import type { Recorder } from './sandbox.js';
+import { STATE_DIR } from './state.js';
+
+// A run's own cgroup and bpffs (../shared/reference/environment.md, "Gotchas"):
+// - cgroup sock_addr programs act on every process of the cgroup they are attached to, whatever
+//   its network namespace, so they go on a cgroup made for the run that only the run's pod-side
+//   and node-side processes join (never on the cgroup2 root);
+// - pins live in a bpffs instance mounted for the run (each bpffs mount is its own instance, so
+//   unmounting it drops every pin at once and nothing appears under /sys/fs/bpf).
+// Both carry the run id, are recorded before they are created, and are removed by teardown and
+// `bench clean` (removeObjects) like the namespaces.
+
+export interface RunPaths {
+  /** cgroup2 directory the run's pod and node processes join; absent without cgroup2. */
+  cgroup?: string;
+  /** The run's own bpffs mount point. */
+  bpffs: string;
+}
+
+export const runCgroupName = (runId: string): string => `${NS_PREFIX}${runId}`;
+export const runBpffsPath = (runId: string): string => join(STATE_DIR, `${runId}.bpffs`);
+
+export function planRunPaths(runId: string): RunPaths {
+  const root = cgroup2Mount();
+  return { ...(root === undefined ? {} : { cgroup: join(root, runCgroupName(runId)) }), bpffs: runBpffsPath(runId) };
+}
+
+/** Records, then creates the run's cgroup and mounts its bpffs. */
+export async function createRunPaths(exec: Exec, paths: RunPaths, recorder: Recorder): Promise<void> {
+  await recorder.record([
+    ...(paths.cgroup === undefined ? [] : [{ kind: 'cgroup' as const, path: paths.cgroup }]),
+    { kind: 'mount', path: paths.bpffs },
+  ]);
+  if (!exec.dryRun) {
+    if (paths.cgroup !== undefined) await mkdir(paths.cgroup);
+    await mkdir(paths.bpffs, { mode: 0o700 });
+  }
+  await exec.run({ argv: ['mount', '-t', 'bpf', 'bpf', paths.bpffs] });
+}
+
+/** An exec whose commands in the given namespaces (the node and the pods) join the run's cgroup
+ * before entering them; commands elsewhere (the external client, the root namespace) do not. */
+export function joiningCgroup(inner: Exec, cgroup: string | undefined, namespaces: readonly string[]): Exec {
+  if (cgroup === undefined) return inner;
+  const members = new Set(namespaces);
+  const join_ = (cmd: Command): Command =>
+    cmd.cgroup === undefined && cmd.netns !== undefined && members.has(cmd.netns) ? { ...cmd, cgroup } : cmd;
+  return {
+    get dryRun() {
+      return inner.dryRun;
+    },
+    run: (cmd: Command): Promise<ExecResult> => inner.run(join_(cmd)),
+    start: (cmd: Command): Started => inner.start(join_(cmd)),
+  };
+}
+
+/** Removes a recorded cgroup: its processes were killed just before, and a cgroup stays busy until
+ * the last of them has exited, so retry for a while. Programs attached to it are detached and
+ * freed by the kernel when the cgroup goes. */
+export async function removeCgroup(path: string, timeoutMs = 3000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await rmdir(path);
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return false;
+      if (code !== 'EBUSY' || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** Unmounts a recorded bpffs (dropping its pins) and removes the mount point. */
+export async function removeMount(exec: Exec, path: string): Promise<boolean> {
+  const mounted = mountPoints().includes(path);
+  if (mounted) await exec.run({ argv: ['umount', path], allowFailure: true });
+  if (existsSync(path)) await rmdir(path).catch(() => {});
+  return mounted;
+}
+
+export function mountPoints(): string[] {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[4]!);
+  } catch {
+    return [];
+  }
+}
+
+/** Our cgroups and bpffs mounts that exist now, by run id (for `bench clean` without a state file). */
+export function leftoverRunPaths(): Map<string, { cgroups: string[]; mounts: string[] }> {
+  const byRun = new Map<string, { cgroups: string[]; mounts: string[] }>();
+  const entry = (id: string) => byRun.get(id) ?? byRun.set(id, { cgroups: [], mounts: [] }).get(id)!;
+  const root = cgroup2Mount();
+  if (root !== undefined) {
+    try {
+      for (const name of readdirSync(root)) {
+        const m = /^svcb-([a-z0-9]{6})$/.exec(name);
+        if (m) entry(m[1]!).cgroups.push(join(root, name));
+      }
+    } catch {
+      // no cgroup2
+    }
+  }
+  for (const mp of mountPoints()) {
+    const m = /^([a-z0-9]{6})\.bpffs$/.exec(mp.slice(STATE_DIR.length + 1));
+    if (mp.startsWith(`${STATE_DIR}/`) && m) entry(m[1]!).mounts.push(mp);
+  }
+  return byRun;
+}
