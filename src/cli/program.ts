@@ -7,9 +7,11 @@ import { sandboxShape } from '../config/sandbox.js';
 import { AbortedError, BenchError, UsageError } from '../errors.js';
 import { signalExitCode } from '../lifecycle.js';
 import { clean } from './commands/clean.js';
+import { compareCommand } from './commands/compare.js';
 import { doctor } from './commands/doctor.js';
 import { down } from './commands/down.js';
 import { execIn } from './commands/exec.js';
+import { report } from './commands/report.js';
 import { up } from './commands/up.js';
 import { run, runFlagsShape } from './commands/run.js';
 import { verify, verifyShape } from './commands/verify.js';
@@ -68,6 +70,24 @@ export async function runCli(
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (flags) => {
       exitCode = await run(ctx(), flags, argv);
+    });
+  program
+    .command('report')
+    .argument('[RUN]', 'run directory or run id under results/ (default: results/latest)')
+    .option('--json', 'print the files written as JSON on stdout')
+    .description('re-render summary.csv, syncs.csv, report.md, charts/*.svg and report.html of a run from its run.json')
+    .action(async (runArg: string | undefined, flags: { json?: boolean }) => {
+      exitCode = await report(ctx(), runArg, flags);
+    });
+  program
+    .command('compare')
+    .argument('<RUN_A>', 'baseline run: run directory or run id under results/')
+    .argument('<RUN_B>', 'run compared with it')
+    .option('--fail-on-regression <PCT>', 'exit 1 when a significant regression exceeds PCT percent (its whole 95% CI beyond it)')
+    .option('--json', 'print the comparison as JSON on stdout')
+    .description('per-case changes of RUN_B against RUN_A with their significance (bootstrap CIs)')
+    .action(async (a: string, b: string, flags: { failOnRegression?: string; json?: boolean }) => {
+      exitCode = await compareCommand(ctx(), a, b, flags);
     });
   addShapeOptions(
     program

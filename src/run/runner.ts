@@ -154,8 +154,21 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     for (const env of envs.values()) await closeEnv(ctx.exec, env);
     run.finishedAt = new Date().toISOString();
     await flush(writer, ctx.exec);
+    if (!ctx.exec.dryRun) await renderReports(ctx, writer.dir, run);
   }
   return { run, dir: writer.dir };
+}
+
+/** Every run, also an aborted or failed one, gets its reports (summary.csv, report.md, charts,
+ * report.html); a rendering failure is said and never hides the run's own outcome. */
+async function renderReports(ctx: RunCtx, dir: string, run: RunJson): Promise<void> {
+  try {
+    const { writeReports } = await import('../report/write.js');
+    await writeReports(dir, run);
+    ctx.say(`reports: ${dir}/report.md, ${dir}/report.html`);
+  } catch (e) {
+    ctx.say(`reports could not be rendered (${e instanceof Error ? e.message : String(e)}); bench report ${dir} retries`);
+  }
 }
 
 async function flush(w: RunWriter, exec: Exec): Promise<void> {

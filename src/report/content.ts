@@ -1,0 +1,260 @@
+import type { RunJson } from '../run/results.js';
+import { METRICS, ratioText, withCi, type GroupSummary } from '../run/summary.js';
+import { charts as allCharts } from './charts.js';
+import { byOrder, fmt, iptablesMode, kernelLabel, ms, sortedUnique, stateText, WORKLOAD_ORDER } from './data.js';
+import type { Block, ReportDoc } from './doc.js';
+import { findings } from './findings.js';
+
+// What report.md and report.html say, in order: environment, backends, findings, per-scenario
+// tables with their charts, sync timing, cases that did not complete, warnings.
+
+const n = (x: number) => x.toLocaleString('en-US');
+const TABLE_METRICS = ['throughput', 'p50', 'p99', 'cpuKernel'];
+
+export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: string): ReportDoc {
+  const charts = allCharts(run, groups);
+  const chart = (name: string): Block[] => charts.filter((c) => c.name === name).map((c): Block => ({ kind: 'chart', chart: c }));
+  const title = `svcbench run ${run.runId}`;
+  const blocks: Block[] = [
+    { kind: 'heading', level: 1, text: title },
+    {
+      kind: 'para',
+      text: `Generated ${generatedAt} from run.json by bench report; ${kernelLabel(run)}. Re-render with: bench report results/${run.runId}`,
+    },
+  ];
+  if (run.state !== 'completed')
+    blocks.push({
+      kind: 'para',
+      text: `This run is ${run.state}: it shows only the cases that finished before it stopped (${run.cases.length} recorded).`,
+    });
+  blocks.push(...environment(run), ...backends(run));
+
+  blocks.push({ kind: 'heading', level: 2, text: 'Findings' });
+  for (const f of findings(run, groups)) {
+    blocks.push({ kind: 'heading', level: 3, text: f.question }, { kind: 'list', items: f.answers });
+  }
+
+  blocks.push(
+    { kind: 'heading', level: 2, text: 'Results per scenario' },
+    {
+      kind: 'para',
+      text: 'Medians of the repetitions with bootstrap 95% confidence intervals. "vs pod" is the ratio of this path\'s median to the same backend\'s pod-IP median at the same scale, with its 95% CI; "worse"/"better" mark a significant difference (the two medians\' CIs do not overlap), "n.s." an overlap (not significant). n counts completed repetitions; cases that did not complete show their state.',
+    },
+    ...chart('latency-vs-services'),
+  );
+  const workloads = sortedUnique(groups.map((g) => g.workload)).sort(byOrder(WORKLOAD_ORDER));
+  for (const w of workloads) {
+    for (const services of sortedUnique(groups.filter((g) => g.workload === w).map((g) => g.services))) {
+      blocks.push(
+        { kind: 'heading', level: 3, text: `${w} at ${n(services)} services` },
+        scenarioTable(groups.filter((g) => g.workload === w && g.services === services)),
+      );
+    }
+    blocks.push(...chart(`paths-${w}`));
+  }
+
+  blocks.push(...syncSection(run), ...chart('sync-vs-services'), ...incomplete(run), ...warnings(run, groups));
+  return { title, blocks, charts };
+}
+
+function environment(run: RunJson): Block[] {
+  const e = run.environment;
+  const f = run.flags;
+  const flag = (k: string) => (f[k] === undefined ? '—' : Array.isArray(f[k]) ? (f[k] as unknown[]).join(', ') : String(f[k]));
+  const rows: string[][] = [
+    ['kernel', `${e.kernel} (${e.where === 'host' ? 'the host kernel' : 'a guest kernel'})`],
+    ['CPU', `${e.cpuModel}, ${e.cpus} CPUs`],
+    ['memory', `${e.memoryGiB} GiB`],
+    ['Node.js', e.node],
+    ['svcbench commit', e.commit],
+    ...Object.entries(e.tools).map(([k, v]) => [k, v]),
+    ['command', `bench ${run.argv.join(' ')}`],
+    ['started, finished', `${run.startedAt}, ${run.finishedAt ?? '—'} (${run.state})`],
+    ['seed', String(run.seed)],
+    ['repetitions × duration (warm-up)', `${flag('repeat')} × ${flag('duration')} s (${flag('warmup')} s)`],
+    ['endpoints, target', `${flag('endpoints')}, ${flag('target')}`],
+    [
+      'connections, message size, rate',
+      `${flag('connections')}, ${flag('messageSize')} B, ${flag('rate') === '—' ? 'open loop off' : `${flag('rate')}/s`}`,
+    ],
+  ];
+  return [
+    { kind: 'heading', level: 2, text: 'Environment' },
+    { kind: 'table', header: ['', ''], rows },
+  ];
+}
+
+function backends(run: RunJson): Block[] {
+  const rows = run.backends.map((b) => [
+    b.name,
+    b.state,
+    iptablesMode(run, b.name) || '—',
+    b.reason ? `${b.reason}${b.fix ? ` (fix: ${b.fix})` : ''}` : b.state === 'not-implemented' ? 'no data plane in this build' : '',
+  ]);
+  return [
+    { kind: 'heading', level: 2, text: 'Backends' },
+    { kind: 'table', header: ['backend', 'state', 'iptables mode', 'why not ready'], rows },
+  ];
+}
+
+function scenarioTable(groups: GroupSummary[]): Block {
+  const metrics = TABLE_METRICS.map((k) => METRICS.find((m) => m.key === k)!);
+  const header = ['backend', 'path', 'n', 'state', ...metrics.flatMap((m) => [`${m.label} (${m.unit}) [95% CI]`, 'vs pod'])];
+  const rows = groups.map((g) => [
+    g.backend,
+    g.path,
+    String(g.states.completed),
+    stateText(g) === 'completed' ? 'completed' : `${stateText(g)}${g.reasons.length ? `: ${g.reasons.join('; ')}` : ''}`,
+    ...metrics.flatMap((m) => {
+      const x = g.metrics[m.key];
+      return [x ? withCi(x.summary) : '—', g.path === 'pod' ? 'baseline' : ratioText(x?.vsPod)];
+    }),
+  ]);
+  return { kind: 'table', header, rows, numeric: header.map((_, i) => i === 2 || i >= 4) };
+}
+
+function syncSection(run: RunJson): Block[] {
+  const blocks: Block[] = [
+    { kind: 'heading', level: 2, text: 'Sync timing' },
+    {
+      kind: 'para',
+      text: 'One measurement per backend and scale point: render (building the payload) and apply (the tool loading it) are timed apart; the installed rules are read back outside the timed region and compared with what was rendered.',
+    },
+  ];
+  const order = ['full', 'add-service', 'add-endpoint', 'remove-service'];
+  const syncs = [...run.syncs].sort(
+    (a, b) => a.backend.localeCompare(b.backend) || a.services - b.services || order.indexOf(a.step) - order.indexOf(b.step),
+  );
+  const row = (s: RunJson['syncs'][number]) => [
+    s.backend,
+    n(s.services),
+    ...(s.kind === 'partial' ? [s.step] : []),
+    fmt(s.renderMs),
+    fmt(s.applyMs),
+    s.exceeded ? `stopped at ${ms(s.exceeded.budgetMs)} budget (${n(s.exceeded.done)} of ${n(s.exceeded.total)} commands)` : fmt(s.totalMs),
+    `${n(s.size.count)} ${s.size.unit}`,
+    n(s.commands),
+    s.readBackDifferences.length === 0 ? 'matches' : `${s.readBackDifferences.length} differences`,
+  ];
+  const tail = ['render ms', 'apply ms', 'total ms', 'payload', 'commands', 'read-back'];
+  const full = syncs.filter((s) => s.kind === 'full');
+  const partial = syncs.filter((s) => s.kind === 'partial');
+  if (full.length > 0)
+    blocks.push(
+      { kind: 'heading', level: 3, text: 'Full sync' },
+      {
+        kind: 'table',
+        header: ['backend', 'services', ...tail],
+        rows: full.map(row),
+        numeric: [false, true, true, true, true, true, true, false],
+      },
+    );
+  if (partial.length > 0)
+    blocks.push(
+      { kind: 'heading', level: 3, text: 'Partial syncs' },
+      {
+        kind: 'table',
+        header: ['backend', 'services', 'step', ...tail],
+        rows: partial.map(row),
+        numeric: [false, true, false, true, true, true, true, true, false],
+      },
+    );
+  if (run.programmingLatency.length > 0)
+    blocks.push(
+      { kind: 'heading', level: 3, text: 'Network-programming latency' },
+      {
+        kind: 'para',
+        text: 'From the start of the sync that adds a service to the first connection that service answers.',
+      },
+      {
+        kind: 'table',
+        header: ['backend', 'services', 'ms', 'note'],
+        rows: run.programmingLatency.map((p) => [p.backend, n(p.services), p.ms === null ? 'no answer' : fmt(p.ms), p.note ?? '']),
+        numeric: [false, true, true, false],
+      },
+    );
+  if (run.syncBench.length > 0)
+    blocks.push(
+      { kind: 'heading', level: 3, text: 'Repeated partial sync (tinybench)' },
+      {
+        kind: 'table',
+        header: ['backend', 'services', 'task', 'iterations', 'p50 ms', 'mean ms', 'p99 ms', 'min ms', 'max ms'],
+        rows: run.syncBench.map((b) => [
+          b.backend,
+          n(b.services),
+          b.task,
+          String(b.samples.length),
+          fmt(b.p50),
+          fmt(b.mean),
+          fmt(b.p99),
+          fmt(b.min),
+          fmt(b.max),
+        ]),
+        numeric: [false, true, false, true, true, true, true, true, true],
+      },
+    );
+  if (blocks.length === 2) blocks.push({ kind: 'para', text: 'This run recorded no sync.' });
+  return blocks;
+}
+
+/** Errored, skipped and aborted cases, grouped by what and why. */
+function incomplete(run: RunJson): Block[] {
+  const groups = new Map<string, { c: RunJson['cases'][number]; reps: number[] }>();
+  for (const c of run.cases) {
+    if (c.state === 'completed') continue;
+    const k = [c.backend, c.services, c.path, c.workload, c.state, c.reason].join('\u0000');
+    const g = groups.get(k) ?? { c, reps: [] };
+    g.reps.push(c.repetition);
+    groups.set(k, g);
+  }
+  if (groups.size === 0) return [];
+  const rows = [...groups.values()].map(({ c, reps }) => [
+    c.backend,
+    n(c.services),
+    c.path,
+    c.workload,
+    c.state,
+    reps.join(', '),
+    c.state === 'completed' ? '' : c.reason,
+  ]);
+  return [
+    { kind: 'heading', level: 2, text: 'Cases that did not complete' },
+    { kind: 'table', header: ['backend', 'services', 'path', 'workload', 'state', 'repetitions', 'reason'], rows },
+  ];
+}
+
+function warnings(run: RunJson, groups: GroupSummary[]): Block[] {
+  const items: string[] = [];
+  if (run.environment.where === 'guest')
+    items.push(`The cases ran in a guest kernel (${run.environment.kernel}): compare them only with runs on the same kernel.`);
+  const few = groups.flatMap((g) => g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'few-samples') ?? [])[0];
+  if (few) items.push(`Every case group: ${few.message}.`);
+  for (const g of groups) {
+    for (const key of ['throughput', 'p50']) {
+      const ws = (g.metrics[key]?.summary.warnings ?? []).filter((w) => w.code !== 'few-samples');
+      if (ws.length > 0)
+        items.push(`${g.backend} ${g.path} ${g.workload} at ${n(g.services)} services, ${key}: ${ws.map((w) => w.message).join('; ')}.`);
+    }
+  }
+  for (const c of run.cases) {
+    if (c.state !== 'completed') continue;
+    const r = c.result;
+    const bad = [
+      r.errors && `${r.errors} errors`,
+      r.timeouts && `${r.timeouts} timeouts`,
+      r.non2xx && `${r.non2xx} non-2xx responses`,
+    ].filter(Boolean);
+    if (bad.length > 0) items.push(`${c.id}: ${bad.join(', ')} during the measurement.`);
+  }
+  for (const s of run.syncs) {
+    if (s.readBackDifferences.length > 0)
+      items.push(
+        `${s.backend} ${s.step} sync at ${n(s.services)} services: read-back differs from the rendered rules: ${s.readBackDifferences.slice(0, 3).join('; ')}.`,
+      );
+  }
+  if (items.length === 0) return [];
+  return [
+    { kind: 'heading', level: 2, text: 'Warnings' },
+    { kind: 'list', items },
+  ];
+}

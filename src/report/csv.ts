@@ -1,0 +1,116 @@
+import { stringify } from 'csv-stringify/sync';
+import type { RunJson } from '../run/results.js';
+import { METRICS, type GroupSummary } from '../run/summary.js';
+import { iptablesMode, stateText } from './data.js';
+
+// summary.csv: tidy, one row per case group and metric (a group with no completed repetition
+// gets one row with its state and reason and no numbers); syncs.csv: one row per sync.
+// csv-stringify does the quoting (RFC 4180: fields with commas, quotes or newlines are quoted).
+
+/** Six significant digits: enough for every metric, and stable text. */
+const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : String(Number(x.toPrecision(6))));
+
+export function summaryCsv(run: RunJson, groups: GroupSummary[]): string {
+  const rows: (string | number)[][] = [];
+  for (const g of groups) {
+    const first = run.cases.find(
+      (c) => c.backend === g.backend && c.services === g.services && c.path === g.path && c.workload === g.workload,
+    )!;
+    const key = [g.backend, iptablesMode(run, g.backend), g.path, g.workload, g.services, first.endpoints, first.target];
+    const state = stateText(g);
+    const reason = g.reasons.join('; ');
+    const present = METRICS.filter((m) => g.metrics[m.key]);
+    if (present.length === 0) rows.push([...key, '', '', '', '', '', '', '', '', '', 0, state, reason]);
+    for (const m of present) {
+      const { summary: s, vsPod } = g.metrics[m.key]!;
+      rows.push([
+        ...key,
+        m.key,
+        m.unit,
+        num(s.median),
+        num(s.ci.low),
+        num(s.ci.high),
+        num(vsPod?.ratio.estimate),
+        num(vsPod?.ratio.low),
+        num(vsPod?.ratio.high),
+        vsPod?.verdict ?? '',
+        s.n,
+        state,
+        reason,
+      ]);
+    }
+  }
+  return stringify(rows, {
+    header: true,
+    columns: [
+      'backend',
+      'iptables_mode',
+      'path',
+      'workload',
+      'services',
+      'endpoints',
+      'target',
+      'metric',
+      'unit',
+      'median',
+      'ci_low',
+      'ci_high',
+      'ratio_to_pod',
+      'ratio_ci_low',
+      'ratio_ci_high',
+      'vs_pod',
+      'n',
+      'state',
+      'reason',
+    ],
+  });
+}
+
+export function syncsCsv(run: RunJson): string {
+  const rows: (string | number)[][] = run.syncs.map((s) => [
+    s.backend,
+    iptablesMode(run, s.backend),
+    s.services,
+    s.step,
+    num(s.renderMs),
+    num(s.applyMs),
+    s.exceeded ? '' : num(s.totalMs),
+    s.size.count,
+    s.size.unit,
+    s.commands,
+    s.exceeded ? `stopped at ${s.exceeded.budgetMs} ms budget after ${s.exceeded.done} of ${s.exceeded.total} commands` : 'complete',
+    s.readBackDifferences.length,
+  ]);
+  for (const p of run.programmingLatency)
+    rows.push([
+      p.backend,
+      iptablesMode(run, p.backend),
+      p.services,
+      'programming-latency',
+      '',
+      '',
+      p.ms === null ? '' : num(p.ms),
+      '',
+      '',
+      '',
+      p.note ?? (p.ms === null ? 'no answer' : 'complete'),
+      '',
+    ]);
+  return stringify(rows, {
+    header: true,
+    columns: [
+      'backend',
+      'iptables_mode',
+      'services',
+      'step',
+      'render_ms',
+      'apply_ms',
+      'total_ms',
+      'payload',
+      'payload_unit',
+      'commands',
+      'outcome',
+      'read_back_differences',
+    ],
+  });
+}

@@ -1,0 +1,72 @@
+import type { CaseResult, RunJson } from '../run/results.js';
+import { METRICS, type GroupSummary, type Metric } from '../run/summary.js';
+
+// Small pure helpers shared by the renderers: picking samples out of run.json, naming states,
+// and formatting numbers the same way everywhere.
+
+type Completed = Extract<CaseResult, { state: 'completed' }>;
+
+export const PATH_ORDER = ['pod', 'clusterip', 'clusterip-node', 'nodeport', 'hairpin'];
+/** Connection-per-request workloads first: their latency is the per-connection cost. */
+export const WORKLOAD_ORDER = ['tcp-crr', 'http-crr', 'http', 'tcp-rr', 'udp-rr', 'stream'];
+export const PER_CONNECTION = new Set(['tcp-crr', 'http-crr']);
+
+export const metric = (key: string): Metric => METRICS.find((m) => m.key === key)!;
+
+export interface CaseKey {
+  backend: string;
+  services: number;
+  path: string;
+  workload: string;
+}
+
+/** One sample per completed repetition of a case group, for one metric. */
+export function samples(run: Pick<RunJson, 'cases'>, k: CaseKey, m: Metric): number[] {
+  return run.cases
+    .filter(
+      (c): c is Completed =>
+        c.state === 'completed' && c.backend === k.backend && c.services === k.services && c.path === k.path && c.workload === k.workload,
+    )
+    .map((c) => m.of(c))
+    .filter((x) => Number.isFinite(x));
+}
+
+/** The metric a workload is judged by: p50 latency, except bulk streams (throughput). */
+export const headlineMetric = (workload: string): Metric => metric(workload === 'stream' ? 'throughput' : 'p50');
+
+/** "completed", or "errored 3/3", or "completed 2/3, errored 1/3". */
+export function stateText(g: Pick<GroupSummary, 'states'>): string {
+  const total = Object.values(g.states).reduce((a, b) => a + b, 0);
+  const parts = Object.entries(g.states).filter(([, n]) => n > 0);
+  if (parts.length === 1 && parts[0]![0] === 'completed') return 'completed';
+  return parts.map(([s, n]) => `${s} ${n}/${total}`).join(', ');
+}
+
+/** Three significant digits, thousands as plain integers: 0.00123, 12.3, 1234. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  if (a === 0) return '0';
+  return x.toPrecision(3);
+}
+
+export const ms = (x: number): string => `${fmt(x)} ms`;
+
+export const sortedUnique = <T extends string | number>(xs: T[]): T[] =>
+  [...new Set(xs)].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
+
+export const byOrder = (order: string[]) => (a: string, b: string) =>
+  (order.indexOf(a) === -1 ? 99 : order.indexOf(a)) - (order.indexOf(b) === -1 ? 99 : order.indexOf(b)) || a.localeCompare(b);
+
+/** "kernel 6.18.44 (host)": every report names the kernel the cases ran on. */
+export const kernelLabel = (run: Pick<RunJson, 'environment'>): string =>
+  `kernel ${run.environment.kernel} (${run.environment.where === 'host' ? 'host kernel' : 'guest kernel'})`;
+
+/** The iptables flavour a backend ran with, where it matters. */
+export function iptablesMode(run: Pick<RunJson, 'backends'>, backend: string): string {
+  if (!backend.startsWith('iptables')) return '';
+  const mode = run.backends.find((b) => b.name === backend)?.options.iptablesMode;
+  return typeof mode === 'string' ? mode : '';
+}

@@ -1,0 +1,19 @@
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+// Headless rendering: Vega-Lite → Vega → a View with no renderer → SVG text. Without a canvas
+// package Vega estimates text widths from font size, so the output depends only on the spec
+// (byte-for-byte reproducible; tested in svg.test.ts).
+
+export function toVega(spec: TopLevelSpec): vega.Spec {
+  return compile(spec).spec;
+}
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(toVega(spec)), { renderer: 'none' });
+  try {
+    return `${await view.toSVG()}\n`;
+  } finally {
+    view.finalize();
+  }
+}
