@@ -6,8 +6,8 @@ import { ipvs } from './ipvs/backend.js';
 import { nft } from './nft/backend.js';
 import type { Backend, BackendInfo } from './types.js';
 
-/** Every backend, in the order reports list them. IPVS and eBPF have their preflight (so
- * `bench doctor` reports on them) and get their data plane in later issues. */
+/** Every backend, in the order reports list them. IPVS has its preflight (so `bench doctor`
+ * reports on it) and gets its data plane in a later issue. */
 export const BACKENDS: readonly BackendInfo[] = [iptables, iptablesRestore, nft, ipvs, ebpf];
 export const BACKEND_NAMES = BACKENDS.map((b) => b.name);
 

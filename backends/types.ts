@@ -39,6 +39,8 @@ export interface NodeTarget {
   cgroup?: string;
   /** The run's own bpffs mount, for pins. */
   bpffs?: string;
+  /** The node's external-facing interfaces (Cilium's --devices): where tc NodePort programs go. */
+  devices?: string[];
 }
 
 /** What a render produced: the backend's own payload plus a few numbers for people. */

@@ -42,6 +42,7 @@ export async function openEnv(
       options,
       cgroup: sandbox.paths.cgroup,
       bpffs: sandbox.paths.bpffs,
+      devices: [plan.node.extIf],
     };
     // Pod processes join the run's cgroup before entering their namespace (sandbox.exec).
     const servers: Started[] = [];

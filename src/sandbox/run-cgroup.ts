@@ -24,7 +24,7 @@ export interface RunPaths {
 }
 
 export const runCgroupName = (runId: string): string => `${NS_PREFIX}${runId}`;
-export const runBpffsPath = (runId: string): string => join(STATE_DIR, `${runId}.bpffs`);
+export const runBpffsPath = (runId: string): string => join(STATE_DIR, `${runId}-bpffs`);
 
 export function planRunPaths(runId: string): RunPaths {
   const root = cgroup2Mount();
@@ -113,7 +113,7 @@ export function leftoverRunPaths(): Map<string, { cgroups: string[]; mounts: str
     }
   }
   for (const mp of mountPoints()) {
-    const m = /^([a-z0-9]{6})\.bpffs$/.exec(mp.slice(STATE_DIR.length + 1));
+    const m = /^([a-z0-9]{6})-bpffs$/.exec(mp.slice(STATE_DIR.length + 1));
     if (mp.startsWith(`${STATE_DIR}/`) && m) entry(m[1]!).mounts.push(mp);
   }
   return byRun;

@@ -45,7 +45,15 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
   const client = plan.pods.find((p) => p.kind === 'client')!.netns;
   const byRole = (role: string) => plan.pods.find((p) => p.role === role)!;
   const proxy: ProxyConfig = { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] };
-  const target: NodeTarget = { exec, netns: node, cfg: proxy, options, cgroup: sb.paths.cgroup, bpffs: sb.paths.bpffs };
+  const target: NodeTarget = {
+    exec,
+    netns: node,
+    cfg: proxy,
+    options,
+    cgroup: sb.paths.cgroup,
+    bpffs: sb.paths.bpffs,
+    devices: [plan.node.extIf],
+  };
 
   // Conformance servers: each answers with its pod's name over TCP and UDP.
   const servers = plan.pods

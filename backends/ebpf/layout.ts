@@ -1,0 +1,83 @@
+// The byte layout of svc_map's key and value, mirroring struct svc_key and struct svc_val in
+// bpf/maps.h (keep both in step). Addresses and ports are in network byte order (as the kernel
+// hands them to the programs), slot, count and affinity in host order (x86-64: little-endian).
+
+export const KEY_SIZE = 12;
+export const VALUE_SIZE = 12;
+
+export const PROTO = { TCP: 6, UDP: 17 } as const;
+
+/** One svc_map entry: slot 0 is the frontend's head (count, affinity), slots 1..count endpoints. */
+export interface SvcEntry {
+  addr: string;
+  port: number;
+  proto: number;
+  slot: number;
+  value: { addr: string; port: number; count: number; affinity: number };
+}
+
+export function ipToInt(ip: string): number {
+  let n = 0;
+  let part = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + part;
+      part = 0;
+    } else part = part * 10 + (c - 48);
+  }
+  return n * 256 + part;
+}
+
+export const intToIp = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+export function writeKey(buf: Buffer, at: number, addr: number, port: number, proto: number, slot: number): void {
+  buf.writeUInt32BE(addr, at);
+  buf.writeUInt16BE(port, at + 4);
+  buf.writeUInt16LE(slot, at + 6);
+  buf.writeUInt8(proto, at + 8);
+  buf.fill(0, at + 9, at + KEY_SIZE);
+}
+
+export function writeValue(buf: Buffer, at: number, addr: number, port: number, count: number, affinity: number): void {
+  buf.writeUInt32BE(addr, at);
+  buf.writeUInt16BE(port, at + 4);
+  buf.writeUInt16LE(count, at + 6);
+  buf.writeUInt32LE(affinity, at + 8);
+}
+
+export function readEntry(keys: Buffer, values: Buffer, i: number): SvcEntry {
+  const k = i * KEY_SIZE;
+  const v = i * VALUE_SIZE;
+  return {
+    addr: intToIp(keys.readUInt32BE(k)),
+    port: keys.readUInt16BE(k + 4),
+    slot: keys.readUInt16LE(k + 6),
+    proto: keys.readUInt8(k + 8),
+    value: {
+      addr: intToIp(values.readUInt32BE(v)),
+      port: values.readUInt16BE(v + 4),
+      count: values.readUInt16LE(v + 6),
+      affinity: values.readUInt32LE(v + 8),
+    },
+  };
+}
+
+const protoName = (p: number): string => (p === PROTO.TCP ? 'tcp' : p === PROTO.UDP ? 'udp' : `proto ${p}`);
+
+/** How people read an entry: "10.96.0.10:53/udp slot 1 → 10.244.0.2:5353". */
+export function describeKey(e: Pick<SvcEntry, 'addr' | 'port' | 'proto' | 'slot'>): string {
+  return `${e.addr}:${e.port}/${protoName(e.proto)} slot ${e.slot}`;
+}
+
+export function describeValue(e: SvcEntry): string {
+  return e.slot === 0
+    ? `${e.value.count} endpoints${e.value.affinity ? `, ClientIP affinity ${e.value.affinity} s` : ''}`
+    : `${e.value.addr}:${e.value.port}`;
+}
+
+export function encodeKeys(entries: readonly Pick<SvcEntry, 'addr' | 'port' | 'proto' | 'slot'>[]): Buffer {
+  const keys = Buffer.allocUnsafe(entries.length * KEY_SIZE);
+  entries.forEach((e, i) => writeKey(keys, i * KEY_SIZE, ipToInt(e.addr), e.port, e.proto, e.slot));
+  return keys;
+}
