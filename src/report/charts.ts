@@ -14,13 +14,31 @@ const TOGGLE = 'backendToggle';
 /** Every chart colours a backend the same way: one domain, all backends of the run, sorted. */
 function colour(run: RunJson) {
   const domain = sortedUnique(run.backends.map((b) => b.name));
-  return { field: 'backend', type: 'nominal', title: 'backend (click to toggle)', scale: { domain } } as const;
+  return { field: 'backend', type: 'nominal', title: 'backend', scale: { domain } } as const;
 }
 const toggleParam = { name: TOGGLE, select: { type: 'point', fields: ['backend'] }, bind: 'legend' } as const;
 const toggled = (on: number, off: number) => ({ condition: { param: TOGGLE, value: on }, value: off });
 
 function title(run: RunJson, text: string) {
   return { text, subtitle: `${kernelLabel(run)} · run ${run.runId}`, anchor: 'start' as const };
+}
+
+/** A log x axis with ticks at the run's scale points only (fewer grid lines, smaller SVGs). */
+function servicesAxis(services: number[]) {
+  return {
+    field: 'services',
+    type: 'quantitative',
+    scale: { type: 'log' },
+    title: 'services',
+    axis: { values: sortedUnique(services), format: ',' },
+  } as const;
+}
+
+/** Log y axis ticks at whole decades covering the data. */
+function decades(xs: number[]): number[] {
+  const lo = Math.floor(Math.log10(Math.min(...xs)));
+  const hi = Math.ceil(Math.log10(Math.max(...xs)));
+  return Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i));
 }
 
 const base = {
@@ -41,7 +59,7 @@ export function latencyChart(run: RunJson, groups: GroupSummary[]): Chart | unde
   if (values.length === 0) return undefined;
   const paths = sortedUnique(values.map((v) => v.path)).sort(byOrder(PATH_ORDER));
   const workloads = sortedUnique(values.map((v) => v.workload)).sort(byOrder(WORKLOAD_ORDER));
-  const x = { field: 'services', type: 'quantitative', scale: { type: 'log' }, title: 'services' } as const;
+  const x = servicesAxis(values.map((v) => v.services));
   const spec = {
     ...base,
     title: title(run, 'Latency per request (p50, 95% CI) vs number of services; for tcp-crr and http-crr one request is one connection'),
@@ -134,8 +152,14 @@ export function syncChart(run: RunJson): Chart | undefined {
       params: [toggleParam],
       mark: { type: 'line', point: { filled: true, size: 50 } },
       encoding: {
-        x: { field: 'services', type: 'quantitative', scale: { type: 'log' }, title: 'services' },
-        y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'time (ms)' },
+        x: servicesAxis(values.map((v) => v.services)),
+        y: {
+          field: 'ms',
+          type: 'quantitative',
+          scale: { type: 'log' },
+          title: 'time (ms)',
+          axis: { values: decades(values.map((v) => v.ms)), format: ',' },
+        },
         color: colour(run),
         opacity: toggled(1, 0.1),
         tooltip: [

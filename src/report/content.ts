@@ -75,7 +75,7 @@ function environment(run: RunJson): Block[] {
     ['endpoints, target', `${flag('endpoints')}, ${flag('target')}`],
     [
       'connections, message size, rate',
-      `${flag('connections')}, ${flag('messageSize')} B, ${flag('rate') === '—' ? 'open loop off' : `${flag('rate')}/s`}`,
+      `${flag('connections')}, ${flag('messageSize')} B, ${flag('rate') === '—' ? 'closed loop (no fixed rate)' : `${flag('rate')}/s`}`,
     ],
   ];
   return [

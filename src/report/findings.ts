@@ -23,10 +23,15 @@ export function changeText(c: Comparison): string {
   return `${r.estimate.toFixed(2)}× [${r.low.toFixed(2)}, ${r.high.toFixed(2)}], ${pct >= 0 ? '+' : ''}${pct}%: ${verdict}`;
 }
 
-/** Why a case group has no numbers: its state and first reason. */
+/** A case group's state and first reason, shortened (the tables have all of it). */
+function why(g: GroupSummary): string {
+  const reason = g.reasons[0] ?? '';
+  return `${stateText(g)}${reason ? `: ${reason.length > 90 ? `${reason.slice(0, 89)}…` : reason}` : ''}`;
+}
+
+/** Why a case group has no numbers. */
 function missing(g: GroupSummary | undefined, what: string): string {
-  if (!g) return `${what} was not measured in this run`;
-  return `${what} has no completed repetition (${stateText(g)}${g.reasons[0] ? `: ${g.reasons[0]}` : ''})`;
+  return g ? `${what} has no completed repetition (${why(g)})` : `${what} was not measured in this run`;
 }
 
 export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
@@ -47,6 +52,11 @@ export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
   const pathVsPath = (question: string, a: string, b: string, viaPod: boolean) => {
     const answers: string[] = [];
     for (const backend of backends) {
+      const mine = groups.filter((g) => g.backend === backend && g.workload === headline);
+      if (mine.length > 0 && mine.every((g) => g.states.completed === 0)) {
+        answers.push(`${backend}: not measured (${why(mine[0]!)}).`);
+        continue;
+      }
       const parts: string[] = [];
       for (const services of servicesAll) {
         const ga = find(backend, services, a, headline);
@@ -55,7 +65,8 @@ export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
         const at = `at ${n(services)} services`;
         const sa = samples(run, { backend, services, path: a, workload: headline }, m);
         const sb = samples(run, { backend, services, path: b, workload: headline }, m);
-        if (sa.length === 0) parts.push(`${missing(ga, a)} ${at}`);
+        if (sa.length === 0 && sb.length === 0) parts.push(`not measured ${at} (${why(ga!)})`);
+        else if (sa.length === 0) parts.push(`${missing(ga, a)} ${at}`);
         else if (sb.length === 0) parts.push(`${missing(gb, b)} ${at}`);
         else {
           const c = viaPod && gb?.metrics[m.key]?.vsPod ? gb.metrics[m.key]!.vsPod! : compare(sa, sb, { seed: run.seed, better: m.better });
@@ -87,6 +98,8 @@ function growth(run: RunJson, groups: GroupSummary[], backends: string[], servic
   if (lo === hi)
     return { question, answers: [`Only one scale point (${n(lo)} services) in this run: sweep with --services 100,1000,10000.`] };
   const answers = backends.map((backend) => {
+    const mine = groups.filter((g) => g.backend === backend && g.workload === w);
+    if (mine.every((g) => g.states.completed === 0)) return `${backend}: not measured (${why(mine[0]!)}).`;
     const a = samples(run, { backend, services: lo, path, workload: w }, m);
     const b = samples(run, { backend, services: hi, path, workload: w }, m);
     if (a.length === 0 || b.length === 0) {
@@ -137,7 +150,7 @@ function syncCost(run: RunJson): Finding {
       );
     const b = run.syncBench.find((x) => x.backend === backend && x.services === services);
     if (b) parts.push(`add-a-service sync repeated ${b.samples.length}×: median ${ms(b.p50)} (min ${ms(b.min)}, max ${ms(b.max)})`);
-    answers.push(`${backend} at ${n(services)} services: ${parts.join('; ')} (single measurements unless repeated).`);
+    answers.push(`${backend} at ${n(services)} services: ${parts.join('; ')}.`);
   }
   // Backends against each other, by the repeated add-a-service sync (the only sync with samples).
   for (const services of sortedUnique(run.syncBench.map((b) => b.services))) {
@@ -149,5 +162,6 @@ function syncCost(run: RunJson): Finding {
     }
   }
   if (answers.length === 0) answers.push('This run recorded no sync.');
+  else answers.push('Full and partial syncs are single measurements; only the repeated add-a-service sync has a confidence interval.');
   return { question, answers };
 }

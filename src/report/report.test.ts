@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runSchema, type RunJson } from '../run/results.js';
+import { summarizeRun } from '../run/summary.js';
+import { summaryCsv } from './csv.js';
+import { renderHtml } from './html.js';
+import { reportDoc } from './content.js';
+import { findings } from './findings.js';
+import { renderReports } from './write.js';
+
+// The fixture (testdata/run) is a real run made here: `bench run --backend iptables,nft,ipvs
+// --services 50,200 --workload tcp-crr,http --repeat 2 --duration 0.5 --warmup 0.2
+// --sync-timeout 8 --sync-iterations 3`: iptables errored at 200 services (over its sync
+// budget), ipvs skipped (not in this kernel).
+
+const load = (dir: string): RunJson =>
+  runSchema.parse(JSON.parse(readFileSync(join(import.meta.dirname, 'testdata', dir, 'run.json'), 'utf8')));
+const T1 = '2026-01-02T03:04:05.000Z';
+const T2 = '2027-06-07T08:09:10.000Z';
+
+let run: RunJson;
+let files: Map<string, string>;
+
+beforeAll(async () => {
+  run = load('run');
+  files = (await renderReports(run, { generatedAt: T1 })).files;
+}, 30_000);
+
+describe('reports are reproducible from run.json', () => {
+  it('renders the same bytes twice', async () => {
+    const again = (await renderReports(load('run'), { generatedAt: T1 })).files;
+    expect([...again.keys()]).toEqual([...files.keys()]);
+    for (const [name, text] of files) expect(again.get(name) === text, name).toBe(true);
+  });
+
+  it('differs only by the generation timestamp, in report.md and report.html', async () => {
+    const later = (await renderReports(run, { generatedAt: T2 })).files;
+    for (const [name, text] of files) {
+      const other = later.get(name)!;
+      if (name === 'report.md' || name === 'report.html') {
+        expect(other).not.toBe(text);
+        expect(other.split(T2).join(T1)).toBe(text);
+      } else expect(other === text, name).toBe(true);
+    }
+  });
+
+  it('writes every file', () => {
+    expect([...files.keys()].sort()).toEqual([
+      'charts/latency-vs-services.svg',
+      'charts/paths-http.svg',
+      'charts/paths-tcp-crr.svg',
+      'charts/sync-vs-services.svg',
+      'report.html',
+      'report.md',
+      'summary.csv',
+      'syncs.csv',
+    ]);
+  });
+
+  it('matches the snapshots', async () => {
+    for (const [name, text] of files) {
+      if (name === 'report.html') continue;
+      await expect(text).toMatchFileSnapshot(`__snapshots__/fixture/${name}`);
+    }
+    // The HTML without the inlined libraries (their bytes are node_modules').
+    const html = renderHtml(reportDoc(run, summarizeRun(run), T1), { vega: 'VEGA', vegaEmbed: 'VEGA-EMBED' });
+    await expect(html).toMatchFileSnapshot('__snapshots__/fixture/report.html');
+  });
+});
+
+describe('errored and skipped cases appear as such in every report', () => {
+  it('in summary.csv, with state and reason', () => {
+    const csv = files.get('summary.csv')!;
+    expect(csv).toMatch(/^iptables,nft,pod,tcp-crr,200,3,last,,,,,,,,,,0,errored 2\/2,full sync of 200 services exceeded its 8 s budget/m);
+    expect(csv).toMatch(/^ipvs,,clusterip,http,50,3,last,,,,,,,,,,0,skipped 2\/2,"unavailable: CONFIG_IP_VS is not set;/m);
+  });
+
+  it('in report.md: scenario tables and the list of cases that did not complete', () => {
+    const md = files.get('report.md')!;
+    expect(md).toMatch(/\| iptables \| clusterip \| 0 \| errored 2\/2: full sync of 200 services exceeded its 8 s budget/);
+    expect(md).toMatch(/\| ipvs \| nodeport \| 0 \| skipped 2\/2: unavailable: CONFIG_IP_VS is not set/);
+    expect(md).toMatch(/## Cases that did not complete\n\n\| backend \| services \| path \| workload \| state \| repetitions \| reason \|/);
+    expect(md).toMatch(/\| iptables \| 200 \| nodeport \| http \| errored \| 1, 2 \| full sync of 200 services/);
+  });
+
+  it('in the per-path charts, labelled where the bar would be', () => {
+    const svg = files.get('charts/paths-tcp-crr.svg')!;
+    expect(svg).toMatch(/>errored 2\/2</);
+    expect(svg).toMatch(/>skipped 2\/2</);
+  });
+
+  it('in report.html', () => {
+    const html = files.get('report.html')!;
+    expect(html).toMatch(/<td>errored<\/td><td>1, 2<\/td><td>full sync of 200 services exceeded/);
+    expect(html).toMatch(/<td>skipped<\/td><td>1, 2<\/td><td>unavailable: CONFIG_IP_VS/);
+  });
+
+  it('every report names the kernel', () => {
+    for (const name of ['report.md', 'report.html', 'charts/latency-vs-services.svg', 'charts/sync-vs-services.svg'])
+      expect(files.get(name), name).toContain('kernel 6.18.44-fc-v595 (host kernel)');
+  });
+});
+
+describe('summary.csv', () => {
+  it('quotes fields with commas, quotes and newlines (RFC 4180)', () => {
+    const r = structuredClone(run);
+    const c = r.cases.find((x) => x.state === 'errored')!;
+    if (c.state === 'errored') c.reason = 'said "no", then\nstopped';
+    for (const x of r.cases)
+      if (x.backend === c.backend && x.services === c.services && x.path === c.path && x.workload === c.workload && x.state === 'errored')
+        x.reason = c.reason;
+    expect(summaryCsv(r, summarizeRun(r))).toContain(',"said ""no"", then\nstopped"\n');
+  });
+
+  it('has one row per case group and metric, with the ratio to the pod baseline', () => {
+    const rows = files.get('summary.csv')!.trimEnd().split('\n');
+    expect(rows[0]).toBe(
+      'backend,iptables_mode,path,workload,services,endpoints,target,metric,unit,median,ci_low,ci_high,ratio_to_pod,ratio_ci_low,ratio_ci_high,vs_pod,n,state,reason',
+    );
+    // nft at 200 services, tcp-crr over ClusterIP: p50 1.67× the pod IP's, CIs apart.
+    expect(rows).toContain('nft,,clusterip,tcp-crr,200,3,last,p50,µs,554.5,528,581,1.66517,1.51289,1.83281,slower,2,completed,');
+  });
+});
+
+describe('findings', () => {
+  it('says "not significant" where the CIs overlap and quantifies where they do not', () => {
+    const f = findings(run, summarizeRun(run));
+    expect(f.map((x) => x.question)).toEqual([
+      'Is ClusterIP slower than the direct pod IP, and by how much?',
+      'Is NodePort slower than ClusterIP?',
+      "How does each backend's per-connection cost grow with the number of services?",
+      'What does a full and a partial sync cost per backend?',
+    ]);
+    const clusterip = f[0]!.answers.join('\n');
+    expect(clusterip).toMatch(
+      /^nft: clusterip over pod, tcp-crr latency p50: .*1\.67× \[1\.51, 1\.83\], \+67%: significantly worse at 200 services/m,
+    );
+    expect(clusterip).toMatch(/^ipvs: not measured \(skipped 2\/2: unavailable: CONFIG_IP_VS is not set/m);
+    expect(clusterip).toMatch(
+      /^iptables: clusterip over pod, tcp-crr latency p50: 1\.39× \[0\.73, 2\.46\], \+39%: not significant at 50 services/m,
+    );
+    expect(clusterip).toMatch(/not measured at 200 services \(errored 2\/2: full sync of 200 services exceeded its 8 s budget/);
+    const sync = f[3]!.answers.join('\n');
+    expect(sync).toMatch(/^iptables at 200 services: the full sync stopped at its 8000 ms budget after/m);
+    expect(sync).toMatch(/^nft at 50 services: full sync \d+(\.\d+)? ms \(render/m);
+  });
+});
