@@ -19,7 +19,7 @@ export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: str
     { kind: 'heading', level: 1, text: title },
     {
       kind: 'para',
-      text: `Generated ${generatedAt} from run.json by bench report; ${kernelLabel(run)}. Re-render with: bench report results/${run.runId}`,
+      text: `Generated ${generatedAt} from run.json by bench report (bench report RUN_DIR renders it again); ${kernelLabel(run)}.`,
     },
   ];
   if (run.state !== 'completed')

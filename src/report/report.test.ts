@@ -102,6 +102,38 @@ describe('errored and skipped cases appear as such in every report', () => {
   });
 });
 
+describe('a run stopped part-way', () => {
+  it('renders what it has, says it stopped, and shows aborted cases as such', async () => {
+    const r = structuredClone(run);
+    r.state = 'aborted';
+    delete r.finishedAt;
+    const last = r.cases.findLast((c) => c.state === 'completed')!;
+    r.cases = r.cases.slice(0, r.cases.indexOf(last) + 1);
+    r.cases.push({
+      ...last,
+      repetition: 3,
+      id: `${last.id}-3`,
+      state: 'aborted',
+      reason: 'interrupted by SIGINT',
+    } as RunJson['cases'][number]);
+    const out = (await renderReports(r, { generatedAt: T1 })).files;
+    const md = out.get('report.md')!;
+    expect(md).toContain(`This run is aborted: it shows only the cases that finished before it stopped (${r.cases.length} recorded).`);
+    expect(md).toMatch(
+      new RegExp(
+        `\\| ${last.backend} \\| ${last.services} \\| ${last.path} \\| ${last.workload} \\| aborted \\| 3 \\| interrupted by SIGINT \\|`,
+      ),
+    );
+    expect(out.get('summary.csv')).toMatch(
+      new RegExp(
+        `^${last.backend},.*,${last.path},${last.workload},${last.services},.*,"completed 2/3, aborted 1/3",interrupted by SIGINT$`,
+        'm',
+      ),
+    );
+    expect(out.get('report.html')).toContain('<td>aborted</td><td>3</td><td>interrupted by SIGINT</td>');
+  });
+});
+
 describe('summary.csv', () => {
   it('quotes fields with commas, quotes and newlines (RFC 4180)', () => {
     const r = structuredClone(run);
