@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Exec } from '../exec/index.js';
+import { startupSlowdown } from '../guest/detect.js';
 import type { ProbeResult } from './connect.js';
 
 // The prober and the conformance server are run by path with the same Node binary, inside a
@@ -28,8 +29,9 @@ export async function probe(
     .map((l) => JSON.parse(l) as ProbeResult);
 }
 
-/** Waits until every target accepts connections (servers take a moment to bind). */
-export async function waitListening(exec: Exec, netns: string, targets: string[], timeoutMs = 15_000): Promise<void> {
+/** Waits until every target accepts connections (servers take a moment to bind; much longer in an
+ * emulated guest kernel). */
+export async function waitListening(exec: Exec, netns: string, targets: string[], timeoutMs = 15_000 * startupSlowdown()): Promise<void> {
   if (exec.dryRun) return;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import type { BackendInfo, Preflight } from '../../backends/types.js';
 import type { Exec } from '../exec/index.js';
+import { insideGuest } from '../guest/detect.js';
 import type { RunJson } from './results.js';
 
 /** The environment recorded with every run: kernel, CPU, memory, Node, commit and tool versions
@@ -24,7 +25,7 @@ export async function captureEnvironment(
   }
   return {
     kernel: release(),
-    where: 'host',
+    where: insideGuest() ? 'guest' : 'host',
     cpuModel,
     cpus: cpus().length,
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,

@@ -102,7 +102,7 @@ export const runSchema = z.object({
   seed: z.number(),
   environment: z.object({
     kernel: z.string(),
-    /** Where the cases ran: this host's kernel, or a guest kernel (a later issue). */
+    /** Where the cases ran: this host's kernel, or a guest kernel booted by --kernel guest (src/guest). */
     where: z.enum(['host', 'guest']),
     cpuModel: z.string(),
     cpus: z.number(),

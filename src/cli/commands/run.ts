@@ -1,5 +1,9 @@
 import { BACKEND_NAMES } from '../../../backends/index.js';
+import { resolve } from 'node:path';
 import { WORKLOADS } from '../../../workloads/index.js';
+import { kernelShape } from '../../config/kernel.js';
+import { insideGuest } from '../../guest/detect.js';
+import { runInGuest } from '../../guest/runner.js';
 import { Interrupts } from '../../lifecycle.js';
 import { runShape } from '../../run/config.js';
 import { runBench } from '../../run/runner.js';
@@ -7,14 +11,19 @@ import { summarizeRun, summaryTable } from '../../run/summary.js';
 import type { Context } from '../context.js';
 import { parseShape } from '../options.js';
 
-export const runFlagsShape = runShape(
-  BACKEND_NAMES,
-  WORKLOADS.map((w) => w.name),
-);
+export const runFlagsShape = {
+  ...runShape(
+    BACKEND_NAMES,
+    WORKLOADS.map((w) => w.name),
+  ),
+  ...kernelShape,
+};
 
 /** `bench run`: measures; prints the summary table on stdout (JSON with --json), progress on stderr. */
 export async function run(ctx: Context, flags: Record<string, unknown> & { json?: boolean }, argv: string[]): Promise<number> {
   const f = parseShape(runFlagsShape, flags);
+  // The guest writes run.json straight into this results directory, shared with it.
+  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv, results: resolve(f.out) });
   const interrupts = new Interrupts(ctx.say);
   try {
     const { run: r, dir } = await runBench(

@@ -1,7 +1,10 @@
 import { backendByName, BACKEND_NAMES, isImplemented } from '../../../backends/index.js';
 import { backendOptionsShape, toBackendOptions } from '../../config/backend.js';
 import { intInRange } from '../../config/fields.js';
+import { kernelShape } from '../../config/kernel.js';
 import { BenchError, UsageError } from '../../errors.js';
+import { insideGuest } from '../../guest/detect.js';
+import { runInGuest } from '../../guest/runner.js';
 import { Interrupts } from '../../lifecycle.js';
 import { verify as runVerify } from '../../verify/run.js';
 import { TESTED } from '../../verify/services.js';
@@ -15,10 +18,15 @@ export const verifyShape = {
     .default(TESTED.length)
     .describe(`services to install (the ${TESTED.length} tested ones plus fillers pointing at real pods)`),
   ...backendOptionsShape,
+  ...kernelShape,
 };
 
 /** `bench verify --backend B`: the conformance suite; exits 1 when any check fails. */
-export async function verify(ctx: Context, flags: Record<string, unknown> & { json?: boolean }): Promise<number> {
+export async function verify(
+  ctx: Context,
+  flags: Record<string, unknown> & { json?: boolean },
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<number> {
   const f = parseShape(verifyShape, flags);
   const backend = backendByName(f.backend);
   if (!backend) throw new UsageError(`--backend: unknown backend ${JSON.stringify(f.backend)}; one of ${BACKEND_NAMES.join(', ')}`);
@@ -26,6 +34,8 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
     throw new UsageError(
       `--backend: ${backend.name} has no data plane in this build yet; one of ${BACKEND_NAMES.filter((n) => isImplemented(backendByName(n)!)).join(', ')}`,
     );
+  // In a guest kernel the backend's preflight runs inside the guest, on the kernel it checks.
+  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv });
   const options = toBackendOptions(f);
   const pre = await backend.preflight(options);
   if (pre.state === 'unavailable') throw new BenchError(`backend ${backend.name} is unavailable here: ${pre.reason}`, { hint: pre.fix });

@@ -1,0 +1,187 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { BenchError } from '../errors.js';
+import { formatCommand, type Exec } from '../exec/index.js';
+import { Interrupts, signalExitCode } from '../lifecycle.js';
+import { newRunId } from '../sandbox/names.js';
+import { processStartTime, StateFile } from '../sandbox/state.js';
+import { guestVerdict } from './doctor.js';
+import { cachedImage, CACHE_ROOT, ensureImage } from './image.js';
+import { GUEST_FDS, qemuArgv } from './qemu.js';
+import { renderStage2 } from './stage2.js';
+
+// `bench run|verify … --kernel guest` on the host: build (once) the guest image, boot it under qemu,
+// run the same command inside with the same flags, stream its stdout and stderr,
+// and return its exit code. bench run's results directory is shared with the guest, so run.json
+// lands in the host's results/<run-id>/ as the guest writes it, case after case.
+//
+// Safety: the job directory and the qemu process are recorded in a state file under /run/svcbench
+// before they exist. qemu starts as `sh -c 'read go && exec qemu…'`: the shell's pid and start time
+// (which exec keeps) are recorded before the go, so `bench clean` finds qemu even after a SIGKILL
+// of this process at any moment. SIGINT/SIGTERM are forwarded to the command in the guest (which
+// tears down and writes run.json as on the host), then qemu is stopped and everything removed.
+// Nothing touches the host's network: qemu has no network device. Nothing is mounted on the host.
+
+export const GUEST_MEMORY_MIB = 1536;
+/** How long an interrupted guest command gets to tear down before qemu is killed. */
+const STOP_GRACE_MS = 30_000;
+
+export interface GuestRunCtx {
+  exec: Exec;
+  out: (text: string) => void;
+  say: (line: string) => void;
+}
+
+export interface GuestRequest {
+  /** The bench CLI arguments, run unchanged in the guest: --kernel guest stays, so run.json's flags
+   * say where it ran, and the command inside knows it is in the guest (detect.ts) and runs there. */
+  args: readonly string[];
+  /** bench run's results directory (absolute), shared writable at the same path. */
+  results?: string;
+}
+
+export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<number> {
+  const argv = [process.execPath, process.argv[1]!, ...req.args];
+  if (ctx.exec.dryRun) {
+    const image = cachedImage();
+    ctx.say(image ? `guest: image ${image.version} (cached)` : `guest: would build the guest image under ${CACHE_ROOT} first`);
+    const spec = {
+      kernel: image?.kernel ?? `${CACHE_ROOT}/VERSION/vmlinux`,
+      initrd: image?.initrd ?? `${CACHE_ROOT}/VERSION/initrd.img`,
+      jobDir: '/tmp/svcbench-guest-RUNID',
+      memoryMiB: GUEST_MEMORY_MIB,
+      cpus: cpus().length,
+      ...(req.results === undefined ? {} : { results: req.results }),
+    };
+    ctx.say(`+ ${formatCommand({ argv: qemuArgv(spec) })}`);
+    ctx.say(`guest: then, inside: ${formatCommand({ argv })}`);
+    return 0;
+  }
+  const ready = await guestVerdict(ctx.exec, { lookUpPackage: false });
+  if (ready.state === 'unavailable') throw new BenchError(`cannot run in a guest kernel here: ${ready.reason}`, { hint: ready.fix });
+
+  const interrupts = new Interrupts(ctx.say);
+  const id = newRunId();
+  const state = await StateFile.create(id, `guest ${req.args.join(' ')}`);
+  const jobDir = `/tmp/svcbench-guest-${id}`;
+  let child: ChildProcess | undefined;
+  try {
+    await state.record([{ kind: 'file', path: jobDir }]);
+    await mkdir(jobDir, { mode: 0o700 });
+    const image = await ensureImage(ctx.exec, state, ctx.say, id);
+    interrupts.check();
+    await writeFile(
+      join(jobDir, 'stage2.sh'),
+      renderStage2({
+        argv,
+        cwd: process.cwd(),
+        env: guestEnv(),
+        kernelRoot: image.root,
+        version: image.version,
+        ...(req.results === undefined ? {} : { results: req.results }),
+      }),
+    );
+    if (req.results !== undefined) await mkdir(req.results, { recursive: true });
+    const qemu = qemuArgv({
+      kernel: image.kernel,
+      initrd: image.initrd,
+      jobDir,
+      memoryMiB: GUEST_MEMORY_MIB,
+      cpus: cpus().length,
+      ...(req.results === undefined ? {} : { results: req.results }),
+    });
+    ctx.say(`guest: booting Debian's kernel ${image.version} under qemu (TCG, ${cpus().length} vCPUs, ${GUEST_MEMORY_MIB} MiB)…`);
+    const t0 = performance.now();
+    child = spawn('sh', ['-c', 'read -r go && exec "$@"', 'svcbench-guest', ...qemu], { stdio: Array(7).fill('pipe') });
+    const pid = child.pid;
+    if (pid === undefined) throw new BenchError('cannot start qemu-system-x86_64 (sh did not start)');
+    await state.record([{ kind: 'process', pid, startTime: processStartTime(pid) ?? '' }]);
+    const stdin = child.stdin as Writable;
+    stdin.write('go\n');
+
+    const streams = child.stdio as (Readable | null)[];
+    const status: string[] = [];
+    const consoleTail: string[] = [];
+    let startedAt: number | undefined;
+    let exitedAt: number | undefined;
+    streams[GUEST_FDS.stdout]!.on('data', (d: Buffer) => ctx.out(d.toString('utf8')));
+    streams[GUEST_FDS.stderr]!.on('data', (d: Buffer) => process.stderr.write(d));
+    lines(streams[GUEST_FDS.status]!, (l) => {
+      status.push(l);
+      if (l.startsWith('started')) startedAt = performance.now();
+      if (l.startsWith('exit')) exitedAt = performance.now();
+    });
+    const showConsole = process.env.SVCBENCH_GUEST_CONSOLE === '1';
+    const keep = (l: string) => {
+      consoleTail.push(l);
+      if (consoleTail.length > 200) consoleTail.shift();
+      if (showConsole) ctx.say(`guest console: ${l}`);
+    };
+    lines(streams[GUEST_FDS.console]!, keep);
+    lines(child.stderr!, (l) => keep(`qemu: ${l}`));
+    // qemu echoes nothing on stdout (the control port is input only); drain it all the same.
+    child.stdout!.resume();
+
+    const closed = new Promise<number | null>((res) => child!.on('close', (code) => res(code)));
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      const sig = interrupts.received ?? 'SIGTERM';
+      stdin.write(`${sig.replace(/^SIG/, '')}\n`);
+      killTimer = setTimeout(() => child?.kill('SIGKILL'), STOP_GRACE_MS);
+    };
+    if (interrupts.signal.aborted) onAbort();
+    else interrupts.signal.addEventListener('abort', onAbort, { once: true });
+    const qemuCode = await closed;
+    clearTimeout(killTimer);
+    const t1 = performance.now();
+
+    const exit = status.map((l) => /^exit (\d+)/.exec(l)).find((m) => m)?.[1];
+    const error = status.find((l) => l.startsWith('error'));
+    if (exit === undefined) {
+      if (interrupts.received) return signalExitCode(interrupts.received);
+      throw new BenchError(
+        `the guest stopped without running the command to its end (${error ?? `qemu exited with ${qemuCode}`})\n${consoleTail.slice(-40).join('\n')}`,
+        { hint: 'SVCBENCH_GUEST_CONSOLE=1 streams the guest console; bench doctor checks what guest runs need' },
+      );
+    }
+    if (startedAt !== undefined && exitedAt !== undefined)
+      ctx.say(
+        `guest: boot ${secs(startedAt - t0)} s, command ${secs(exitedAt - startedAt)} s, shutdown ${secs(t1 - exitedAt)} s (kernel ${image.version})`,
+      );
+    return Number(exit);
+  } finally {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((r) => child!.once('close', r));
+    }
+    interrupts.dispose();
+    await rm(jobDir, { recursive: true, force: true });
+    await state.remove();
+  }
+}
+
+const secs = (ms: number): string => (ms / 1000).toFixed(1);
+
+function lines(stream: Readable, onLine: (line: string) => void): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, nl).replace(/\r$/, ''));
+      buf = buf.slice(nl + 1);
+    }
+  });
+  stream.on('end', () => {
+    if (buf) onLine(buf);
+  });
+}
+
+/** The environment the command gets in the guest: the host's, minus what names host-only state. */
+function guestEnv(): Record<string, string> {
+  const pass = /^(PATH|HOME|LANG|LC_\w+|TZ|TERM|NO_COLOR|FORCE_COLOR|NODE_OPTIONS|SVCBENCH_\w+)$/;
+  return Object.fromEntries(Object.entries(process.env).flatMap(([k, v]) => (pass.test(k) && v !== undefined ? [[k, v]] : [])));
+}
