@@ -109,19 +109,25 @@ export const ebpf: Backend<EbpfPayload> = {
    * new state does not have (Cilium's restore-then-GC after an agent restart). */
   async apply(t, { kind, payload }) {
     const p = pinsOf(t);
-    const fresh = !t.exec.dryRun && !isLoaded(p);
-    const commands = fresh || t.exec.dryRun ? await load(t, p) : 0;
-    if (t.exec.dryRun) return { commands };
-    withMap(mapPin(p, 'svc_map'), (fd) => {
-      updateBatch(fd, payload.update);
-      deleteBatch(fd, payload.remove.keys, payload.remove.count);
-      if (kind === 'full' && !fresh) {
-        const desired = payload.desired();
-        const stale = dump(fd).filter((e) => !desired.has(describeKey(e)));
-        if (stale.length > 0) deleteBatch(fd, encodeKeys(stale), stale.length);
-      }
-    });
-    return { commands };
+    const fresh = t.exec.dryRun || !isLoaded(p);
+    // tc attaches in its own process while this one writes the maps.
+    const tc = fresh ? load(t, p).attached : Promise.resolve(0);
+    try {
+      if (!t.exec.dryRun)
+        withMap(mapPin(p, 'svc_map'), (fd) => {
+          updateBatch(fd, payload.update);
+          deleteBatch(fd, payload.remove.keys, payload.remove.count);
+          if (kind === 'full' && !fresh) {
+            const desired = payload.desired();
+            const stale = dump(fd).filter((e) => !desired.has(describeKey(e)));
+            if (stale.length > 0) deleteBatch(fd, encodeKeys(stale), stale.length);
+          }
+        });
+    } catch (e) {
+      await tc.catch(() => {}); // never leave tc running past a failed update
+      throw e;
+    }
+    return { commands: await tc };
   },
 
   async readBack(t, { payload }) {

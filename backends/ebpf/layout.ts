@@ -31,19 +31,36 @@ export function ipToInt(ip: string): number {
 
 export const intToIp = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
+// Byte by byte: the full sync writes some 44,000 of each at 10,000 services, and plain index
+// stores skip Buffer's per-call range checks.
 export function writeKey(buf: Buffer, at: number, addr: number, port: number, proto: number, slot: number): void {
-  buf.writeUInt32BE(addr, at);
-  buf.writeUInt16BE(port, at + 4);
-  buf.writeUInt16LE(slot, at + 6);
-  buf.writeUInt8(proto, at + 8);
-  buf.fill(0, at + 9, at + KEY_SIZE);
+  buf[at] = addr >>> 24;
+  buf[at + 1] = addr >>> 16;
+  buf[at + 2] = addr >>> 8;
+  buf[at + 3] = addr;
+  buf[at + 4] = port >>> 8;
+  buf[at + 5] = port;
+  buf[at + 6] = slot;
+  buf[at + 7] = slot >>> 8;
+  buf[at + 8] = proto;
+  buf[at + 9] = 0;
+  buf[at + 10] = 0;
+  buf[at + 11] = 0;
 }
 
 export function writeValue(buf: Buffer, at: number, addr: number, port: number, count: number, affinity: number): void {
-  buf.writeUInt32BE(addr, at);
-  buf.writeUInt16BE(port, at + 4);
-  buf.writeUInt16LE(count, at + 6);
-  buf.writeUInt32LE(affinity, at + 8);
+  buf[at] = addr >>> 24;
+  buf[at + 1] = addr >>> 16;
+  buf[at + 2] = addr >>> 8;
+  buf[at + 3] = addr;
+  buf[at + 4] = port >>> 8;
+  buf[at + 5] = port;
+  buf[at + 6] = count;
+  buf[at + 7] = count >>> 8;
+  buf[at + 8] = affinity;
+  buf[at + 9] = affinity >>> 8;
+  buf[at + 10] = affinity >>> 16;
+  buf[at + 11] = affinity >>> 24;
 }
 
 export function readEntry(keys: Buffer, values: Buffer, i: number): SvcEntry {

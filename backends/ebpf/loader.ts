@@ -58,16 +58,17 @@ const tcAttach = (p: Pins): string =>
     .map((l) => `${l}\n`)
     .join('');
 
-/** Loads, pins and attaches everything; returns the number of processes spawned. */
-export async function load(t: NodeTarget, p: Pins): Promise<number> {
+/** Loads, pins and attaches the object and the cgroup programs, then starts attaching the tc
+ * programs: the returned promise settles when `tc` is done (the caller writes the maps meanwhile)
+ * with the number of processes spawned. */
+export function load(t: NodeTarget, p: Pins): { attached: Promise<number> } {
   if (!t.exec.dryRun) {
     const object = objectPath();
     if (object === undefined)
       throw new BenchError('the eBPF object backends/ebpf/bpf/proxy.o is missing', { hint: 'run scripts/build-bpf (or scripts/setup)' });
     loadObject(object, p);
   }
-  await t.exec.run({ netns: t.netns, argv: ['tc', '-batch', '-'], stdin: tcAttach(p) });
-  return 1;
+  return { attached: t.exec.run({ netns: t.netns, argv: ['tc', '-batch', '-'], stdin: tcAttach(p) }).then(() => 1) };
 }
 
 function loadObject(object: string, p: Pins): void {

@@ -54,7 +54,51 @@ export function frontendsOf(s: Service, endpoints: readonly Endpoint[] | undefin
   return out;
 }
 
-function encode(frontends: readonly Frontend[]): MapBatch {
+/** The entries of `services`, written straight into the batch buffers (the full sync's hot path:
+ * no intermediate objects, each endpoint address parsed once per service). Same entries, in the
+ * same order, as encode(frontendsOf(…)). */
+export function encodeServices(
+  services: readonly Service[],
+  endpointsOf: (s: Service) => readonly Endpoint[] | undefined,
+  cfg: ProxyConfig,
+): MapBatch {
+  const nodeIPs = cfg.nodeIPs.map(ipToInt);
+  let count = 0;
+  for (const s of services) {
+    const eps = endpointsOf(s) ?? [];
+    const external = s.type === 'NodePort' ? (s.externalTrafficPolicy === 'Local' ? eps.filter((e) => e.local).length : eps.length) : 0;
+    for (const p of s.ports)
+      count += eps.length + 1 + (p.nodePort !== undefined && s.type === 'NodePort' ? nodeIPs.length * (external + 1) : 0);
+  }
+  const keys = Buffer.allocUnsafe(count * KEY_SIZE);
+  const values = Buffer.allocUnsafe(count * VALUE_SIZE);
+  let i = 0;
+  const put = (addr: number, port: number, proto: number, affinity: number, ips: readonly number[], target: number) => {
+    for (let slot = 0; slot < ips.length; slot++, i++) {
+      writeKey(keys, i * KEY_SIZE, addr, port, proto, slot + 1);
+      writeValue(values, i * VALUE_SIZE, ips[slot]!, target, 0, 0);
+    }
+    writeKey(keys, i * KEY_SIZE, addr, port, proto, 0);
+    writeValue(values, i * VALUE_SIZE, 0, 0, ips.length, affinity);
+    i++;
+  };
+  for (const s of services) {
+    const eps = endpointsOf(s) ?? [];
+    const ips = eps.map((e) => ipToInt(e.ip));
+    const localIps = s.type === 'NodePort' && s.externalTrafficPolicy === 'Local' ? ips.filter((_, k) => eps[k]!.local) : ips;
+    const affinity = s.sessionAffinity === 'ClientIP' ? s.stickyMaxAgeSeconds : 0;
+    const vip = ipToInt(s.clusterIP);
+    for (const p of s.ports) {
+      const proto = PROTO[p.protocol];
+      put(vip, p.port, proto, affinity, ips, p.targetPort);
+      if (s.type === 'NodePort' && p.nodePort !== undefined)
+        for (const n of nodeIPs) put(n, p.nodePort, proto, affinity, localIps, p.targetPort);
+    }
+  }
+  return { keys, values, count };
+}
+
+export function encode(frontends: readonly Frontend[]): MapBatch {
   let count = 0;
   for (const f of frontends) count += f.endpoints.length + 1;
   const keys = Buffer.allocUnsafe(count * KEY_SIZE);
@@ -92,25 +136,65 @@ const allFrontends = (state: ClusterState, cfg: ProxyConfig): Frontend[] =>
 
 export function renderFull(next: ClusterState, cfg: ProxyConfig): EbpfPayload {
   return {
-    update: encode(allFrontends(next, cfg)),
+    update: encodeServices(next.services, (s) => next.endpoints[keyOf(s)], cfg),
     remove: { keys: Buffer.alloc(0), count: 0 },
     desired: () => entriesOf(allFrontends(next, cfg)),
   };
 }
 
-export function renderPartial(prev: ClusterState, next: ClusterState, cfg: ProxyConfig): EbpfPayload {
-  const before = new Map(prev.services.map((s) => [serviceKey(s), s]));
-  const added: Frontend[] = [];
-  const dropped: Frontend[] = [];
-  for (const s of next.services) {
-    const key = serviceKey(s);
-    const p = before.get(key);
-    before.delete(key);
-    if (p && sameService(p, s) && sameEndpoints(prev.endpoints[key], next.endpoints[key])) continue;
-    added.push(...frontendsOf(s, next.endpoints[key], cfg));
-    if (p) dropped.push(...frontendsOf(p, prev.endpoints[key], cfg));
+/** "namespace/name" per service object, built once: states share unchanged service objects. */
+const keys = new WeakMap<Service, string>();
+function keyOf(s: Service): string {
+  let k = keys.get(s);
+  if (k === undefined) keys.set(s, (k = serviceKey(s)));
+  return k;
+}
+
+/** The services a partial sync must rewrite (`added`: their frontends in `next`) and whose old
+ * frontends may go (`dropped`: their frontends in `prev`), as kube-proxy's change trackers would
+ * report them: a service is rewritten when it or its endpoints changed. Linear in the number of
+ * services but cheap per service: both states usually list services in the same order and share
+ * unchanged objects (as an informer cache does), so most services cost identity comparisons and
+ * two lookups; anything else falls back to an index by "namespace/name". */
+export function changedServices(prev: ClusterState, next: ClusterState): { added: Service[]; dropped: Service[] } {
+  const added: Service[] = [];
+  const dropped: Service[] = [];
+  const ps = prev.services;
+  const xs = next.services;
+  let index: Map<string, Service> | undefined;
+  const matched = new Set<Service>();
+  let j = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const s = xs[i]!;
+    let p: Service | undefined = ps[j];
+    if (p !== undefined && (p === s || (p.name === s.name && p.namespace === s.namespace))) j++;
+    else if (j === ps.length && index === undefined)
+      p = undefined; // every prev service is taken: s is new
+    else {
+      index ??= new Map(ps.map((x) => [keyOf(x), x]));
+      p = index.get(keyOf(s));
+      if (p) matched.add(p);
+    }
+    const k = keyOf(s);
+    if (p === undefined) added.push(s);
+    else if ((p !== s && !sameService(p, s)) || !sameEndpoints(prev.endpoints[k], next.endpoints[k])) {
+      added.push(s);
+      dropped.push(p);
+    }
   }
-  for (const [key, p] of before) dropped.push(...frontendsOf(p, prev.endpoints[key], cfg));
+  // Services of prev that next no longer has: the unmatched tail, or found by key after a reorder.
+  if (index === undefined) dropped.push(...ps.slice(j));
+  else if (j + matched.size < ps.length) {
+    const kept = new Set(xs.map(keyOf));
+    for (const p of ps) if (!kept.has(keyOf(p))) dropped.push(p);
+  }
+  return { added, dropped };
+}
+
+export function renderPartial(prev: ClusterState, next: ClusterState, cfg: ProxyConfig): EbpfPayload {
+  const changes = changedServices(prev, next);
+  const added = changes.added.flatMap((s) => frontendsOf(s, next.endpoints[keyOf(s)], cfg));
+  const dropped = changes.dropped.flatMap((p) => frontendsOf(p, prev.endpoints[keyOf(p)], cfg));
 
   const kept = new Set<string>();
   for (const f of added) for (let s = 0; s <= f.endpoints.length; s++) kept.add(`${f.addr}|${f.port}|${f.proto}|${s}`);

