@@ -3,6 +3,8 @@ import { backendOptionsShape, toBackendOptions } from '../../config/backend.js';
 import { parseShape } from '../options.js';
 import { binary } from '../../../backends/preflight.js';
 import type { Context } from '../context.js';
+import { guestVerdict } from '../../guest/doctor.js';
+import { insideGuest } from '../../guest/detect.js';
 
 /** `bench doctor`: for each backend, binaries and versions, kernel features, cgroup2 and bpffs;
  * ready or unavailable, with the reason and the fix. */
@@ -18,8 +20,10 @@ export async function doctor(ctx: Context, flags: { json?: boolean; iptablesMode
   const backends: { name: string; title: string; implemented: boolean; preflight: Preflight }[] = [];
   for (const b of BACKENDS)
     backends.push({ name: b.name, title: b.title, implemented: isImplemented(b), preflight: await b.preflight(options) });
+  // --kernel guest: possible here? (Inside a guest, the kernel checked above is the guest's own.)
+  const guest = insideGuest() ? undefined : await guestVerdict(ctx.exec, { lookUpPackage: true });
   if (flags.json) {
-    ctx.out(`${JSON.stringify({ root: process.getuid?.() === 0, host, backends })}\n`);
+    ctx.out(`${JSON.stringify({ root: process.getuid?.() === 0, host, backends, guest: guest ?? { state: 'inside' } })}\n`);
     return;
   }
   ctx.say(`running as root: ${process.getuid?.() === 0 ? 'yes' : 'no (bench up, run and verify need root)'}`);
@@ -34,4 +38,9 @@ export async function doctor(ctx: Context, flags: { json?: boolean; iptablesMode
     if (p.state === 'unavailable') ctx.say(`  reason: ${p.reason}\n  fix:    ${p.fix}`);
     for (const c of p.checks) ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}`);
   }
+  if (guest) {
+    ctx.say(`\nguest kernel (--kernel guest): ${guest.state === 'ready' ? 'ready' : 'unavailable'}`);
+    if (guest.state === 'unavailable') ctx.say(`  reason: ${guest.reason}\n  fix:    ${guest.fix}`);
+    for (const c of guest.checks) ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}`);
+  } else ctx.say('\nrunning inside a svcbench guest kernel');
 }
