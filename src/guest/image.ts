@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BenchError } from '../errors.js';
 import type { Exec } from '../exec/index.js';
 import type { Recorder } from '../sandbox/sandbox.js';
-import { IMAGE_FORMAT, STAGE1, STAGE1_MODULES } from './stage1.js';
+import { IMAGE_FORMAT, renderStage1, STAGE1_MODULES } from './stage1.js';
 
 // The guest image: Debian's own kernel package (fetched with `apt-get download`, unpacked, never
 // installed on the host), its modules with a depmod index, the kernel as an uncompressed ELF when it
@@ -92,7 +92,7 @@ export async function ensureImage(exec: Exec, recorder: Recorder, say: (line: st
     await exec.run({ argv: ['depmod', '-b', root, version] });
     const vmlinuz = join(root, 'boot', `vmlinuz-${version}`);
     const kernel = (await extractPvhKernel(exec, vmlinuz, join(build, 'vmlinux'))) ? 'vmlinux' : join('root', 'boot', `vmlinuz-${version}`);
-    await buildInitramfs(exec, root, version, build);
+    await buildInitramfs(exec, root, version, build, join(final, 'root'));
     const image: GuestImage = {
       format: IMAGE_FORMAT,
       version,
@@ -147,7 +147,7 @@ async function extractPvhKernel(exec: Exec, vmlinuz: string, out: string): Promi
 
 /** The stage-1 initramfs: the host's static busybox, the modules stage 1 needs in dependency order,
  * and /init. */
-async function buildInitramfs(exec: Exec, root: string, version: string, build: string): Promise<void> {
+async function buildInitramfs(exec: Exec, root: string, version: string, build: string, finalRoot: string): Promise<void> {
   const dir = join(build, 'initramfs');
   for (const d of ['bin', 'modules', 'proc', 'sys', 'dev', 'lower', 'upper', 'newroot']) await mkdir(join(dir, d), { recursive: true });
   await copyFile('/bin/busybox', join(dir, 'bin', 'busybox'));
@@ -161,7 +161,7 @@ async function buildInitramfs(exec: Exec, root: string, version: string, build: 
   }
   for (const p of order) await copyFile(p, join(dir, 'modules', basename(p)));
   await writeFile(join(dir, 'modules', 'order'), `${order.map((p) => basename(p)).join('\n')}\n`);
-  await writeFile(join(dir, 'init'), STAGE1, { mode: 0o755 });
+  await writeFile(join(dir, 'init'), renderStage1(finalRoot, version), { mode: 0o755 });
   // Uncompressed: qemu loads it by DMA in a blink, while gunzip under emulation takes a while.
   await exec.run({
     argv: ['sh', '-c', 'cd "$1" && find . | cpio -o -H newc --quiet > "$2"', 'svcbench-initramfs', dir, join(build, 'initrd.img')],

@@ -79,8 +79,6 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
         argv,
         cwd: process.cwd(),
         env: guestEnv(),
-        kernelRoot: image.root,
-        version: image.version,
         ...(req.results === undefined ? {} : { results: req.results }),
       }),
     );
@@ -93,7 +91,7 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
       cpus: cpus().length,
       ...(req.results === undefined ? {} : { results: req.results }),
     });
-    ctx.say(`guest: booting Debian's kernel ${image.version} under qemu (TCG, ${cpus().length} vCPUs, ${GUEST_MEMORY_MIB} MiB)…`);
+    ctx.say(`guest ${id}: booting Debian's kernel ${image.version} under qemu (TCG, ${cpus().length} vCPUs, ${GUEST_MEMORY_MIB} MiB)…`);
     const t0 = performance.now();
     child = spawn('sh', ['-c', 'read -r go && exec "$@"', 'svcbench-guest', ...qemu], { stdio: Array(7).fill('pipe') });
     const pid = child.pid;
@@ -128,6 +126,11 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
     const closed = new Promise<number | null>((res) => child!.on('close', (code) => res(code)));
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
+      // Before the command starts there is nothing in the guest to tear down: stop qemu now.
+      if (startedAt === undefined) {
+        child?.kill('SIGKILL');
+        return;
+      }
       const sig = interrupts.received ?? 'SIGTERM';
       stdin.write(`${sig.replace(/^SIG/, '')}\n`);
       killTimer = setTimeout(() => child?.kill('SIGKILL'), STOP_GRACE_MS);

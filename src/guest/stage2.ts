@@ -1,17 +1,16 @@
 import { shellQuote } from '../exec/types.js';
 
 // Stage 2 of the guest: PID 1 in the overlay root (the host's own /bin/sh, node, kmod, iproute2…),
-// rendered per run. It mounts what the host's root cannot give (a fresh /proc, /sys, /dev, /run and
-// /tmp, cgroup2, bpffs), links the guest kernel's modules and config where kmod and `bench doctor`
-// look for them, loads the modules the backends use, mounts the host's results directory (writable)
-// at the same path, then runs the bench command with its stdout and stderr on their own virtio
+// rendered per run, after stage 1 mounted /proc, /sys, /dev, a fresh /run and /tmp, cgroup2 and
+// bpffs and linked the guest kernel's modules. It loads the modules the backends use, mounts the
+// host's results directory (writable) at the same path, then runs the bench command with its stdout and stderr on their own virtio
 // ports. A watcher forwards the signal the host sends on the control port (SIGINT/SIGTERM), so the
 // command tears down and writes run.json as on the host. Its exit code goes to the status port, and
 // the guest resets at once (qemu runs with -no-reboot, so it exits).
 
-/** Modules the backends need, loaded up front so the first measurement does not pay for module
- * loading; the kernel still autoloads anything else through the host's modprobe, which finds the
- * guest's modules in /lib/modules. */
+/** Modules the backends need, loaded up front so the first sync does not pay for module loading;
+ * the kernel autoloads anything else through the host's modprobe, which finds the guest's modules
+ * in /lib/modules (linked by stage 1). */
 export const GUEST_MODULES = [
   // IPVS (kube-proxy's ipvs mode) and its schedulers
   'ip_vs',
@@ -72,10 +71,8 @@ export interface Job {
   argv: readonly string[];
   cwd: string;
   env: Record<string, string>;
-  /** The unpacked kernel package in the cache (visible in the guest through the host root). */
-  kernelRoot: string;
-  version: string;
-  /** Host directory shared writable at the same path (bench run's results), if any. */
+  /** Host directory shared writable at the same path (bench run's results), if any; it exists on
+   * the host, so its mount point exists in the guest. */
   results?: string;
 }
 
@@ -87,53 +84,41 @@ export function renderStage2(job: Job): string {
   const env = Object.entries(job.env)
     .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
     .map(([k, v]) => `export ${k}=${q(v)}`);
-  const modules = `${job.kernelRoot}/lib/modules/${job.version}`;
   return `# svcbench guest, stage 2 (src/guest/stage2.ts), PID 1 in the overlay root
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-mount -t devtmpfs devtmpfs /dev
 exec </dev/null >/dev/ttyS0 2>&1
 status() { echo "$*" > "$STATUS"; }
+# Shell builtins only where possible: each host binary run costs a few tenths of a second here.
+uptime() { read -r up _ < /proc/uptime; echo "$up"; }
+mark() { echo "svcbench guest: $* at $(uptime) s"; }
 die() {
   echo "svcbench guest stage 2: $*"
   [ -n "\${STATUS:-}" ] && status "error $*"
   echo b > /proc/sysrq-trigger
 }
-mount -t proc proc /proc || die "cannot mount /proc"
-mount -t sysfs sysfs /sys || die "cannot mount /sys"
-port() { for p in /sys/class/virtio-ports/*; do [ "$(cat "$p/name")" = "$1" ] && echo "/dev/\${p##*/}"; done; }
+port() { for p in /sys/class/virtio-ports/*; do read -r n < "$p/name"; [ "$n" = "$1" ] && echo "/dev/\${p##*/}"; done; }
 STATUS=$(port ${PORTS.status})
 OUT=$(port ${PORTS.stdout})
 ERR=$(port ${PORTS.stderr})
 CONTROL=$(port ${PORTS.control})
+mark "stage 2 started"
 [ -n "$STATUS" ] && [ -n "$OUT" ] && [ -n "$ERR" ] && [ -n "$CONTROL" ] || die "virtio ports missing"
-mkdir -p /dev/pts /dev/shm
-mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts || die "cannot mount /dev/pts"
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm || die "cannot mount /dev/shm"
-# Fresh /run and /tmp: the host's (its netns mounts, /run/svcbench state files) must not show.
-mount -t tmpfs -o mode=755 tmpfs /run || die "cannot mount /run"
-mount -t tmpfs -o mode=1777 tmpfs /tmp || die "cannot mount /tmp"
-mount -t cgroup2 cgroup2 /sys/fs/cgroup || die "cannot mount cgroup2"
-mount -t bpf bpf /sys/fs/bpf || die "cannot mount bpffs"
-# The guest kernel's modules and config where kmod and readKernelConfig look (the overlay's tmpfs).
-mkdir -p /usr/lib/modules /boot
-ln -sfn ${q(modules)} /usr/lib/modules/${q(job.version)}
-ln -sf ${q(`${job.kernelRoot}/boot/config-${job.version}`)} /boot/config-${q(job.version)}
-ip link set lo up
-modprobe -a ${GUEST_MODULES.join(' ')} || echo "svcbench guest: some modules did not load (see above)"
+# In the background, while the command's Node starts (seconds under emulation); a module not loaded
+# yet when first used is autoloaded by the kernel (every one has its alias: rtnl-link-dummy,
+# net-pf-16-proto-16-family-IPVS, nfnetlink-subsys-10…), waiting for a load already under way.
+( modprobe -a ${GUEST_MODULES.join(' ')} || echo "svcbench guest: some modules did not load (see above)"; mark "modules loaded" ) &
 ${
-  job.results === undefined
-    ? ''
-    : `mkdir -p ${q(job.results)} && mount -t 9p -o ${NINEP} results ${q(job.results)} || die "cannot mount the results directory"\n`
+  job.results === undefined ? '' : `mount -t 9p -o ${NINEP} results ${q(job.results)} || die "cannot mount the results directory"\n`
 }${env.join('\n')}
 cd ${q(job.cwd)} || die "cannot enter ${job.cwd}"
-status "started $(cut -d' ' -f1 /proc/uptime)"
+status "started $(uptime)"
 ${job.argv.map(q).join(' ')} >"$OUT" 2>"$ERR" &
 pid=$!
 # The host writes a signal name (INT, TERM) on the control port; end of file means the host is gone.
 ( while read -r sig; do case "$sig" in INT|TERM|HUP) kill -s "$sig" "$pid";; esac; done < "$CONTROL" ) &
 wait "$pid"
 code=$?
-status "exit $code $(cut -d' ' -f1 /proc/uptime)"
+status "exit $code $(uptime)"
 sync
 echo b > /proc/sysrq-trigger
 `;

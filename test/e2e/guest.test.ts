@@ -1,0 +1,109 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BENCH, bench, isRoot, processesMentioning, requireBuild, rootSnapshot } from '../helpers.js';
+
+// The guest-kernel runner (src/guest): a real Debian kernel under qemu (TCG), the host root on 9p.
+// Slow by nature (emulation): the conformance suite inside takes minutes, so this file runs one
+// real command in the guest and keeps the interrupt tests short of a full boot.
+
+const GUEST_TIMEOUT_MS = 15 * 60_000;
+
+/** What a guest run leaves behind if teardown fails: qemu, its job directory, its state file. */
+function guestResidue(id: string) {
+  return {
+    qemu: processesMentioning(`svcbench.job=/tmp/svcbench-guest-${id}`),
+    jobDir: existsSync(`/tmp/svcbench-guest-${id}`),
+    stateFile: existsSync(`/run/svcbench/${id}.json`),
+    builds: existsSync('/var/cache/svcbench/guest') ? readdirSync('/var/cache/svcbench/guest').filter((n) => n.includes(id)) : [],
+  };
+}
+const NONE = { qemu: [], jobDir: false, stateFile: false, builds: [] };
+
+/** Starts `bench ARGS` and resolves once stderr shows the guest session id (qemu is starting). */
+function startGuest(args: string[]) {
+  const child = execa(process.execPath, [BENCH, ...args], { reject: false, stdin: 'ignore' });
+  let stderr = '';
+  const id = new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /guest (\w{6}): booting/.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    void child.then(() => reject(new Error(`bench exited before booting a guest:\n${stderr}`)));
+  });
+  return { child, id, stderr: () => stderr };
+}
+
+describe('--kernel', () => {
+  it.each([['run'], ['verify', '--backend', 'nft']])(
+    'bench %s --kernel bogus exits 2 naming the flag and creates nothing',
+    async (...cmd) => {
+      requireBuild();
+      const r = await bench([...cmd, '--kernel', 'bogus']);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/--kernel: must be host or guest \(got "bogus"\)/);
+      expect(processesMentioning('qemu-system')).toEqual([]);
+    },
+  );
+
+  it('is in --help with its default', async () => {
+    const r = await bench(['run', '--help']);
+    expect(r.stdout).toMatch(/--kernel <value>\s+where to run: .*\(default: "host"\)/s);
+  });
+});
+
+describe.runIf(isRoot)('bench … --kernel guest', () => {
+  let before: Record<string, string>;
+  beforeAll(async () => {
+    requireBuild();
+    before = await rootSnapshot();
+  });
+  afterAll(async () => {
+    await bench(['clean']);
+  });
+
+  it(
+    'runs the nft conformance suite inside Debian’s kernel and passes, leaving nothing behind',
+    async () => {
+      const g = startGuest(['verify', '--backend', 'nft', '--kernel', 'guest']);
+      const id = await g.id;
+      const r = await g.child;
+      expect(r.exitCode, g.stderr()).toBe(0);
+      expect(g.stderr()).toMatch(/nft: all \d+ checks passed/);
+      // The boot and shutdown overhead is printed (measured, not asserted: timing targets are
+      // checked by benchmarks, not tests).
+      expect(g.stderr()).toMatch(/guest: boot [\d.]+ s, command [\d.]+ s, shutdown [\d.]+ s \(kernel 6\.1\./);
+      expect(guestResidue(id)).toEqual(NONE);
+      expect(await rootSnapshot()).toEqual(before);
+    },
+    GUEST_TIMEOUT_MS,
+  );
+
+  it('SIGKILL of the host process leaves qemu running; bench clean kills it and removes its files', async () => {
+    const g = startGuest(['verify', '--backend', 'nft', '--kernel', 'guest']);
+    const id = await g.id;
+    // qemu is recorded (as the sh that execs it) before it starts: wait until it has.
+    const deadline = Date.now() + 20_000;
+    while (processesMentioning(`svcbench.job=/tmp/svcbench-guest-${id}`).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    g.child.kill('SIGKILL');
+    await g.child;
+    expect(guestResidue(id).qemu.length, 'qemu outlives its killed owner').toBe(1);
+    expect(guestResidue(id).jobDir).toBe(true);
+    const c = await bench(['clean']);
+    expect(c.exitCode, c.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(guestResidue(id)).toEqual(NONE);
+    expect(await rootSnapshot()).toEqual(before);
+  }, 60_000);
+
+  it('SIGTERM stops the guest and removes everything, exiting 143', async () => {
+    const g = startGuest(['verify', '--backend', 'nft', '--kernel', 'guest']);
+    const id = await g.id;
+    g.child.kill('SIGTERM');
+    const r = await g.child;
+    expect(r.exitCode, g.stderr()).toBe(143);
+    expect(guestResidue(id)).toEqual(NONE);
+  }, 90_000);
+});
