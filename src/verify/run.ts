@@ -164,7 +164,10 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
 /** A filter rule dropping client-pod → server-pod-IP traffic also blocks that server's ClusterIP
  * and NodePort paths: Services rewrite the destination (DNAT in prerouting/output, or at connect()
  * for socket-level LB) before any filter hook sees the packet. The rule lives in a table of its own
- * in the node namespace, whatever the backend, and is removed afterwards. */
+ * in the node namespace, whatever the backend, and is removed afterwards. It sits in the output
+ * hook too: IPVS rewrites in local-in and sends the packet on through local-out, never through
+ * forward (net/netfilter/ipvs/ip_vs_xmit.c, ip_vs_nat_send_or_cont), which is where policy
+ * engines filter it in IPVS mode; forwarded pod traffic never passes output. */
 async function filterAfterRewrite(
   exec: Exec,
   node: string,
@@ -172,7 +175,8 @@ async function filterAfterRewrite(
   t: { podIp: string; clientIp: string; serverIp: string; vip: string; nodePort: string; control: string; three: string[] },
 ): Promise<CheckResult[]> {
   const table = 'svcbench-filter';
-  const rules = `table ip ${table} {\n chain forward {\n  type filter hook forward priority -50; policy accept;\n  ip saddr ${t.clientIp} ip daddr ${t.serverIp} drop\n }\n}\n`;
+  const drop = `ip saddr ${t.clientIp} ip daddr ${t.serverIp} drop`;
+  const rules = `table ip ${table} {\n chain forward {\n  type filter hook forward priority -50; policy accept;\n  ${drop}\n }\n chain output {\n  type filter hook output priority -50; policy accept;\n  ${drop}\n }\n}\n`;
   await exec.run({ netns: node, argv: ['nft', '-f', '-'], stdin: rules });
   try {
     await exec.run({ netns: node, argv: ['conntrack', '-F'], allowFailure: true });
