@@ -20,7 +20,7 @@ const toggleParam = { name: TOGGLE, select: { type: 'point', fields: ['backend']
 const toggled = (on: number, off: number) => ({ condition: { param: TOGGLE, value: on }, value: off });
 
 function title(run: RunJson, text: string) {
-  return { text, subtitle: `${kernelLabel(run)} · run ${run.runId}`, anchor: 'start' as const };
+  return { text, subtitle: `${kernelLabel(run.environment)} · run ${run.runId}`, anchor: 'start' as const };
 }
 
 /** A log x axis with ticks at the run's scale points only (fewer grid lines, smaller SVGs). */

@@ -50,7 +50,7 @@ function environmentWarnings(a: RunJson, b: RunJson): { comparable: boolean; war
   if (ea.kernel !== eb.kernel || ea.where !== eb.where) {
     comparable = false;
     warnings.push(
-      `run A ran on ${kernelLabel(a)}, run B on ${kernelLabel(b)}: the figures are not comparable (the kernel's data path is what is measured)`,
+      `run A ran on ${kernelLabel(a.environment)}, run B on ${kernelLabel(b.environment)}: the figures are not comparable (the kernel's data path is what is measured)`,
     );
   }
   if (ea.cpuModel !== eb.cpuModel || ea.cpus !== eb.cpus) {
@@ -200,8 +200,8 @@ export function comparisonText(r: RunComparison): string {
       .join('  ')
       .trimEnd();
   const lines = [
-    `A: run ${r.a.runId}, ${kernelLabel({ environment: { kernel: r.a.kernel, where: r.a.where } as RunJson['environment'] })}`,
-    `B: run ${r.b.runId}, ${kernelLabel({ environment: { kernel: r.b.kernel, where: r.b.where } as RunJson['environment'] })}`,
+    `A: run ${r.a.runId}, ${kernelLabel(r.a)}`,
+    `B: run ${r.b.runId}, ${kernelLabel(r.b)}`,
     ...r.warnings.map((w) => `WARNING: ${w}`),
     '',
     line(header),

@@ -9,6 +9,12 @@ import { findings } from './findings.js';
 // tables with their charts, sync timing, cases that did not complete, warnings.
 
 const n = (x: number) => x.toLocaleString('en-US');
+const STOPPED: Record<RunJson['state'], string> = {
+  running: 'This run never finished (its process was killed, or it is still running)',
+  aborted: 'This run was interrupted',
+  failed: 'This run failed',
+  completed: '',
+};
 const TABLE_METRICS = ['throughput', 'p50', 'p99', 'cpuKernel'];
 
 export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: string): ReportDoc {
@@ -19,13 +25,13 @@ export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: str
     { kind: 'heading', level: 1, text: title },
     {
       kind: 'para',
-      text: `Generated ${generatedAt} from run.json by bench report (bench report RUN_DIR renders it again); ${kernelLabel(run)}.`,
+      text: `Generated ${generatedAt} from run.json by bench report (bench report RUN_DIR renders it again); ${kernelLabel(run.environment)}.`,
     },
   ];
   if (run.state !== 'completed')
     blocks.push({
       kind: 'para',
-      text: `This run is ${run.state}: it shows only the cases that finished before it stopped (${run.cases.length} recorded).`,
+      text: `${STOPPED[run.state]}: this report shows only the cases recorded before it stopped (${run.cases.length}).`,
     });
   blocks.push(...environment(run), ...backends(run));
 

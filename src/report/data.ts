@@ -61,8 +61,8 @@ export const byOrder = (order: string[]) => (a: string, b: string) =>
   (order.indexOf(a) === -1 ? 99 : order.indexOf(a)) - (order.indexOf(b) === -1 ? 99 : order.indexOf(b)) || a.localeCompare(b);
 
 /** "kernel 6.18.44 (host)": every report names the kernel the cases ran on. */
-export const kernelLabel = (run: Pick<RunJson, 'environment'>): string =>
-  `kernel ${run.environment.kernel} (${run.environment.where === 'host' ? 'host kernel' : 'guest kernel'})`;
+export const kernelLabel = (env: { kernel: string; where: string }): string =>
+  `kernel ${env.kernel} (${env.where === 'host' ? 'host kernel' : 'guest kernel'})`;
 
 /** The iptables flavour a backend ran with, where it matters. */
 export function iptablesMode(run: Pick<RunJson, 'backends'>, backend: string): string {

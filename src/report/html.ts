@@ -29,7 +29,15 @@ function packageDir(name: string): string {
   return dir;
 }
 
-export async function loadAssets(): Promise<HtmlAssets> {
+let assets: Promise<HtmlAssets> | undefined;
+
+/** Read and packed once per process. */
+export function loadAssets(): Promise<HtmlAssets> {
+  assets ??= readAssets();
+  return assets;
+}
+
+async function readAssets(): Promise<HtmlAssets> {
   const [vega, vegaEmbed] = await Promise.all([
     readFile(join(packageDir('vega'), 'build', 'vega.min.js'), 'utf8'),
     readFile(join(packageDir('vega-embed'), 'build', 'vega-embed.min.js'), 'utf8'),
@@ -67,9 +75,13 @@ function block(b: Block): string {
       return `<div class="table"><table>${head}<tbody>\n${rows}\n</tbody></table></div>`;
     }
     case 'chart':
-      return `<figure><div class="chart" id="chart-${b.chart.name}" role="img" aria-label="${esc(b.chart.title)}"></div></figure>`;
+      return `<figure><div class="chart" id="chart-${b.chart.name}" role="img" aria-label="${esc(b.chart.title)}"></div><figcaption>${HINT}</figcaption></figure>`;
   }
 }
+
+// Vega-Lite point selections bound to the legend: a click on an entry selects that backend,
+// shift-click adds or removes one (tested in test/e2e/report.test.ts).
+const HINT = 'Hover a mark for its values; click a backend in the legend to highlight it, shift-click to add or remove one.';
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #222; }
@@ -79,7 +91,7 @@ h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; } 
 table { border-collapse: collapse; font-size: 12.5px; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-figure { margin: 1.2em 0; overflow-x: auto; }
+figure { margin: 1.2em 0; overflow-x: auto; } figcaption { color: #666; font-size: 12px; }
 `;
 
 const EMBED = `(async function () {

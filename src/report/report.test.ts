@@ -118,7 +118,7 @@ describe('a run stopped part-way', () => {
     } as RunJson['cases'][number]);
     const out = (await renderReports(r, { generatedAt: T1 })).files;
     const md = out.get('report.md')!;
-    expect(md).toContain(`This run is aborted: it shows only the cases that finished before it stopped (${r.cases.length} recorded).`);
+    expect(md).toContain(`This run was interrupted: this report shows only the cases recorded before it stopped (${r.cases.length}).`);
     expect(md).toMatch(
       new RegExp(
         `\\| ${last.backend} \\| ${last.services} \\| ${last.path} \\| ${last.workload} \\| aborted \\| 3 \\| interrupted by SIGINT \\|`,
