@@ -161,7 +161,7 @@ describe('bench report', () => {
     ];
     expect(r.stdout.trim().split('\n')).toEqual(files.map((f) => join(dir, f)));
     for (const f of files) expect(existsSync(join(dir, f)), f).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   it('exits 2 naming RUN when there is no run', async () => {
     const r = await cli(['report', join(tmp, 'nothing-here')]);

@@ -25,7 +25,7 @@ let files: Map<string, string>;
 beforeAll(async () => {
   run = load('run');
   files = (await renderReports(run, { generatedAt: T1 })).files;
-}, 30_000);
+}, 60_000);
 
 describe('reports are reproducible from run.json', () => {
   it('renders the same bytes twice', async () => {
