@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bench, isRoot, processesMentioning, requireBuild, rootSnapshot } from '../helpers.js';
+
+// The ipvs backend where it can run: inside Debian's kernel booted by the guest runner (src/guest),
+// since this machine's kernel has no IP_VS. Emulation (TCG) makes this one verify take minutes, so
+// the file runs exactly one.
+
+const GUEST_TIMEOUT_MS = 20 * 60_000;
+
+describe.runIf(isRoot)('bench verify --backend ipvs --kernel guest', () => {
+  let before: Record<string, string>;
+  beforeAll(async () => {
+    requireBuild();
+    before = await rootSnapshot();
+  });
+  afterAll(async () => {
+    await bench(['clean']);
+  });
+
+  it(
+    "passes the conformance suite in the guest kernel with kube-proxy's IPVS mode, leaving nothing on the host",
+    async () => {
+      const r = await bench(['verify', '--backend', 'ipvs', '--kernel', 'guest'], { timeoutMs: GUEST_TIMEOUT_MS });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/ipvs: all \d+ checks passed/);
+      expect(r.stderr).toMatch(/read-back after full sync\s+pass/);
+      expect(r.stderr).toMatch(/read-back after partial sync\s+pass/);
+      const id = /guest (\w{6}): booting/.exec(r.stderr)?.[1];
+      expect(id, r.stderr).toBeDefined();
+      expect(processesMentioning(`svcbench-guest-${id}`)).toEqual([]);
+      expect(existsSync(`/tmp/svcbench-guest-${id}`)).toBe(false);
+      expect(existsSync(`/run/svcbench/${id}.json`)).toBe(false);
+      expect(await rootSnapshot()).toEqual(before);
+    },
+    GUEST_TIMEOUT_MS,
+  );
+});
