@@ -64,7 +64,9 @@ export async function runCli(
   addShapeOptions(
     program
       .command('run')
-      .description('measure backends × paths × workloads × scale points, repeated and interleaved; writes results/<run-id>/run.json and its reports'),
+      .description(
+        'measure backends × paths × workloads × scale points, repeated and interleaved; writes results/<run-id>/run.json and its reports',
+      ),
     runFlagsShape,
   )
     .option('--json', 'print the summary as JSON on stdout')
