@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { newRunId } from '../sandbox/names.js';
 import { processStartTime, StateFile } from '../sandbox/state.js';
 import { guestVerdict } from './doctor.js';
 import { cachedImage, CACHE_ROOT, ensureImage } from './image.js';
-import { GUEST_FDS, qemuArgv } from './qemu.js';
+import { GUEST_FDS, QBOOT, qemuArgv } from './qemu.js';
 import { renderStage2 } from './stage2.js';
 
 // `bench run|verify … --kernel guest` on the host: build (once) the guest image, boot it under qemu,
@@ -86,6 +87,7 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
     );
     if (req.results !== undefined) await mkdir(req.results, { recursive: true });
     const qemu = qemuArgv({
+      ...(existsSync(QBOOT) ? { bios: QBOOT } : {}),
       kernel: image.kernel,
       initrd: image.initrd,
       jobDir,
