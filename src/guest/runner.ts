@@ -52,6 +52,7 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
     const image = cachedImage();
     ctx.say(image ? `guest: image ${image.version} (cached)` : `guest: would build the guest image under ${CACHE_ROOT} first`);
     const spec = {
+      ...(existsSync(QBOOT) ? { bios: QBOOT } : {}),
       kernel: image?.kernel ?? `${CACHE_ROOT}/VERSION/vmlinux`,
       initrd: image?.initrd ?? `${CACHE_ROOT}/VERSION/initrd.img`,
       jobDir: '/tmp/svcbench-guest-RUNID',

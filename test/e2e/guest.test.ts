@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH, bench, isRoot, processesMentioning, requireBuild, rootSnapshot } from '../helpers.js';
@@ -8,6 +8,17 @@ import { BENCH, bench, isRoot, processesMentioning, requireBuild, rootSnapshot }
 // real command in the guest and keeps the interrupt tests short of a full boot.
 
 const GUEST_TIMEOUT_MS = 15 * 60_000;
+
+/** Processes of guest `id` (any when omitted) that are qemu itself, not the sh that execs it. */
+function qemuOf(id = ''): number[] {
+  return processesMentioning(`svcbench.job=/tmp/svcbench-guest-${id}`).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('qemu');
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** What a guest run leaves behind if teardown fails: qemu, its job directory, its state file. */
 function guestResidue(id: string) {
@@ -40,10 +51,11 @@ describe('--kernel', () => {
     'bench %s --kernel bogus exits 2 naming the flag and creates nothing',
     async (...cmd) => {
       requireBuild();
+      const before = qemuOf();
       const r = await bench([...cmd, '--kernel', 'bogus']);
       expect(r.exitCode, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/--kernel: must be host or guest \(got "bogus"\)/);
-      expect(processesMentioning('qemu-system')).toEqual([]);
+      expect(qemuOf().filter((p) => !before.includes(p))).toEqual([]);
     },
   );
 
@@ -83,10 +95,10 @@ describe.runIf(isRoot)('bench … --kernel guest', () => {
   it('SIGKILL of the host process leaves qemu running; bench clean kills it and removes its files', async () => {
     const g = startGuest(['verify', '--backend', 'nft', '--kernel', 'guest']);
     const id = await g.id;
-    // qemu is recorded (as the sh that execs it) before it starts: wait until it has.
+    // qemu is recorded (as the sh that execs it) before it starts: wait until the sh has become
+    // qemu (killed earlier, the sh reads end of file instead of its go, and exits).
     const deadline = Date.now() + 20_000;
-    while (processesMentioning(`svcbench.job=/tmp/svcbench-guest-${id}`).length === 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    while (qemuOf(id).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     g.child.kill('SIGKILL');
     await g.child;
     expect(guestResidue(id).qemu.length, 'qemu outlives its killed owner').toBe(1);
@@ -106,4 +118,21 @@ describe.runIf(isRoot)('bench … --kernel guest', () => {
     expect(r.exitCode, g.stderr()).toBe(143);
     expect(guestResidue(id)).toEqual(NONE);
   }, 90_000);
+
+  it(
+    'SIGINT while the command runs in the guest reaches it: it tears down there, and the host exits 130',
+    async () => {
+      const g = startGuest(['verify', '--backend', 'nft', '--kernel', 'guest']);
+      const id = await g.id;
+      const deadline = Date.now() + 5 * 60_000;
+      while (!/verifying nft/.test(g.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      g.child.kill('SIGINT');
+      const r = await g.child;
+      expect(r.exitCode, g.stderr()).toBe(130);
+      // said by bench inside the guest, so the signal crossed the control port
+      expect(g.stderr()).toMatch(/SIGINT: stopping and tearing down/);
+      expect(guestResidue(id)).toEqual(NONE);
+    },
+    GUEST_TIMEOUT_MS,
+  );
 });
