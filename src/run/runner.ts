@@ -147,8 +147,18 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     }
     run.state = 'completed';
   } catch (e) {
-    run.state = e instanceof AbortedError ? 'aborted' : 'failed';
-    throw e;
+    // Ctrl-C at a terminal signals the whole foreground process group: a load generator can die
+    // of it and fail its step before our own handler's AbortedError surfaces. Once a signal has
+    // arrived the run is aborted, whatever error came first (ctx.check throws the AbortedError).
+    let err = e;
+    if (!(err instanceof AbortedError))
+      try {
+        ctx.check();
+      } catch (signalled) {
+        err = signalled;
+      }
+    run.state = err instanceof AbortedError ? 'aborted' : 'failed';
+    throw err;
   } finally {
     progress.end();
     for (const env of envs.values()) await closeEnv(ctx.exec, env);

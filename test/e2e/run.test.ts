@@ -12,18 +12,21 @@ const out = mkdtempSync(join(tmpdir(), 'svcbench-run-'));
 const readRunJson = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
 const short = ['--duration', '0.5', '--warmup', '0.2', '--sync-iterations', '2', '--out', out];
 
-/** Starts a run and calls `onCase(k)` after the k-th case has finished (progress lines "  → …"). */
+/** Starts a run in its own process group and calls `onCase(k)` after the k-th case has finished
+ * (progress lines "  → …"); `kill` signals the whole group, as Ctrl-C at a terminal does, so the
+ * load generators and servers get the signal too. */
 async function runWatching(args: string[], onCase: (k: number, kill: (sig: NodeJS.Signals) => void) => void) {
-  const child = execa(process.execPath, [BENCH, 'run', ...args], { reject: false, stdin: 'ignore' });
+  const child = execa(process.execPath, [BENCH, 'run', ...args], { reject: false, stdin: 'ignore', detached: true });
   let k = 0;
   child.stderr!.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line.startsWith('  → ')) onCase(++k, (s) => child.kill(s));
+    for (const line of chunk.toString().split('\n')) if (line.startsWith('  → ')) onCase(++k, (s) => process.kill(-child.pid!, s));
   });
   const r = await child;
   return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-describe.runIf(isRoot)('bench run', () => {
+// Runs take a minute or more on a loaded 2-core machine (the report step included).
+describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
   let before: Record<string, string>;
   beforeAll(async () => {
     requireBuild();
@@ -86,7 +89,7 @@ describe.runIf(isRoot)('bench run', () => {
     expect(readFileSync(join(out, 'latest', 'run.json'), 'utf8')).toBe(readFileSync(join(dir, 'run.json'), 'utf8'));
   });
 
-  it('SIGINT in the middle keeps the completed cases in run.json and tears everything down', async () => {
+  it('SIGINT to the process group in the middle keeps the completed cases in run.json and tears everything down', async () => {
     let sent = false;
     const r = await runWatching(
       ['--backend', 'nft', '--path', 'pod,clusterip', '--workload', 'tcp-rr', '--services', '10', '--repeat', '5', ...short],
