@@ -10,7 +10,8 @@
 //   --sync-timeout  budget of the rule-by-rule backend's sync in seconds (default 20)
 //   --partials N    partial syncs timed per repetition (default 5): each adds the service, then an
 //                   untimed partial sync removes it again
-//   --only          cases to run: iptables-restore/legacy, iptables-restore/nft, nft, iptables/legacy, ebpf
+//   --only          cases to run: iptables-restore/legacy, iptables-restore/nft, nft, iptables/legacy, ebpf, ipvs
+//                   (ipvs needs IP_VS: inside a guest kernel; elsewhere it is reported skipped)
 //
 // Per repetition, on empty tables in the sandbox's node namespace:
 //   1. full sync (render + apply, src/sync.ts), timed; read back outside the timed region;
@@ -55,6 +56,8 @@ const CASES: Case[] = [
   { id: 'iptables/legacy', backend: 'iptables', mode: 'legacy' },
   // The eBPF proxy: a full sync from nothing loads and attaches the programs too.
   { id: 'ebpf', backend: 'ebpf', mode: 'legacy', shared: true },
+  // kube-proxy's IPVS mode; its small iptables side in the project's default flavour.
+  { id: 'ipvs', backend: 'ipvs', mode: 'nft' },
 ];
 
 interface Rep {

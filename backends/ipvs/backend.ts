@@ -162,6 +162,19 @@ export const ipvs: Backend<Payload> = {
     return diff(p.desired, installed, SYSCTLS);
   },
 
+  /** The kernel tools alone on the same full-sync payload: the device, `ip -batch`, `ipvsadm -R`,
+   * `ipset restore` and `iptables-restore`, without kube-proxy's per-chain and per-jump iptables
+   * calls and the sysctls (the jump rules are then missing: for timing only). */
+  async rawLoad(t, { payload: p }) {
+    const { restore } = iptablesTools(t.options.iptablesMode);
+    const run = (argv: string[], stdin: string) => t.exec.run({ netns: t.netns, argv, stdin });
+    await t.exec.run({ netns: t.netns, argv: ['ip', 'link', 'add', DUMMY_DEVICE, 'type', 'dummy'] });
+    await run(['ip', '-batch', '-'], p.bind);
+    await run(['ipvsadm', '-R'], p.ipvsadm);
+    await run(['ipset', 'restore', '-exist'], p.ipset);
+    await run([restore, '-w', '--noflush'], p.iptables);
+  },
+
   // Everything in the node namespace: iptables rules first (a set in use cannot be destroyed),
   // then the sets, the IPVS table, the dummy device and the sysctls (back to the kernel's 0;
   // ip_forward stays, the sandbox turned it on).
