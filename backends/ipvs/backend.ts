@@ -116,7 +116,11 @@ export const ipvs: Backend<Payload> = {
       await ipBatch(t, p.bind);
       commands++;
     }
-    if (p.ipvsadm !== '') {
+    if (p.kind === 'full' && p.ipvsadm === '') {
+      // Nothing to add: a full sync still leaves no other virtual server behind.
+      await ipvsadm(t, ['ipvsadm', '-C'], '');
+      commands++;
+    } else if (p.ipvsadm !== '') {
       // ipvsadm-restore is `ipvsadm -C` then `ipvsadm -R` (a shell script: bash, grep, 2 ipvsadm).
       await ipvsadm(t, p.kind === 'full' ? ['ipvsadm-restore'] : ['ipvsadm', '-R'], p.ipvsadm);
       commands += p.kind === 'full' ? 4 : 1;
