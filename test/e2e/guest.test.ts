@@ -65,6 +65,33 @@ describe('--kernel', () => {
   });
 });
 
+describe('bench doctor: can guest runs happen here?', () => {
+  type Verdict = { state: string; reason?: string; fix?: string; checks: { what: string; state: string }[] };
+
+  it('ready after scripts/setup, with the checks behind it', async () => {
+    requireBuild();
+    const r = await bench(['doctor', '--json']);
+    const { guest } = JSON.parse(r.stdout) as { guest: Verdict };
+    expect(guest.state, JSON.stringify(guest)).toBe('ready');
+    expect(guest.checks.map((c) => c.what)).toEqual(
+      expect.arrayContaining(['qemu-system-x86_64', 'busybox (static)', 'cpio', 'xz', 'dpkg-deb', 'guest image']),
+    );
+    expect((await bench(['doctor'])).stderr).toMatch(/^guest kernel \(--kernel guest\): ready$/m);
+  });
+
+  it('unavailable, naming what is missing and the fix, when qemu cannot be found', async () => {
+    const r = await execa(process.execPath, [BENCH, 'doctor', '--json'], {
+      env: { PATH: '/nonexistent' },
+      extendEnv: false,
+      reject: false,
+    });
+    const { guest } = JSON.parse(String(r.stdout)) as { guest: Verdict };
+    expect(guest.state).toBe('unavailable');
+    expect(guest.reason).toMatch(/qemu-system-x86_64 not found/);
+    expect(guest.fix).toMatch(/apt-get install qemu-system-x86/);
+  });
+});
+
 describe.runIf(isRoot)('bench … --kernel guest', () => {
   let before: Record<string, string>;
   beforeAll(async () => {
