@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,6 @@ import { bench, isRoot, ourNamespaces, requireBuild, rootSnapshot, stateFiles } 
 
 const config = readKernelConfig();
 const hostLacksIpvs = config !== undefined && !['y', 'm'].includes(config.get('CONFIG_IP_VS') ?? '');
-const out = mkdtempSync(join(tmpdir(), 'svcbench-ipvs-host-'));
 
 /** Namespaces and state files that appeared since `before` (other runs may be live alongside). */
 const appeared = (before: { ns: string[]; state: string[] }) => [
@@ -22,13 +21,16 @@ const appeared = (before: { ns: string[]; state: string[] }) => [
 describe.runIf(isRoot && hostLacksIpvs)('ipvs on a host kernel without IP_VS', () => {
   let root: Record<string, string>;
   const before = { ns: [] as string[], state: [] as string[] };
+  let out = '';
   beforeAll(async () => {
     requireBuild();
+    out = mkdtempSync(join(tmpdir(), 'svcbench-ipvs-host-'));
     root = await rootSnapshot();
     before.ns = ourNamespaces();
     before.state = stateFiles();
   });
   afterAll(async () => {
+    rmSync(out, { recursive: true, force: true });
     expect(appeared(before)).toEqual([]);
     expect(await rootSnapshot()).toEqual(root);
   });
