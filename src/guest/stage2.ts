@@ -114,7 +114,8 @@ cd ${q(job.cwd)} || die "cannot enter ${job.cwd}"
 status "started $(uptime)"
 ${job.argv.map(q).join(' ')} >"$OUT" 2>"$ERR" &
 pid=$!
-# The host writes a signal name (INT, TERM) on the control port; end of file means the host is gone.
+# The host writes a signal name (INT, TERM) on the control port. (qemu does not pass on the end of
+# its stdin: after a SIGKILL of the host process the guest idles until bench clean kills qemu.)
 ( while read -r sig; do case "$sig" in INT|TERM|HUP) kill -s "$sig" "$pid";; esac; done < "$CONTROL" ) &
 wait "$pid"
 code=$?
