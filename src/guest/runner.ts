@@ -110,7 +110,8 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
     const consoleTail: string[] = [];
     let startedAt: number | undefined;
     let exitedAt: number | undefined;
-    streams[GUEST_FDS.stdout]!.on('data', (d: Buffer) => ctx.out(d.toString('utf8')));
+    // setEncoding: a character split between two chunks (µ in the summary table) stays whole.
+    streams[GUEST_FDS.stdout]!.setEncoding('utf8').on('data', (d: string) => ctx.out(d));
     streams[GUEST_FDS.stderr]!.on('data', (d: Buffer) => process.stderr.write(d));
     lines(streams[GUEST_FDS.status]!, (l) => {
       status.push(l);
@@ -183,8 +184,8 @@ const secs = (ms: number): string => (ms / 1000).toFixed(1);
 
 function lines(stream: Readable, onLine: (line: string) => void): void {
   let buf = '';
-  stream.on('data', (d: Buffer) => {
-    buf += d.toString('utf8');
+  stream.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       onLine(buf.slice(0, nl).replace(/\r$/, ''));
