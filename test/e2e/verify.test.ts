@@ -66,9 +66,7 @@ describe.runIf(isRoot)('bench verify', () => {
     const m = await bench(['verify', '--backend', 'nft', '--iptables-mode', 'fast']);
     expect(m.exitCode).toBe(2);
     expect(m.stderr).toMatch(/--iptables-mode: must be legacy or nft/);
-    const ipvs = await bench(['verify', '--backend', 'ipvs']);
-    expect(ipvs.exitCode).toBe(2);
-    expect(ipvs.stderr).toMatch(/--backend: ipvs has no data plane in this build yet/);
+    // (ipvs on this host kernel: unavailable, exit 1, naming --kernel guest: test/e2e/ipvs-host.test.ts)
     expect(ourNamespaces()).toEqual([]);
   });
 });
