@@ -99,7 +99,7 @@ export async function runCli(
   )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (flags) => {
-      exitCode = await verify(ctx(), flags);
+      exitCode = await verify(ctx(), flags, argv);
     });
   addShapeOptions(program.command('doctor'), { iptablesMode: backendOptionsShape.iptablesMode })
     .option('--json', 'print the checks as JSON on stdout')

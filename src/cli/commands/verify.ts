@@ -22,11 +22,7 @@ export const verifyShape = {
 };
 
 /** `bench verify --backend B`: the conformance suite; exits 1 when any check fails. */
-export async function verify(
-  ctx: Context,
-  flags: Record<string, unknown> & { json?: boolean },
-  argv: readonly string[] = process.argv.slice(2),
-): Promise<number> {
+export async function verify(ctx: Context, flags: Record<string, unknown> & { json?: boolean }, argv: readonly string[]): Promise<number> {
   const f = parseShape(verifyShape, flags);
   const backend = backendByName(f.backend);
   if (!backend) throw new UsageError(`--backend: unknown backend ${JSON.stringify(f.backend)}; one of ${BACKEND_NAMES.join(', ')}`);
