@@ -8,7 +8,7 @@
 // Everything that changes between runs lives in stage 2, so the cached image rarely needs rebuilding.
 
 /** Bump when the image layout or STAGE1 changes: a cached image of another format is rebuilt. */
-export const IMAGE_FORMAT = 2;
+export const IMAGE_FORMAT = 3;
 
 /** Modules stage 1 needs, as `modprobe` names them; their dependencies are added on the host. */
 export const STAGE1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'virtio_console'];
@@ -38,10 +38,12 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroo
 mount -t tmpfs -o mode=755 tmpfs /upper && mkdir /upper/data /upper/work || fail "cannot mount the overlay's tmpfs"
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work /newroot || fail "cannot mount the overlay root"
 cd /newroot
-# Fresh /run and /tmp: the host's (its netns mounts, /run/svcbench state files) must not show.
+# A fresh /run: the host's (its netns mounts, /run/svcbench state files) must not show. /tmp stays
+# the host's, seen through the overlay (writes land in its tmpfs): the project itself may live
+# there (a CI clone in /tmp), and the guest runs it from the same path.
 mount -t proc proc proc && mount -t sysfs sysfs sys && mount -t devtmpfs devtmpfs dev || fail "cannot mount proc, sys, dev"
 mkdir -p dev/pts dev/shm && mount -t devpts -o newinstance,ptmxmode=0666 devpts dev/pts && mount -t tmpfs -o mode=1777 tmpfs dev/shm || fail "cannot mount devpts, shm"
-mount -t tmpfs -o mode=755 tmpfs run && mount -t tmpfs -o mode=1777 tmpfs tmp || fail "cannot mount /run, /tmp"
+mount -t tmpfs -o mode=755 tmpfs run || fail "cannot mount /run"
 mount -t cgroup2 cgroup2 sys/fs/cgroup && mount -t bpf bpf sys/fs/bpf || fail "cannot mount cgroup2, bpffs"
 # The guest kernel's modules and config where kmod and readKernelConfig look (in the overlay's tmpfs).
 mkdir -p usr/lib/modules boot && ln -sfn ${kernelRoot}/lib/modules/${version} usr/lib/modules/${version} && ln -sf ${kernelRoot}/boot/config-${version} boot/config-${version} || fail "cannot link the modules"

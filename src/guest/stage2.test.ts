@@ -62,8 +62,9 @@ describe('renderStage1', () => {
     expect(s).toContain('mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work /newroot');
   });
 
-  it('gives the guest fresh /run and /tmp, so the host namespaces and state files never show inside', () => {
-    expect(s).toContain('mount -t tmpfs -o mode=755 tmpfs run && mount -t tmpfs -o mode=1777 tmpfs tmp');
+  it('gives the guest a fresh /run (host namespaces and state files never show inside) but keeps /tmp, where a project may live', () => {
+    expect(s).toContain('mount -t tmpfs -o mode=755 tmpfs run ||');
+    expect(s).not.toMatch(/tmpfs tmp\b/);
     expect(s).toContain('mount -t cgroup2 cgroup2 sys/fs/cgroup && mount -t bpf bpf sys/fs/bpf');
   });
 
