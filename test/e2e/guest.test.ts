@@ -35,6 +35,8 @@ const NONE = { qemu: [], jobDir: false, stateFile: false, builds: [] };
 function startGuest(args: string[]) {
   const child = execa(process.execPath, [BENCH, ...args], { reject: false, stdin: 'ignore' });
   let stderr = '';
+  let exited = false;
+  void child.then(() => (exited = true));
   const id = new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -43,7 +45,7 @@ function startGuest(args: string[]) {
     });
     void child.then(() => reject(new Error(`bench exited before booting a guest:\n${stderr}`)));
   });
-  return { child, id, stderr: () => stderr };
+  return { child, id, stderr: () => stderr, exited: () => exited };
 }
 
 describe('--kernel', () => {
@@ -152,7 +154,7 @@ describe.runIf(isRoot)('bench … --kernel guest', () => {
       const g = startGuest(['verify', '--backend', 'nft', '--kernel', 'guest']);
       const id = await g.id;
       const deadline = Date.now() + 5 * 60_000;
-      while (!/verifying nft/.test(g.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!/verifying nft/.test(g.stderr()) && !g.exited() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       g.child.kill('SIGINT');
       const r = await g.child;
       expect(r.exitCode, g.stderr()).toBe(130);
