@@ -8,5 +8,3 @@ export const kernelShape = {
     .default('host')
     .describe("where to run: this host's kernel, or Debian's kernel booted under qemu (guest; see bench doctor)"),
 };
-
-export type KernelChoice = z.output<(typeof kernelShape)['kernel']>;
