@@ -175,7 +175,7 @@ export const SETS: readonly SetInfo[] = [
 
 /** util/ipset CreateSet: hash sets get `family inet hashsize 1024 maxelem 65536` (the defaults
  * kube-proxy passes), bitmap:port sets `range 0-65535`. */
-export function createLine(s: SetInfo): string {
+function createLine(s: SetInfo): string {
   return s.type === 'bitmap:port'
     ? `create ${s.name} ${s.type} range 0-65535`
     : `create ${s.name} ${s.type} family inet hashsize 1024 maxelem 65536`;
@@ -290,7 +290,7 @@ const SET_RULES: readonly { set: SetInfo; table: 'nat' | 'filter'; from: string;
 ];
 
 /** The KUBE-* chains of syncProxyRules + writeIptablesRules, from the set contents. */
-export function buildRuleset(sets: Map<string, Set<string>>, cfg: ProxyConfig): Ruleset {
+function buildRuleset(sets: Map<string, Set<string>>, cfg: ProxyConfig): Ruleset {
   const rules = new Map<string, Rule[]>();
   const add = (table: 'nat' | 'filter', chain: string, rule: string[]) => rules.get(`${table} ${chain}`)!.push(rule);
   for (const c of NAT_CHAINS) rules.set(`nat ${c}`, []);
@@ -393,6 +393,9 @@ export interface Payload {
 const vsLine = (op: '-A' | '-E', vs: VirtualServer): string =>
   `${op} ${vsKey(vs.protocol, vs.address, vs.port)} -s ${vs.scheduler}${vs.persistent !== undefined ? ` -p ${vs.persistent}` : ''}`;
 const rsLine = (vs: VirtualServer, real: string): string => `-a ${vsKey(vs.protocol, vs.address, vs.port)} -r ${real} -m -w 1`;
+/** A new virtual server with all its real servers. */
+const addVsLines = (vs: VirtualServer): string[] => [vsLine('-A', vs), ...[...vs.reals].map((r) => rsLine(vs, r))];
+const bindLine = (op: 'add' | 'del', address: string): string => `address ${op} ${address}/32 dev ${DUMMY_DEVICE}`;
 
 const countLines = (s: string): number => (s === '' ? 0 : s.split('\n').length - 1);
 
@@ -417,14 +420,9 @@ const join = (lines: string[]): string => (lines.length === 0 ? '' : `${lines.jo
 /** Full sync of `state` onto a node namespace, from nothing (or replacing what is there). */
 export function renderFull(state: ClusterState, cfg: ProxyConfig): Payload {
   const desired = desiredState(state, cfg);
-  const bind = ['address flush dev kube-ipvs0'];
-  for (const a of desired.addresses) bind.push(`address add ${a}/32 dev ${DUMMY_DEVICE}`);
+  const bind = [`address flush dev ${DUMMY_DEVICE}`, ...[...desired.addresses].map((a) => bindLine('add', a))];
   // ipvsadm-restore clears the table (`ipvsadm -C`) before reading these lines.
-  const ipvsadm: string[] = [];
-  for (const vs of desired.virtualServers.values()) {
-    ipvsadm.push(vsLine('-A', vs));
-    for (const r of vs.reals) ipvsadm.push(rsLine(vs, r));
-  }
+  const ipvsadm = [...desired.virtualServers.values()].flatMap(addVsLines);
   const ipset: string[] = [];
   for (const s of SETS) ipset.push(`${createLine(s)} -exist`, `flush ${s.name}`);
   for (const s of SETS) for (const e of desired.sets.get(s.name)!) ipset.push(`add ${s.name} ${e}`);
@@ -467,8 +465,7 @@ export function renderPartial(prev: ClusterState, next: ClusterState, cfg: Proxy
   for (const [key, vs] of newVs) {
     const old = oldVs.get(key);
     if (!old) {
-      ipvsadm.push(vsLine('-A', vs));
-      for (const r of vs.reals) ipvsadm.push(rsLine(vs, r));
+      ipvsadm.push(...addVsLines(vs));
       continue;
     }
     if (old.scheduler !== vs.scheduler || old.persistent !== vs.persistent) ipvsadm.push(vsLine('-E', vs));
@@ -487,9 +484,9 @@ export function renderPartial(prev: ClusterState, next: ClusterState, cfg: Proxy
     for (const e of have) if (!want.has(e)) ipset.push(`del ${s.name} ${e}`);
   }
   const bind: string[] = [];
-  for (const a of desired.addresses) if (!was.addresses.has(a)) bind.push(`address add ${a}/32 dev ${DUMMY_DEVICE}`);
+  for (const a of desired.addresses) if (!was.addresses.has(a)) bind.push(bindLine('add', a));
   const unbind: string[] = [];
-  for (const a of was.addresses) if (!desired.addresses.has(a)) unbind.push(`address del ${a}/32 dev ${DUMMY_DEVICE}`);
+  for (const a of was.addresses) if (!desired.addresses.has(a)) unbind.push(bindLine('del', a));
 
   return finish('partial', desired, {
     bind: join(bind),
