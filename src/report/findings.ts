@@ -65,7 +65,7 @@ export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
         const at = `at ${n(services)} services`;
         const sa = samples(run, { backend, services, path: a, workload: headline }, m);
         const sb = samples(run, { backend, services, path: b, workload: headline }, m);
-        if (sa.length === 0 && sb.length === 0) parts.push(`not measured ${at} (${why(ga!)})`);
+        if (sa.length === 0 && sb.length === 0 && ga && gb) parts.push(`not measured ${at} (${why(ga)})`);
         else if (sa.length === 0) parts.push(`${missing(ga, a)} ${at}`);
         else if (sb.length === 0) parts.push(`${missing(gb, b)} ${at}`);
         else {
@@ -99,7 +99,7 @@ function growth(run: RunJson, groups: GroupSummary[], backends: string[], servic
     return { question, answers: [`Only one scale point (${n(lo)} services) in this run: sweep with --services 100,1000,10000.`] };
   const answers = backends.map((backend) => {
     const mine = groups.filter((g) => g.backend === backend && g.workload === w);
-    if (mine.every((g) => g.states.completed === 0)) return `${backend}: not measured (${why(mine[0]!)}).`;
+    if (mine.length > 0 && mine.every((g) => g.states.completed === 0)) return `${backend}: not measured (${why(mine[0]!)}).`;
     const a = samples(run, { backend, services: lo, path, workload: w }, m);
     const b = samples(run, { backend, services: hi, path, workload: w }, m);
     if (a.length === 0 || b.length === 0) {

@@ -177,4 +177,12 @@ describe('findings', () => {
     expect(sync).toMatch(/^iptables at 200 services: the full sync stopped at its 8000 ms budget after/m);
     expect(sync).toMatch(/^nft at 50 services: full sync \d+(\.\d+)? ms \(render/m);
   });
+
+  it('says what is missing when a path was not measured and the other did not complete', () => {
+    // iptables at 200 services: nodeport errored and clusterip left out of the run.
+    const r = structuredClone(run);
+    r.cases = r.cases.filter((c) => !(c.backend === 'iptables' && c.services === 200 && c.path === 'clusterip'));
+    const nodeport = findings(r, summarizeRun(r))[1]!.answers.join('\n');
+    expect(nodeport).toMatch(/^iptables: nodeport over clusterip, .*clusterip was not measured in this run at 200 services/m);
+  });
 });
