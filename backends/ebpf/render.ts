@@ -13,7 +13,9 @@ export interface Frontend {
   proto: number;
   /** ClientIP affinity timeout in seconds; 0 without affinity. */
   affinity: number;
-  endpoints: { addr: number; port: number }[];
+  /** Endpoint addresses, slots 1..N; every endpoint of a frontend listens on the service port's targetPort. */
+  endpoints: number[];
+  target: number;
 }
 
 export interface MapBatch {
@@ -41,18 +43,44 @@ export function frontendsOf(s: Service, endpoints: readonly Endpoint[] | undefin
   const eps = endpoints ?? [];
   const out: Frontend[] = [];
   const affinity = s.sessionAffinity === 'ClientIP' ? s.stickyMaxAgeSeconds : 0;
+  const all = eps.map((e) => ipToInt(e.ip));
+  const external = s.externalTrafficPolicy === 'Local' ? all.filter((_, k) => eps[k]!.local) : all;
   for (const p of s.ports) {
     const proto = PROTO[p.protocol];
-    const all = eps.map((e) => ({ addr: ipToInt(e.ip), port: p.targetPort }));
-    out.push({ addr: ipToInt(s.clusterIP), port: p.port, proto, affinity, endpoints: all });
-    if (s.type === 'NodePort' && p.nodePort !== undefined) {
-      const external =
-        s.externalTrafficPolicy === 'Local' ? eps.filter((e) => e.local).map((e) => ({ addr: ipToInt(e.ip), port: p.targetPort })) : all;
-      for (const ip of cfg.nodeIPs) out.push({ addr: ipToInt(ip), port: p.nodePort, proto, affinity, endpoints: external });
-    }
+    const target = p.targetPort;
+    out.push({ addr: ipToInt(s.clusterIP), port: p.port, proto, affinity, endpoints: all, target });
+    if (s.type === 'NodePort' && p.nodePort !== undefined)
+      for (const ip of cfg.nodeIPs) out.push({ addr: ipToInt(ip), port: p.nodePort, proto, affinity, endpoints: external, target });
   }
   return out;
 }
+
+/** Writes one frontend at entry `i` of the batch, endpoint slots before the head (EbpfPayload.update);
+ * returns the next free entry. */
+function writeFrontend(
+  b: MapBatch,
+  i: number,
+  addr: number,
+  port: number,
+  proto: number,
+  affinity: number,
+  ips: readonly number[],
+  target: number,
+): number {
+  for (let slot = 0; slot < ips.length; slot++, i++) {
+    writeKey(b.keys, i * KEY_SIZE, addr, port, proto, slot + 1);
+    writeValue(b.values, i * VALUE_SIZE, ips[slot]!, target, 0, 0);
+  }
+  writeKey(b.keys, i * KEY_SIZE, addr, port, proto, 0);
+  writeValue(b.values, i * VALUE_SIZE, 0, 0, ips.length, affinity);
+  return i + 1;
+}
+
+const allocBatch = (count: number): MapBatch => ({
+  keys: Buffer.allocUnsafe(count * KEY_SIZE),
+  values: Buffer.allocUnsafe(count * VALUE_SIZE),
+  count,
+});
 
 /** The entries of `services`, written straight into the batch buffers (the full sync's hot path:
  * no intermediate objects, each endpoint address parsed once per service). Same entries, in the
@@ -70,18 +98,8 @@ export function encodeServices(
     for (const p of s.ports)
       count += eps.length + 1 + (p.nodePort !== undefined && s.type === 'NodePort' ? nodeIPs.length * (external + 1) : 0);
   }
-  const keys = Buffer.allocUnsafe(count * KEY_SIZE);
-  const values = Buffer.allocUnsafe(count * VALUE_SIZE);
+  const b = allocBatch(count);
   let i = 0;
-  const put = (addr: number, port: number, proto: number, affinity: number, ips: readonly number[], target: number) => {
-    for (let slot = 0; slot < ips.length; slot++, i++) {
-      writeKey(keys, i * KEY_SIZE, addr, port, proto, slot + 1);
-      writeValue(values, i * VALUE_SIZE, ips[slot]!, target, 0, 0);
-    }
-    writeKey(keys, i * KEY_SIZE, addr, port, proto, 0);
-    writeValue(values, i * VALUE_SIZE, 0, 0, ips.length, affinity);
-    i++;
-  };
   for (const s of services) {
     const eps = endpointsOf(s) ?? [];
     const ips = eps.map((e) => ipToInt(e.ip));
@@ -90,31 +108,21 @@ export function encodeServices(
     const vip = ipToInt(s.clusterIP);
     for (const p of s.ports) {
       const proto = PROTO[p.protocol];
-      put(vip, p.port, proto, affinity, ips, p.targetPort);
+      i = writeFrontend(b, i, vip, p.port, proto, affinity, ips, p.targetPort);
       if (s.type === 'NodePort' && p.nodePort !== undefined)
-        for (const n of nodeIPs) put(n, p.nodePort, proto, affinity, localIps, p.targetPort);
+        for (const n of nodeIPs) i = writeFrontend(b, i, n, p.nodePort, proto, affinity, localIps, p.targetPort);
     }
   }
-  return { keys, values, count };
+  return b;
 }
 
 export function encode(frontends: readonly Frontend[]): MapBatch {
   let count = 0;
   for (const f of frontends) count += f.endpoints.length + 1;
-  const keys = Buffer.allocUnsafe(count * KEY_SIZE);
-  const values = Buffer.allocUnsafe(count * VALUE_SIZE);
+  const b = allocBatch(count);
   let i = 0;
-  for (const f of frontends) {
-    for (let s = 0; s < f.endpoints.length; s++, i++) {
-      const e = f.endpoints[s]!;
-      writeKey(keys, i * KEY_SIZE, f.addr, f.port, f.proto, s + 1);
-      writeValue(values, i * VALUE_SIZE, e.addr, e.port, 0, 0);
-    }
-    writeKey(keys, i * KEY_SIZE, f.addr, f.port, f.proto, 0);
-    writeValue(values, i * VALUE_SIZE, 0, 0, f.endpoints.length, f.affinity);
-    i++;
-  }
-  return { keys, values, count };
+  for (const f of frontends) i = writeFrontend(b, i, f.addr, f.port, f.proto, f.affinity, f.endpoints, f.target);
+  return b;
 }
 
 function entriesOf(frontends: readonly Frontend[]): Map<string, SvcEntry> {
@@ -123,8 +131,8 @@ function entriesOf(frontends: readonly Frontend[]): Map<string, SvcEntry> {
     const base = { addr: intToIp(f.addr), port: f.port, proto: f.proto };
     const head: SvcEntry = { ...base, slot: 0, value: { addr: '0.0.0.0', port: 0, count: f.endpoints.length, affinity: f.affinity } };
     out.set(describeKey(head), head);
-    f.endpoints.forEach((e, s) => {
-      const entry: SvcEntry = { ...base, slot: s + 1, value: { addr: intToIp(e.addr), port: e.port, count: 0, affinity: 0 } };
+    f.endpoints.forEach((ip, s) => {
+      const entry: SvcEntry = { ...base, slot: s + 1, value: { addr: intToIp(ip), port: f.target, count: 0, affinity: 0 } };
       out.set(describeKey(entry), entry);
     });
   }
