@@ -22,14 +22,14 @@
 //      removing it again, untimed; read back after the first addition; teardown.
 // Progress goes to stderr, the result tables to stdout. Ctrl-C tears the sandbox down.
 import { loadavg, release } from 'node:os';
-import { backendByName, isImplemented, type Backend, type BackendOptions, type NodeTarget } from '../backends/index.js';
+import { backendByName, isImplemented, type Backend, type BackendOptions } from '../backends/index.js';
 import type { IptablesMode } from '../backends/types.js';
 import { sandboxSchema } from '../src/config/sandbox.js';
 import { RealExec } from '../src/exec/index.js';
 import { Interrupts, signalExitCode } from '../src/lifecycle.js';
 import { sameEndpoints, sameService } from '../src/model/change.js';
-import { serviceKey, type ClusterState, type ProxyConfig } from '../src/model/types.js';
-import { closeSandbox, openSandbox } from '../src/sandbox/session.js';
+import { serviceKey, type ClusterState } from '../src/model/types.js';
+import { closeSandbox, nodeTarget, openSandbox } from '../src/sandbox/session.js';
 import { median } from '../src/stats/index.js';
 import { sync, type SyncRecord } from '../src/sync.js';
 import { scaleStates } from './bench-render.js';
@@ -133,16 +133,8 @@ async function runCase(
   const sb = await openSandbox(exec, cfg, { command: `bench-sync ${c.id} ${o.n}`, check: interrupts.check });
   const result: CaseResult = { c, state: 'completed', reps: [], load: load() };
   const { plan } = sb;
-  const proxy: ProxyConfig = { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] };
-  const target: NodeTarget = {
-    exec,
-    netns: plan.node.netns,
-    cfg: proxy,
-    options,
-    cgroup: sb.paths.cgroup,
-    bpffs: sb.paths.bpffs,
-    devices: [plan.node.extIf],
-  };
+  const target = nodeTarget(exec, sb, options);
+  const proxy = target.cfg;
   try {
     const scaled = scaleStates(o.n, plan.serviceCidr, plan.podCidr);
     const { state } = scaled;

@@ -4,7 +4,7 @@ import { sandboxSchema } from '../config/sandbox.js';
 import type { Exec, Started } from '../exec/index.js';
 import type { ClusterState, Service } from '../model/types.js';
 import { SERVE_SCRIPT, waitListening } from '../probe/client.js';
-import { closeSandbox, openSandbox, type Sandbox } from '../sandbox/session.js';
+import { closeSandbox, nodeTarget, openSandbox, type Sandbox } from '../sandbox/session.js';
 import { processStartTime } from '../sandbox/state.js';
 import { IDENT_PORT } from './services.js';
 
@@ -35,15 +35,7 @@ export async function openEnv(
   const sandbox = await openSandbox(exec, cfg, { command: `run (${backend.name})`, check: o.check });
   try {
     const { plan } = sandbox;
-    const target: NodeTarget = {
-      exec: sandbox.exec,
-      netns: plan.node.netns,
-      cfg: { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] },
-      options,
-      cgroup: sandbox.paths.cgroup,
-      bpffs: sandbox.paths.bpffs,
-      devices: [plan.node.extIf],
-    };
+    const target = nodeTarget(exec, sandbox, options);
     // Pod processes join the run's cgroup before entering their namespace (sandbox.exec).
     const servers: Started[] = [];
     for (const pod of plan.pods.filter((p) => p.kind === 'server')) {

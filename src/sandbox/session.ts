@@ -1,3 +1,4 @@
+import type { BackendOptions, NodeTarget } from '../../backends/types.js';
 import type { SandboxConfig } from '../config/sandbox.js';
 import type { Exec } from '../exec/index.js';
 import { newRunId } from './names.js';
@@ -53,6 +54,23 @@ export async function openSandbox(
   }
   sb.buildMs = performance.now() - started;
   return sb;
+}
+
+/** Where a backend programs this sandbox: its node namespace, with the run's cgroup and bpffs and
+ * the node's external-facing veth (for tc programs). `exec` is the plain one, not `sb.exec`: rule
+ * programs need not join the run's cgroup, and joining costs one more process (sh) per command,
+ * inside the timed syncs. The masquerade mark is kube-proxy's default (--iptables-masquerade-bit 14). */
+export function nodeTarget(exec: Exec, sb: Sandbox, options: BackendOptions): NodeTarget {
+  const { plan } = sb;
+  return {
+    exec,
+    netns: plan.node.netns,
+    cfg: { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] },
+    options,
+    cgroup: sb.paths.cgroup,
+    bpffs: sb.paths.bpffs,
+    devices: [plan.node.extIf],
+  };
 }
 
 export async function closeSandbox(exec: Exec, sb: Sandbox): Promise<Removed & { ms: number }> {

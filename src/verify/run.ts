@@ -1,10 +1,10 @@
-import type { Backend, BackendOptions, NodeTarget } from '../../backends/types.js';
+import type { Backend, BackendOptions } from '../../backends/types.js';
 import { sandboxSchema } from '../config/sandbox.js';
 import type { Exec } from '../exec/index.js';
 import { allocate } from '../model/generate.js';
-import type { ClusterState, ProxyConfig, Service } from '../model/types.js';
+import type { ClusterState, Service } from '../model/types.js';
 import { SERVE_SCRIPT, waitListening } from '../probe/client.js';
-import { closeSandbox, openSandbox, type Sandbox } from '../sandbox/session.js';
+import { closeSandbox, nodeTarget, openSandbox, type Sandbox } from '../sandbox/session.js';
 import { processStartTime } from '../sandbox/state.js';
 import { sync, type SyncRecord } from '../sync.js';
 import { affinityCheck, answeredBy, check, notAnswered, reaches, spreadCheck, type CheckResult } from './checks.js';
@@ -44,16 +44,8 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
   const node = plan.node.netns;
   const client = plan.pods.find((p) => p.kind === 'client')!.netns;
   const byRole = (role: string) => plan.pods.find((p) => p.role === role)!;
-  const proxy: ProxyConfig = { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] };
-  const target: NodeTarget = {
-    exec,
-    netns: node,
-    cfg: proxy,
-    options,
-    cgroup: sb.paths.cgroup,
-    bpffs: sb.paths.bpffs,
-    devices: [plan.node.extIf],
-  };
+  const target = nodeTarget(ctx.exec, sb, options);
+  const proxy = target.cfg;
 
   // Conformance servers: each answers with its pod's name over TCP and UDP.
   const servers = plan.pods
