@@ -51,16 +51,8 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
   if (ctx.exec.dryRun) {
     const image = cachedImage();
     ctx.say(image ? `guest: image ${image.version} (cached)` : `guest: would build the guest image under ${CACHE_ROOT} first`);
-    const spec = {
-      ...(existsSync(QBOOT) ? { bios: QBOOT } : {}),
-      kernel: image?.kernel ?? `${CACHE_ROOT}/VERSION/vmlinux`,
-      initrd: image?.initrd ?? `${CACHE_ROOT}/VERSION/initrd.img`,
-      jobDir: '/tmp/svcbench-guest-RUNID',
-      memoryMiB: GUEST_MEMORY_MIB,
-      cpus: cpus().length,
-      ...(req.results === undefined ? {} : { results: req.results }),
-    };
-    ctx.say(`+ ${formatCommand({ argv: qemuArgv(spec) })}`);
+    const files = image ?? { kernel: `${CACHE_ROOT}/VERSION/vmlinux`, initrd: `${CACHE_ROOT}/VERSION/initrd.img` };
+    ctx.say(`+ ${formatCommand({ argv: guestQemuArgv(files, '/tmp/svcbench-guest-RUNID', req.results) })}`);
     ctx.say(`guest: then, inside: ${formatCommand({ argv })}`);
     return 0;
   }
@@ -87,15 +79,7 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
       }),
     );
     if (req.results !== undefined) await mkdir(req.results, { recursive: true });
-    const qemu = qemuArgv({
-      ...(existsSync(QBOOT) ? { bios: QBOOT } : {}),
-      kernel: image.kernel,
-      initrd: image.initrd,
-      jobDir,
-      memoryMiB: GUEST_MEMORY_MIB,
-      cpus: cpus().length,
-      ...(req.results === undefined ? {} : { results: req.results }),
-    });
+    const qemu = guestQemuArgv(image, jobDir, req.results);
     ctx.say(`guest ${id}: booting Debian's kernel ${image.version} under qemu (TCG, ${cpus().length} vCPUs, ${GUEST_MEMORY_MIB} MiB)…`);
     const t0 = performance.now();
     child = spawn('sh', ['-c', 'read -r go && exec "$@"', 'svcbench-guest', ...qemu], { stdio: Array(7).fill('pipe') });
@@ -178,6 +162,19 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
     await rm(jobDir, { recursive: true, force: true });
     await state.remove();
   }
+}
+
+/** qemu's command line for this host: qboot when installed, every core, GUEST_MEMORY_MIB. */
+function guestQemuArgv(image: { kernel: string; initrd: string }, jobDir: string, results: string | undefined): string[] {
+  return qemuArgv({
+    ...(existsSync(QBOOT) ? { bios: QBOOT } : {}),
+    kernel: image.kernel,
+    initrd: image.initrd,
+    jobDir,
+    memoryMiB: GUEST_MEMORY_MIB,
+    cpus: cpus().length,
+    ...(results === undefined ? {} : { results }),
+  });
 }
 
 const secs = (ms: number): string => (ms / 1000).toFixed(1);
