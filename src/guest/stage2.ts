@@ -1,8 +1,8 @@
 import { shellQuote } from '../exec/types.js';
 
 // Stage 2 of the guest: PID 1 in the overlay root (the host's own /bin/sh, node, kmod, iproute2…),
-// rendered per run, after stage 1 mounted /proc, /sys, /dev, a fresh /run and /tmp, cgroup2 and
-// bpffs and linked the guest kernel's modules. It loads the modules the backends use, mounts the
+// rendered per run, after stage 1 mounted /proc, /sys, /dev, a fresh /run (/tmp stays the host's,
+// through the overlay), cgroup2 and bpffs and linked the guest kernel's modules. It loads the modules the backends use, mounts the
 // host's results directory (writable) at the same path, then runs the bench command with its stdout and stderr on their own virtio
 // ports. A watcher forwards the signal the host sends on the control port (SIGINT/SIGTERM), so the
 // command tears down and writes run.json as on the host. Its exit code goes to the status port, and
