@@ -3,7 +3,7 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
 import { cgroup2Mount } from '../host/kernel.js';
-import { NS_PREFIX } from './names.js';
+import { isRunId, NS_PREFIX } from './names.js';
 import type { Recorder } from './sandbox.js';
 import { STATE_DIR } from './state.js';
 
@@ -86,7 +86,7 @@ export async function removeMount(exec: Exec, path: string): Promise<boolean> {
   return mounted;
 }
 
-export function mountPoints(): string[] {
+function mountPoints(): string[] {
   try {
     return readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
@@ -97,7 +97,8 @@ export function mountPoints(): string[] {
   }
 }
 
-/** Our cgroups and bpffs mounts that exist now, by run id (for `bench clean` without a state file). */
+/** Our cgroups and bpffs mounts that exist now, by run id (for `bench clean` without a state file):
+ * the names runCgroupName and runBpffsPath give, read back. */
 export function leftoverRunPaths(): Map<string, { cgroups: string[]; mounts: string[] }> {
   const byRun = new Map<string, { cgroups: string[]; mounts: string[] }>();
   const entry = (id: string) => byRun.get(id) ?? byRun.set(id, { cgroups: [], mounts: [] }).get(id)!;
@@ -105,16 +106,16 @@ export function leftoverRunPaths(): Map<string, { cgroups: string[]; mounts: str
   if (root !== undefined) {
     try {
       for (const name of readdirSync(root)) {
-        const m = /^svcb-([a-z0-9]{6})$/.exec(name);
-        if (m) entry(m[1]!).cgroups.push(join(root, name));
+        const id = name.slice(NS_PREFIX.length);
+        if (isRunId(id) && name === runCgroupName(id)) entry(id).cgroups.push(join(root, name));
       }
     } catch {
       // no cgroup2
     }
   }
   for (const mp of mountPoints()) {
-    const m = /^([a-z0-9]{6})-bpffs$/.exec(mp.slice(STATE_DIR.length + 1));
-    if (mp.startsWith(`${STATE_DIR}/`) && m) entry(m[1]!).mounts.push(mp);
+    const id = mp.slice(STATE_DIR.length + 1, -'-bpffs'.length);
+    if (isRunId(id) && mp === runBpffsPath(id)) entry(id).mounts.push(mp);
   }
   return byRun;
 }
