@@ -3,10 +3,15 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 
 // Headless rendering: Vega-Lite → Vega → a View with no renderer → SVG text. Without a canvas
 // package Vega estimates text widths from font size, so the output depends only on the spec
-// (byte-for-byte reproducible; tested in svg.test.ts).
+// (byte-for-byte reproducible; tested in report.test.ts).
 
+const compiled = new WeakMap<TopLevelSpec, vega.Spec>();
+
+/** Compiled once per spec: the SVG (renderSvg) and report.html (renderHtml) draw the same one. */
 export function toVega(spec: TopLevelSpec): vega.Spec {
-  return compile(spec).spec;
+  let v = compiled.get(spec);
+  if (v === undefined) compiled.set(spec, (v = compile(spec).spec));
+  return v;
 }
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
