@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { binary, verdict } from '../../backends/preflight.js';
 import type { Check, Preflight } from '../../backends/types.js';
 import type { Exec } from '../exec/index.js';
-import { cachedImage, CACHE_ROOT } from './image.js';
+import { cachedImage, CACHE_ROOT, knownKernelPackage } from './image.js';
 
 // Can this machine run a command in a guest kernel? The host tools the image build and the boot
 // need, and the image: cached, or Debian's kernel package known to apt so the first guest run can
@@ -14,7 +14,7 @@ const fix = (pkg: string) => `apt-get install ${pkg} (or run scripts/setup)`;
  * live under them. */
 const hiddenInGuest = (path: string): boolean => /^\/(run|tmp|proc|sys|dev)(\/|$)/.test(path);
 
-export async function guestChecks(exec: Exec, opts: { lookUpPackage: boolean }): Promise<Check[]> {
+async function guestChecks(exec: Exec, opts: { lookUpPackage: boolean }): Promise<Check[]> {
   const checks: Check[] = [
     await binary('qemu-system-x86_64', ['--version'], 'qemu-system-x86'),
     busyboxStatic(),
@@ -33,8 +33,8 @@ export async function guestChecks(exec: Exec, opts: { lookUpPackage: boolean }):
   const image = cachedImage();
   if (image) checks.push({ what: 'guest image', state: 'ok', detail: `${image.version}, cached in ${CACHE_ROOT}` });
   else if (opts.lookUpPackage) {
-    const r = await exec.run({ argv: ['apt-cache', 'depends', 'linux-image-amd64'], allowFailure: true }).catch(() => undefined);
-    const pkg = /Depends:\s*(linux-image-[0-9][\w.+-]*)/.exec(r?.stdout ?? '')?.[1];
+    // apt-cache itself may be missing: then the package is as unknown.
+    const pkg = await knownKernelPackage(exec).catch(() => undefined);
     checks.push(
       pkg
         ? { what: 'guest image', state: 'ok', detail: `not built yet: the first guest run downloads ${pkg} and builds it (about a minute)` }

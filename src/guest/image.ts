@@ -53,14 +53,18 @@ export function cachedImage(root = CACHE_ROOT): GuestImage | undefined {
   return images.sort((a, b) => b.builtAt.localeCompare(a.builtAt))[0];
 }
 
-/** The kernel image package `linux-image-amd64` currently depends on (e.g. linux-image-6.1.0-56-amd64).
- * Runs `apt-get update` once when the package lists do not know it yet. */
-export async function kernelPackage(exec: Exec): Promise<string> {
-  const ask = async () => {
-    const r = await exec.run({ argv: ['apt-cache', 'depends', META_PACKAGE], allowFailure: true });
-    return /Depends:\s*(linux-image-[0-9][\w.+-]*)/.exec(r.stdout)?.[1];
-  };
-  const found = (await ask()) ?? (await exec.run({ argv: ['apt-get', 'update', '-qq'], allowFailure: true }), await ask());
+/** The kernel image package `linux-image-amd64` depends on in apt's current lists (e.g.
+ * linux-image-6.1.0-56-amd64), or undefined when they do not know it. */
+export async function knownKernelPackage(exec: Exec): Promise<string | undefined> {
+  const r = await exec.run({ argv: ['apt-cache', 'depends', META_PACKAGE], allowFailure: true });
+  return /Depends:\s*(linux-image-[0-9][\w.+-]*)/.exec(r.stdout)?.[1];
+}
+
+/** knownKernelPackage, after one `apt-get update` when the package lists do not know it yet. */
+async function kernelPackage(exec: Exec): Promise<string> {
+  const found =
+    (await knownKernelPackage(exec)) ??
+    (await exec.run({ argv: ['apt-get', 'update', '-qq'], allowFailure: true }), await knownKernelPackage(exec));
   if (found === undefined)
     throw new BenchError(`cannot find Debian's kernel package: apt-cache depends ${META_PACKAGE} names no linux-image package`, {
       hint: 'the guest kernel comes from Debian 12 package lists: check /etc/apt/sources.list and network access to the archive',
