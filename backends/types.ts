@@ -58,7 +58,7 @@ export interface Applied {
   exceeded?: { budgetMs: number; done: number; total: number };
 }
 
-/** What every registered backend has, including those whose data plane is still to come. */
+/** What describes a backend before it runs: its name, its title and its preflight. */
 export interface BackendInfo {
   name: string;
   /** One line for `bench doctor` and reports. */

@@ -114,6 +114,8 @@ export const runSchema = z.object({
   backends: z.array(
     z.object({
       name: z.string(),
+      // 'not-implemented': written by builds that registered backends without a data plane; kept so
+      // their run.json files still read.
       state: z.enum(['ready', 'unavailable', 'not-implemented']),
       reason: z.string().optional(),
       fix: z.string().optional(),

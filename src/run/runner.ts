@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
-import { backendByName, isImplemented, type Backend, type BackendInfo, type Preflight } from '../../backends/index.js';
+import { backendByName, BACKENDS, type Backend, type Preflight } from '../../backends/index.js';
 import { workloadByName } from '../../workloads/index.js';
 import type { Workload } from '../../workloads/types.js';
 import { toBackendOptions } from '../config/backend.js';
@@ -30,16 +30,15 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
   const seed = flags.seed ?? randomInt(2 ** 31 - 1);
   const options = toBackendOptions(flags);
   const workloads = flags.workload.map((n) => workloadByName(n)!);
-  const requested: BackendInfo[] = (flags.backend ?? []).map((n) => backendByName(n)!);
-  const candidates = requested.length > 0 ? requested : await defaultBackends();
-  const preflights: { backend: BackendInfo; preflight: Preflight }[] = [];
+  // With no --backend: every registered backend (unavailable ones are recorded as skipped).
+  const requested = (flags.backend ?? []).map((n) => backendByName(n)!);
+  const candidates = requested.length > 0 ? requested : [...BACKENDS];
+  const preflights: { backend: Backend; preflight: Preflight }[] = [];
   for (const backend of candidates) preflights.push({ backend, preflight: await backend.preflight(options) });
-  const ready = preflights.flatMap(({ backend, preflight }) => (preflight.state === 'ready' && isImplemented(backend) ? [backend] : []));
+  const ready = preflights.flatMap(({ backend, preflight }) => (preflight.state === 'ready' ? [backend] : []));
   const unavailable = new Map<string, string>();
-  for (const { backend, preflight } of preflights) {
+  for (const { backend, preflight } of preflights)
     if (preflight.state === 'unavailable') unavailable.set(backend.name, `unavailable: ${preflight.reason} (fix: ${preflight.fix})`);
-    else if (!isImplemented(backend)) unavailable.set(backend.name, 'no data plane in this build yet');
-  }
   for (const [name, why] of unavailable) ctx.say(`${name}: skipped, ${why}`);
   if (ready.length === 0)
     throw new BenchError(`no backend can run here: ${[...unavailable].map(([n, w]) => `${n} ${w}`).join('; ')}`, {
@@ -58,7 +57,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     environment: await captureEnvironment(ctx.exec, preflights),
     backends: preflights.map(({ backend, preflight }) => ({
       name: backend.name,
-      state: preflight.state === 'unavailable' ? 'unavailable' : isImplemented(backend) ? 'ready' : 'not-implemented',
+      state: preflight.state,
       ...(preflight.state === 'unavailable' ? { reason: preflight.reason, fix: preflight.fix } : {}),
       options: { ...options },
     })),
@@ -183,10 +182,4 @@ async function renderReports(ctx: RunCtx, dir: string, run: RunJson): Promise<vo
 
 async function flush(w: RunWriter, exec: Exec): Promise<void> {
   if (!exec.dryRun) await w.flush();
-}
-
-/** With no --backend: every registered backend (unavailable ones are recorded as skipped). */
-async function defaultBackends(): Promise<BackendInfo[]> {
-  const { BACKENDS } = await import('../../backends/index.js');
-  return [...BACKENDS];
 }

@@ -1,4 +1,4 @@
-import { BACKENDS, isImplemented, type Preflight } from '../../../backends/index.js';
+import { BACKENDS, type Check, type Preflight } from '../../../backends/index.js';
 import { backendOptionsShape, toBackendOptions } from '../../config/backend.js';
 import { parseShape } from '../options.js';
 import { binary } from '../../../backends/preflight.js';
@@ -17,9 +17,8 @@ export async function doctor(ctx: Context, flags: { json?: boolean; iptablesMode
     await binary('socat', ['-V'], 'socat'),
     await binary('conntrack', ['--version'], 'conntrack'),
   ];
-  const backends: { name: string; title: string; implemented: boolean; preflight: Preflight }[] = [];
-  for (const b of BACKENDS)
-    backends.push({ name: b.name, title: b.title, implemented: isImplemented(b), preflight: await b.preflight(options) });
+  const backends: { name: string; title: string; preflight: Preflight }[] = [];
+  for (const b of BACKENDS) backends.push({ name: b.name, title: b.title, preflight: await b.preflight(options) });
   // --kernel guest: possible here? (Inside a guest, the kernel checked above is the guest's own.)
   const guest = insideGuest() ? undefined : await guestVerdict(ctx.exec, { lookUpPackage: true });
   if (flags.json) {
@@ -30,17 +29,13 @@ export async function doctor(ctx: Context, flags: { json?: boolean; iptablesMode
   ctx.say('host tools:');
   for (const c of host)
     ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}${c.fix ? `  → ${c.fix}` : ''}`);
-  for (const b of backends) {
-    const p = b.preflight;
-    ctx.say(
-      `\n${b.name}: ${p.state === 'ready' ? 'ready' : 'unavailable'}${b.implemented ? '' : ' (data plane not in this build yet)'} (${b.title})`,
-    );
-    if (p.state === 'unavailable') ctx.say(`  reason: ${p.reason}\n  fix:    ${p.fix}`);
-    for (const c of p.checks) ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}`);
-  }
-  if (guest) {
-    ctx.say(`\nguest kernel (--kernel guest): ${guest.state === 'ready' ? 'ready' : 'unavailable'}`);
-    if (guest.state === 'unavailable') ctx.say(`  reason: ${guest.reason}\n  fix:    ${guest.fix}`);
-    for (const c of guest.checks) ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}`);
-  } else ctx.say('\nrunning inside a svcbench guest kernel');
+  /** One verdict: ready or unavailable with the reason and fix, then the checks behind it. */
+  const say = (title: string, v: { state: string; reason?: string; fix?: string; checks: Check[] }) => {
+    ctx.say(`\n${title.replace('%s', v.state === 'ready' ? 'ready' : 'unavailable')}`);
+    if (v.state === 'unavailable') ctx.say(`  reason: ${v.reason}\n  fix:    ${v.fix}`);
+    for (const c of v.checks) ctx.say(`  ${c.state === 'ok' ? 'ok     ' : 'MISSING'} ${c.what}${c.detail ? `  ${c.detail}` : ''}`);
+  };
+  for (const b of backends) say(`${b.name}: %s (${b.title})`, b.preflight);
+  if (guest) say('guest kernel (--kernel guest): %s', guest);
+  else ctx.say('\nrunning inside a svcbench guest kernel');
 }
