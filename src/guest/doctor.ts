@@ -10,9 +10,9 @@ import { cachedImage, CACHE_ROOT, knownKernelPackage } from './image.js';
 
 const fix = (pkg: string) => `apt-get install ${pkg} (or run scripts/setup)`;
 
-/** Where the guest's root is visible: the guest mounts fresh /run and /tmp, so the cache must not
- * live under them. */
-const hiddenInGuest = (path: string): boolean => /^\/(run|tmp|proc|sys|dev)(\/|$)/.test(path);
+/** Where the guest's root is visible: the guest mounts a fresh /run (and its own /proc, /sys,
+ * /dev), so the cache must not live under them; /tmp is the host's, seen through the overlay. */
+const hiddenInGuest = (path: string): boolean => /^\/(run|proc|sys|dev)(\/|$)/.test(path);
 
 async function guestChecks(exec: Exec, opts: { lookUpPackage: boolean }): Promise<Check[]> {
   const checks: Check[] = [
@@ -28,7 +28,7 @@ async function guestChecks(exec: Exec, opts: { lookUpPackage: boolean }): Promis
       what: 'image cache',
       state: 'missing',
       detail: `${CACHE_ROOT} is under a directory the guest replaces`,
-      fix: 'set SVCBENCH_GUEST_CACHE to a directory outside /run and /tmp',
+      fix: 'set SVCBENCH_GUEST_CACHE to a directory outside /run, /proc, /sys and /dev',
     });
   const image = cachedImage();
   if (image) checks.push({ what: 'guest image', state: 'ok', detail: `${image.version}, cached in ${CACHE_ROOT}` });
