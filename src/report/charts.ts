@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { RunJson } from '../run/results.js';
 import type { GroupSummary } from '../run/summary.js';
-import { byOrder, kernelLabel, PATH_ORDER, sortedUnique, stateText, WORKLOAD_ORDER } from './data.js';
+import { byOrder, kernelLabel, PATH_ORDER, sortedUnique, stateText, withCommas, WORKLOAD_ORDER } from './data.js';
 import type { Chart } from './doc.js';
 
 // Vega-Lite specs of the report's charts (pure: data inline, nothing measured here). The same
@@ -187,7 +187,7 @@ export function pathBarsChart(run: RunJson, groups: GroupSummary[], workload: st
     return {
       backend: g.backend,
       path: g.path,
-      services: `${g.services.toLocaleString('en-US')} services`,
+      services: `${withCommas(g.services)} services`,
       median: t?.median ?? null,
       low: t?.ci.low ?? null,
       high: t?.ci.high ?? null,
@@ -197,7 +197,7 @@ export function pathBarsChart(run: RunJson, groups: GroupSummary[], workload: st
     };
   });
   const paths = sortedUnique(values.map((v) => v.path)).sort(byOrder(PATH_ORDER));
-  const servicesSort = sortedUnique(mine.map((g) => g.services)).map((s) => `${s.toLocaleString('en-US')} services`);
+  const servicesSort = sortedUnique(mine.map((g) => g.services)).map((s) => `${withCommas(s)} services`);
   const x = { field: 'path', type: 'nominal', sort: paths, title: 'path', axis: { labelAngle: 0 } } as const;
   const xOffset = { field: 'backend', type: 'nominal', scale: { domain: colour(run).scale.domain } } as const;
   const measured = { filter: 'datum.median != null' };

@@ -1,14 +1,13 @@
 import type { RunJson } from '../run/results.js';
-import { METRICS, ratioText, withCi, type GroupSummary } from '../run/summary.js';
+import { ratioText, withCi, type GroupSummary } from '../run/summary.js';
 import { charts as allCharts } from './charts.js';
-import { byOrder, fmt, iptablesMode, kernelLabel, ms, sortedUnique, stateText, WORKLOAD_ORDER } from './data.js';
+import { byOrder, fmt, iptablesMode, kernelLabel, metric, ms, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
 import type { Block, ReportDoc } from './doc.js';
 import { findings } from './findings.js';
 
 // What report.md and report.html say, in order: environment, backends, findings, per-scenario
 // tables with their charts, sync timing, cases that did not complete, warnings.
 
-const n = (x: number) => x.toLocaleString('en-US');
 const STOPPED: Record<RunJson['state'], string> = {
   running: 'This run never finished (its process was killed, or it is still running)',
   aborted: 'This run was interrupted',
@@ -104,7 +103,7 @@ function backends(run: RunJson): Block[] {
 }
 
 function scenarioTable(groups: GroupSummary[]): Block {
-  const metrics = TABLE_METRICS.map((k) => METRICS.find((m) => m.key === k)!);
+  const metrics = TABLE_METRICS.map(metric);
   const header = ['backend', 'path', 'n', 'state', ...metrics.flatMap((m) => [`${m.label} (${m.unit}) [95% CI]`, 'vs pod'])];
   const rows = groups.map((g) => [
     g.backend,

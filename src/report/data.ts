@@ -54,6 +54,9 @@ export function fmt(x: number): string {
 
 export const ms = (x: number): string => `${fmt(x)} ms`;
 
+/** Counts with thousands separators: 10,000 services. */
+export const withCommas = (x: number): string => x.toLocaleString('en-US');
+
 export const sortedUnique = <T extends string | number>(xs: T[]): T[] =>
   [...new Set(xs)].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
 

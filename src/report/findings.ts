@@ -1,7 +1,18 @@
 import type { RunJson } from '../run/results.js';
 import type { GroupSummary, Metric } from '../run/summary.js';
 import { compare, type Comparison } from '../stats/index.js';
-import { byOrder, fmt, headlineMetric, ms, PER_CONNECTION, samples, sortedUnique, stateText, WORKLOAD_ORDER } from './data.js';
+import {
+  byOrder,
+  fmt,
+  headlineMetric,
+  ms,
+  PER_CONNECTION,
+  samples,
+  sortedUnique,
+  stateText,
+  withCommas as n,
+  WORKLOAD_ORDER,
+} from './data.js';
 
 // Findings: the classic questions answered with this run's own numbers. Every claim of a
 // difference is a ratio of medians with its bootstrap 95% CI and the verdict of src/stats'
@@ -11,8 +22,6 @@ export interface Finding {
   question: string;
   answers: string[];
 }
-
-const n = (x: number) => x.toLocaleString('en-US');
 
 /** "1.12× [1.05, 1.20], +12%: significantly worse" */
 export function changeText(c: Comparison): string {
