@@ -33,13 +33,18 @@ export const intToIp = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.$
 
 // Byte by byte: the full sync writes some 44,000 of each at 10,000 services, and plain index
 // stores skip Buffer's per-call range checks.
-export function writeKey(buf: Buffer, at: number, addr: number, port: number, proto: number, slot: number): void {
+/** The __be32 address and __be16 port both structs start with. */
+function writeAddrPort(buf: Buffer, at: number, addr: number, port: number): void {
   buf[at] = addr >>> 24;
   buf[at + 1] = addr >>> 16;
   buf[at + 2] = addr >>> 8;
   buf[at + 3] = addr;
   buf[at + 4] = port >>> 8;
   buf[at + 5] = port;
+}
+
+export function writeKey(buf: Buffer, at: number, addr: number, port: number, proto: number, slot: number): void {
+  writeAddrPort(buf, at, addr, port);
   buf[at + 6] = slot;
   buf[at + 7] = slot >>> 8;
   buf[at + 8] = proto;
@@ -49,12 +54,7 @@ export function writeKey(buf: Buffer, at: number, addr: number, port: number, pr
 }
 
 export function writeValue(buf: Buffer, at: number, addr: number, port: number, count: number, affinity: number): void {
-  buf[at] = addr >>> 24;
-  buf[at + 1] = addr >>> 16;
-  buf[at + 2] = addr >>> 8;
-  buf[at + 3] = addr;
-  buf[at + 4] = port >>> 8;
-  buf[at + 5] = port;
+  writeAddrPort(buf, at, addr, port);
   buf[at + 6] = count;
   buf[at + 7] = count >>> 8;
   buf[at + 8] = affinity;
