@@ -1,5 +1,5 @@
 import type { RunJson } from '../run/results.js';
-import { METRICS, type Metric } from '../run/summary.js';
+import { METRICS } from '../run/summary.js';
 import { compare, isSignificantRegression, type Better, type Comparison } from '../stats/index.js';
 import { byOrder, fmt, kernelLabel, PATH_ORDER, samples, sortedUnique, WORKLOAD_ORDER } from './data.js';
 
@@ -120,7 +120,7 @@ export function compareRuns(a: RunJson, b: RunJson, opts: { failOnRegressionPct?
       changes.push({ ...id, metric: '*', unit: '', better: 'lower', a: null, b: null, ratio: null, verdict: only, failing: false });
       continue;
     }
-    for (const m of METRICS as Metric[]) {
+    for (const m of METRICS) {
       const xa = samples(a, id, m);
       const xb = samples(b, id, m);
       const base = { ...id, metric: m.key, unit: m.unit, better: m.better };
