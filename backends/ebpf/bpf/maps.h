@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The maps the service proxy shares with user space (backends/ebpf/maps.ts mirrors every layout
- * byte for byte: keep both in step). Modelled on Cilium's bpf/lib/lb.h (lb4_key, lb4_service,
+/* The maps the service proxy shares with user space (backends/ebpf/layout.ts mirrors struct
+ * svc_key and struct svc_val byte for byte, the only ones user space writes: keep both in step). Modelled on Cilium's bpf/lib/lb.h (lb4_key, lb4_service,
  * lb4_affinity_key) and bpf/lib/conntrack.h, trimmed to what svcbench's services need. */
 #pragma once
 
