@@ -35,7 +35,8 @@ export function kernelOptions(names: string[]): Check[] {
           what: name,
           state: 'missing',
           detail: 'is not set',
-          fix: `a kernel built with ${name}, or run inside a guest kernel (--kernel guest)`,
+          // One fix for every missing option (verdict() joins distinct fixes): the reason names them.
+          fix: 'a kernel built with the missing CONFIG_ options, or run inside a guest kernel (--kernel guest)',
         };
   });
 }
