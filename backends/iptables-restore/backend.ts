@@ -8,26 +8,27 @@ import { jumpRuleArgv, renderFull, renderPartial, type RenderResult } from './re
 import type { JumpRule } from './ruleset.js';
 
 /** kube-proxy's EnsureChain + EnsureRule(Prepend) for one jump from a built-in chain (≈L395):
- * `-N` (failing with "Chain already exists" is fine), `-C`, and `-I` only when the check fails. */
-export async function ensureJump(t: NodeTarget, iptables: string, j: JumpRule): Promise<number> {
+ * `-N` (failing with "Chain already exists" is fine; skipped when the caller created the chains
+ * already), `-C`, and `-I` only when the check fails. Returns the processes run. */
+export async function ensureJump(t: NodeTarget, iptables: string, j: JumpRule, createChain = true): Promise<number> {
   const a = jumpRuleArgv(j);
-  await t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...a.newChain], allowFailure: true });
+  if (createChain) await t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...a.newChain], allowFailure: true });
   const check = await t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...a.check], allowFailure: true });
   if (check.exitCode !== 0) await t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...a.insert] });
-  return check.exitCode !== 0 ? 3 : 2;
+  return (createChain ? 1 : 0) + (check.exitCode !== 0 ? 2 : 1);
 }
 
 /** Ensures every jump in kube-proxy's order within each built-in chain (each prepend lands above
  * the previous one, so the order inside a chain must be kept), with the chains handled in
  * parallel: the calls are short and mostly process start-up, which overlaps while the xtables
  * lock (-w) serialises the table edits themselves. */
-export async function ensureJumps(t: NodeTarget, iptables: string, jumps: readonly JumpRule[]): Promise<number> {
+export async function ensureJumps(t: NodeTarget, iptables: string, jumps: readonly JumpRule[], createChains = true): Promise<number> {
   const byChain = new Map<string, JumpRule[]>();
   for (const j of jumps) byChain.set(`${j.table}/${j.srcChain}`, [...(byChain.get(`${j.table}/${j.srcChain}`) ?? []), j]);
   const counts = await Promise.all(
     [...byChain.values()].map(async (chain) => {
       let n = 0;
-      for (const j of chain) n += await ensureJump(t, iptables, j);
+      for (const j of chain) n += await ensureJump(t, iptables, j, createChains);
       return n;
     }),
   );

@@ -1,7 +1,6 @@
 import { BenchError } from '../../src/errors.js';
 import { CommandError } from '../../src/exec/index.js';
-import { flushAll, restoreError } from '../iptables-restore/backend.js';
-import { jumpRuleArgv } from '../iptables-restore/render.js';
+import { ensureJumps, flushAll, restoreError } from '../iptables-restore/backend.js';
 import { iptablesFlavourChecks, iptablesTools } from '../iptables/tools.js';
 import { binary, kernelOptions, verdict } from '../preflight.js';
 import type { Backend, NodeTarget, Rendered } from '../types.js';
@@ -53,23 +52,7 @@ async function createAndLinkKubeChain(t: NodeTarget, iptables: string): Promise<
   const run = (argv: string[]) => t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...argv], allowFailure: true });
   const chains = [...NAT_CHAINS.map((c) => ['nat', c] as const), ...FILTER_CHAINS.map((c) => ['filter', c] as const)];
   await Promise.all(chains.map(([table, chain]) => run(['-t', table, '-N', chain])));
-  const bySource = new Map<string, (typeof JUMP_RULES)[number][]>();
-  for (const j of JUMP_RULES) bySource.set(`${j.table} ${j.srcChain}`, [...(bySource.get(`${j.table} ${j.srcChain}`) ?? []), j]);
-  const counts = await Promise.all(
-    [...bySource.values()].map(async (jumps) => {
-      let n = 0;
-      for (const j of jumps) {
-        const a = jumpRuleArgv(j);
-        const check = await run(a.check);
-        n++;
-        if (check.exitCode === 0) continue;
-        await t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...a.insert] });
-        n++;
-      }
-      return n;
-    }),
-  );
-  return chains.length + counts.reduce((a, b) => a + b, 0);
+  return chains.length + (await ensureJumps(t, iptables, JUMP_RULES, false));
 }
 
 export const ipvs: Backend<Payload> = {
