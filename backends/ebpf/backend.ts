@@ -111,7 +111,7 @@ export const ebpf: Backend<EbpfPayload> = {
     const p = pinsOf(t);
     const fresh = t.exec.dryRun || !isLoaded(p);
     // tc attaches in its own process while this one writes the maps.
-    const tc = fresh ? load(t, p).attached : Promise.resolve(0);
+    const tc = fresh ? load(t, p) : Promise.resolve(0);
     try {
       if (!t.exec.dryRun)
         withMap(mapPin(p, 'svc_map'), (fd) => {

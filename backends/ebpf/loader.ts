@@ -58,17 +58,17 @@ const tcAttach = (p: Pins): string =>
     .map((l) => `${l}\n`)
     .join('');
 
-/** Loads, pins and attaches the object and the cgroup programs, then starts attaching the tc
- * programs: the returned promise settles when `tc` is done (the caller writes the maps meanwhile)
- * with the number of processes spawned. */
-export function load(t: NodeTarget, p: Pins): { attached: Promise<number> } {
+/** Loads, pins and attaches the object and the cgroup programs (synchronously: a failure throws
+ * here), then starts attaching the tc programs: the returned promise settles when `tc` is done (the
+ * caller writes the maps meanwhile) with the number of processes spawned. */
+export function load(t: NodeTarget, p: Pins): Promise<number> {
   if (!t.exec.dryRun) {
     const object = objectPath();
     if (object === undefined)
       throw new BenchError('the eBPF object backends/ebpf/bpf/proxy.o is missing', { hint: 'run scripts/build-bpf (or scripts/setup)' });
     loadObject(object, p);
   }
-  return { attached: t.exec.run({ netns: t.netns, argv: ['tc', '-batch', '-'], stdin: tcAttach(p) }).then(() => 1) };
+  return t.exec.run({ netns: t.netns, argv: ['tc', '-batch', '-'], stdin: tcAttach(p) }).then(() => 1);
 }
 
 function loadObject(object: string, p: Pins): void {
@@ -99,9 +99,9 @@ function loadObject(object: string, p: Pins): void {
 /** Detaches and unpins whatever is there (idempotent): tc filters go with the clsact qdisc, the
  * cgroup programs are detached by their pins, then the pins are removed, which frees the programs
  * and maps. */
-export async function unload(t: NodeTarget, p: Pins): Promise<number> {
+export async function unload(t: NodeTarget, p: Pins): Promise<void> {
   for (const dev of p.devices) await t.exec.run({ netns: t.netns, argv: ['tc', 'qdisc', 'del', 'dev', dev, 'clsact'], allowFailure: true });
-  if (t.exec.dryRun) return p.devices.length;
+  if (t.exec.dryRun) return;
   if (existsSync(p.cgroup)) {
     const cg = openSync(p.cgroup, 'r');
     try {
@@ -122,5 +122,4 @@ export async function unload(t: NodeTarget, p: Pins): Promise<number> {
   }
   rmSync(p.maps, { recursive: true, force: true });
   rmSync(p.progs, { recursive: true, force: true });
-  return p.devices.length;
 }
