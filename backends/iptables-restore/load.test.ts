@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClusterState, Endpoint, Service } from '../../src/model/types.js';
 import { diffRulesets, formatDifference, parseIptablesSave } from './parse-save.js';
-import { jumpRuleArgv, renderFull, renderPartial } from './render.js';
+import { ALL_JUMP_RULES, ensureScript, renderFull, renderPartial } from './render.js';
+import { formatRule } from './ruleset.js';
 import type { JumpRule } from './ruleset.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -34,13 +35,9 @@ function inThrowawayNetns(bin: string, steps: string[]): string {
 
 const restore = (bin: string, payload: string): string => `${bin}-restore --noflush < ${shq(file(payload))}`;
 const commands = (bin: string, cmds: readonly (readonly string[])[]): string[] => cmds.map((c) => `${bin} ${c.map(shq).join(' ')}`);
-/** kube-proxy's EnsureChain + EnsureRule(Prepend). */
-const ensureJumps = (bin: string, jumps: readonly JumpRule[]): string[] =>
-  jumps.map((j) => {
-    const a = jumpRuleArgv(j);
-    const run = (argv: string[]): string => `${bin} ${argv.map(shq).join(' ')}`;
-    return `{ ${run(a.newChain)} 2>/dev/null || true; } && { ${run(a.check)} 2>/dev/null || ${run(a.insert)}; }`;
-  });
+/** kube-proxy's EnsureChain + EnsureRule(Prepend), as the backend runs them (its "inserted" lines
+ * kept out of the iptables-save output). */
+const ensureJumps = (bin: string, jumps: readonly JumpRule[]): string[] => [`{\n${ensureScript(bin, jumps)}} >/dev/null`];
 
 const cfg = { podCidr: '10.0.0.0/8', masqueradeMark: '0x4000', nodeIPs: ['192.168.0.2'] };
 const svc = (i: number, extra: Partial<Service> = {}): Service => ({
@@ -112,6 +109,20 @@ describe.skipIf(!isRoot)('payloads and commands load into the kernel (throwaway 
           ...commands(bin, partial.commands),
         ]);
         expect(diffRulesets(partial.desired, parseIptablesSave(saved)).map(formatDifference)).toEqual([]);
+      });
+
+      it('the jump script is idempotent: a second run inserts nothing, every jump is there once', () => {
+        const script = ensureScript(bin, ALL_JUMP_RULES);
+        const out = execFileSync('unshare', ['--net', 'sh', '-c', `set -e\n${script}echo ---\n${script}echo ---\n${bin}-save`], {
+          encoding: 'utf8',
+        });
+        const [first, second, saved] = out.split('---\n') as [string, string, string];
+        expect(first.split('\n').filter((l) => l === 'inserted')).toHaveLength(ALL_JUMP_RULES.length);
+        expect(second).toBe('');
+        for (const j of ALL_JUMP_RULES) {
+          const rule = formatRule(j.srcChain, j.rule);
+          expect(saved.split('\n').filter((l) => l === rule)).toHaveLength(1);
+        }
       });
 
       it('large-cluster mode (comments dropped) loads too', () => {

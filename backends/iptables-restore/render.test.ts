@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterState, Endpoint, ProxyConfig, Service, ServicePort } from '../../src/model/types.js';
 import { serviceChainNames } from './hash.js';
 import { canonicalRuleText, tokenize } from './parse-save.js';
-import { ALL_JUMP_RULES, IPTABLES_JUMP_CHAINS, jumpRuleArgv, probability, renderFull, renderPartial } from './render.js';
+import { ALL_JUMP_RULES, ensureScript, IPTABLES_JUMP_CHAINS, jumpRuleArgv, probability, renderFull, renderPartial } from './render.js';
 import type { RenderResult } from './render.js';
 import { formatRule } from './ruleset.js';
 import type { Ruleset, TableName } from './ruleset.js';
@@ -197,6 +197,23 @@ describe('renderFull: fidelity to kube-proxy (reference §1)', () => {
       check: ['-t', 'nat', '-C', 'PREROUTING', '-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'],
       insert: ['-t', 'nat', '-I', 'PREROUTING', '-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'],
     });
+  });
+});
+
+describe('ensureScript', () => {
+  const portals = ALL_JUMP_RULES[10]!;
+  it("runs kube-proxy's EnsureChain then EnsureRule(Prepend) per jump, each its own iptables process, quoted", () => {
+    expect(ensureScript('iptables-legacy', [portals])).toBe(
+      'iptables-legacy -w -t nat -N KUBE-SERVICES 2>/dev/null || true\n' +
+        "iptables-legacy -w -t nat -C PREROUTING -m comment --comment 'kubernetes service portals' -j KUBE-SERVICES 2>/dev/null" +
+        " || { iptables-legacy -w -t nat -I PREROUTING -m comment --comment 'kubernetes service portals' -j KUBE-SERVICES && echo inserted; } || exit 1\n",
+    );
+  });
+  it('creates the given chains first and, when asked, not the jump targets', () => {
+    const lines = ensureScript('iptables-nft', ALL_JUMP_RULES, { chains: [['nat', 'KUBE-MARK-MASQ']], createJumpChains: false }).trimEnd().split('\n');
+    expect(lines[0]).toBe('iptables-nft -w -t nat -N KUBE-MARK-MASQ 2>/dev/null || true');
+    expect(lines).toHaveLength(1 + ALL_JUMP_RULES.length);
+    expect(lines.slice(1).every((l) => l.includes(' -C ') && l.endsWith('|| exit 1'))).toBe(true);
   });
 });
 

@@ -19,6 +19,7 @@
 import { sameEndpoints, sameService } from '../../src/model/change.js';
 import { serviceKey } from '../../src/model/types.js';
 import type { ClusterState, Endpoint, ProxyConfig, Service } from '../../src/model/types.js';
+import { shellQuote } from '../../src/exec/types.js';
 import { endpointString, isServiceChainName, portNames, servicePortName } from './hash.js';
 import { ScriptWriter, TextBuffer } from '../nft/script.js';
 import { parseIptablesSave } from './parse-save.js';
@@ -91,6 +92,33 @@ export function jumpRuleArgv(j: JumpRule): { newChain: string[]; check: string[]
     check: ['-t', j.table, '-C', j.srcChain, ...j.rule],
     insert: ['-t', j.table, '-I', j.srcChain, ...j.rule],
   };
+}
+
+/** A built-in table and one of its chains, e.g. ['nat', 'KUBE-SERVICES']. */
+export type TableChain = readonly [table: string, chain: string];
+
+/**
+ * A POSIX shell script doing kube-proxy's EnsureChain for `chains`, then, for each jump in order,
+ * EnsureChain of its target (unless `createJumpChains` is false) and EnsureRule(Prepend): `-C`, and
+ * `-I` only when the check fails (each prepend lands above the previous one, so the order is kept).
+ * Every step is its own iptables process, as each of kube-proxy's is; the script exits 1 on a
+ * failed insert and prints "inserted" once per inserted rule, so the caller can count processes.
+ */
+export function ensureScript(
+  iptables: string,
+  jumps: readonly JumpRule[],
+  opts: { chains?: readonly TableChain[]; createJumpChains?: boolean } = {},
+): string {
+  const run = (argv: readonly string[]): string => [iptables, '-w', ...argv].map(shellQuote).join(' ');
+  // "Chain already exists" (exit 1) is EnsureChain's success.
+  const newChain = ([table, chain]: TableChain): string => `${run(['-t', table, '-N', chain])} 2>/dev/null || true`;
+  const lines = (opts.chains ?? []).map(newChain);
+  for (const j of jumps) {
+    const a = jumpRuleArgv(j);
+    if (opts.createJumpChains ?? true) lines.push(newChain([j.table, j.dstChain]));
+    lines.push(`${run(a.check)} 2>/dev/null || { ${run(a.insert)} && echo inserted; } || exit 1`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export interface RenderStats {

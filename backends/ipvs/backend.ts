@@ -45,14 +45,10 @@ async function ipBatch(t: NodeTarget, input: string): Promise<void> {
 
 /** createAndLinkKubeChain, run on every sync: EnsureChain (`-N`; "already exists" is fine) for
  * each of kube-proxy's chains, then EnsureRule(Prepend) (`-C`, and `-I` when the check fails) for
- * each jump. kube-proxy runs them one after another; here the chains are created in parallel and
- * the jumps chain by chain in parallel (their order within a built-in chain is kept), because the
- * calls are mostly process start-up and the xtables lock (-w) serialises the table edits. */
+ * each jump, one process after another as kube-proxy runs them (one shell: see ensureJumps). */
 async function createAndLinkKubeChain(t: NodeTarget, iptables: string): Promise<number> {
-  const run = (argv: string[]) => t.exec.run({ netns: t.netns, argv: [iptables, '-w', ...argv], allowFailure: true });
   const chains = [...NAT_CHAINS.map((c) => ['nat', c] as const), ...FILTER_CHAINS.map((c) => ['filter', c] as const)];
-  await Promise.all(chains.map(([table, chain]) => run(['-t', table, '-N', chain])));
-  return chains.length + (await ensureJumps(t, iptables, JUMP_RULES, false));
+  return ensureJumps(t, iptables, JUMP_RULES, { chains, createJumpChains: false });
 }
 
 export const ipvs: Backend<Payload> = {
