@@ -37,7 +37,7 @@ export async function ensureJumps(
     throw new BenchError(`${iptables} could not insert kube-proxy's jump rules: ${e.stderr.trim()}`, { cause: e });
   });
   const inserted = out.stdout.split('\n').filter((l) => l === 'inserted').length;
-  return (opts.chains ?? []).length + (opts.createJumpChains ?? true ? 2 : 1) * jumps.length + inserted;
+  return (opts.chains ?? []).length + ((opts.createJumpChains ?? true) ? 2 : 1) * jumps.length + inserted;
 }
 
 /** iptables-restore reports "Error occurred at line: N" (or "line N failed"). iptables-nft-restore

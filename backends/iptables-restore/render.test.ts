@@ -210,7 +210,9 @@ describe('ensureScript', () => {
     );
   });
   it('creates the given chains first and, when asked, not the jump targets', () => {
-    const lines = ensureScript('iptables-nft', ALL_JUMP_RULES, { chains: [['nat', 'KUBE-MARK-MASQ']], createJumpChains: false }).trimEnd().split('\n');
+    const lines = ensureScript('iptables-nft', ALL_JUMP_RULES, { chains: [['nat', 'KUBE-MARK-MASQ']], createJumpChains: false })
+      .trimEnd()
+      .split('\n');
     expect(lines[0]).toBe('iptables-nft -w -t nat -N KUBE-MARK-MASQ 2>/dev/null || true');
     expect(lines).toHaveLength(1 + ALL_JUMP_RULES.length);
     expect(lines.slice(1).every((l) => l.includes(' -C ') && l.endsWith('|| exit 1'))).toBe(true);

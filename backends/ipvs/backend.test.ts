@@ -26,7 +26,10 @@ describe('apply', () => {
     expect(s.slice(0, 5)).toEqual(['ip link', 'ip -batch', 'ipvsadm-restore', 'sysctl -q', 'ipset restore']);
     expect(s.at(-1)).toBe('iptables-legacy-restore -w');
     // EnsureChain for the 11 chains, then a check for each of the 9 jumps (an insert where it fails).
-    const script = exec.commands.find((c) => c.argv[0] === 'sh')!.argv[2]!.trimEnd().split('\n');
+    const script = exec.commands
+      .find((c) => c.argv[0] === 'sh')!
+      .argv[2]!.trimEnd()
+      .split('\n');
     expect(script.filter((l) => l.startsWith('iptables-legacy -w -t') && l.includes(' -N ')).length).toBe(11);
     expect(script.filter((l) => l.includes(' -C ') && l.includes(' -I ')).length).toBe(9);
     expect(applied.commands).toBe(1 + 1 + 4 + 1 + 1 + 11 + 18 + 1);
