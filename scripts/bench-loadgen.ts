@@ -119,7 +119,7 @@ async function main(): Promise<void> {
       tool,
       connections: c,
       run: async () => {
-        const argv = w.clientArgv({ host: srv.ip, port, durationMs: DURATION_MS, warmupMs: WARMUP_MS, connections: c, messageSize: 64 });
+        const argv = w.clientArgv({ hosts: [srv.ip], port, durationMs: DURATION_MS, warmupMs: WARMUP_MS, connections: c, messageSize: 64 });
         const prof =
           PROFILE_DIR === undefined
             ? []

@@ -1,6 +1,6 @@
 import hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { LatencyRecorder, nodeClientArgv } from './client-kit.js';
+import { LatencyRecorder, nodeClientArgv, roundRobin } from './client-kit.js';
 
 describe('LatencyRecorder', () => {
   it('summarises microseconds and encodes a histogram that decodes to the same data', () => {
@@ -40,9 +40,22 @@ describe('LatencyRecorder', () => {
 });
 
 describe('nodeClientArgv', () => {
-  const p = { host: '10.0.0.1', port: 80, durationMs: 1000, warmupMs: 0, connections: 1, messageSize: 64, rate: 50 };
+  const p = { hosts: ['10.0.0.1'], port: 80, durationMs: 1000, warmupMs: 0, connections: 1, messageSize: 64, rate: 50 };
   it('adds --rate only for clients that pace', () => {
     expect(nodeClientArgv('/x/client.js', p)).not.toContain('--rate');
     expect(nodeClientArgv('/x/client.js', p, { rate: true }).slice(-2)).toEqual(['--rate', '50']);
+  });
+  it('repeats --host for each host, in order', () => {
+    const argv = nodeClientArgv('/x/client.js', { ...p, hosts: ['10.244.0.2', '10.244.0.3', '10.244.0.4'] });
+    expect(argv.slice(2, 9)).toEqual(['--host', '10.244.0.2', '--host', '10.244.0.3', '--host', '10.244.0.4', '--port']);
+  });
+});
+
+describe('roundRobin', () => {
+  it('cycles over the targets from one counter', () => {
+    const next = roundRobin(['a', 'b', 'c']);
+    expect(Array.from({ length: 7 }, next)).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a']);
+    const one = roundRobin(['x']);
+    expect([one(), one()]).toEqual(['x', 'x']);
   });
 });

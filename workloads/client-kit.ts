@@ -10,7 +10,8 @@ import type { WorkloadParams, WorkloadResult } from './types.js';
 // Command line
 
 export interface ClientArgs {
-  host: string;
+  /** One or more addresses, all on `port` (WorkloadParams.hosts): repeated --host flags. */
+  hosts: string[];
   port: number;
   durationMs: number;
   warmupMs: number;
@@ -26,8 +27,7 @@ export function nodeClientArgv(script: string, p: WorkloadParams, opts: { rate?:
   return [
     process.execPath,
     script,
-    '--host',
-    p.host,
+    ...p.hosts.flatMap((h) => ['--host', h]),
     '--port',
     String(p.port),
     '--duration-ms',
@@ -42,7 +42,8 @@ export function nodeClientArgv(script: string, p: WorkloadParams, opts: { rate?:
   ];
 }
 
-const USAGE = '--host IP --port N --duration-ms N [--warmup-ms N] [--connections N] [--message-size N] [--rate N] [--timeout-ms N]';
+const USAGE =
+  '--host IP [--host IP …] --port N --duration-ms N [--warmup-ms N] [--connections N] [--message-size N] [--rate N] [--timeout-ms N]';
 
 /** Exits 2 with a message on stderr: the only case a client does not print a result. */
 function usageExit(prog: string, message: string): never {
@@ -63,13 +64,15 @@ function int(prog: string, flag: string, raw: string | undefined, min: number, m
 }
 
 export function parseClientArgs(prog: string, defaults: { timeoutMs: number; messageSize: number }): ClientArgs {
-  let values: Record<string, string | undefined>;
+  let values: { [flag in 'port' | 'duration-ms' | 'warmup-ms' | 'connections' | 'rate' | 'message-size' | 'timeout-ms']?: string } & {
+    host?: string[];
+  };
   try {
     const str = { type: 'string' } as const;
     ({ values } = parseArgs({
       args: process.argv.slice(2),
       options: {
-        host: str,
+        host: { type: 'string', multiple: true },
         port: str,
         'duration-ms': str,
         'warmup-ms': str,
@@ -84,11 +87,12 @@ export function parseClientArgs(prog: string, defaults: { timeoutMs: number; mes
   } catch (e) {
     usageExit(prog, (e as Error).message);
   }
-  const host = values.host;
-  // An address, never a name: there is no resolver inside the benchmark's namespaces.
-  if (host === undefined || isIP(host) === 0) usageExit(prog, `--host must be an IP address, got ${JSON.stringify(host)}`);
+  const hosts = values.host ?? [];
+  if (hosts.length === 0) usageExit(prog, '--host is required');
+  // Addresses, never names: there is no resolver inside the benchmark's namespaces.
+  for (const h of hosts) if (isIP(h) === 0) usageExit(prog, `--host must be an IP address, got ${JSON.stringify(h)}`);
   return {
-    host,
+    hosts,
     port: int(prog, 'port', values.port, 1, 65535),
     durationMs: int(prog, 'duration-ms', values['duration-ms'], 1, 86_400_000),
     warmupMs: int(prog, 'warmup-ms', values['warmup-ms'], 0, 86_400_000, 0),
@@ -97,6 +101,17 @@ export function parseClientArgs(prog: string, defaults: { timeoutMs: number; mes
     messageSize: int(prog, 'message-size', values['message-size'], 1, 16 << 20, defaults.messageSize),
     timeoutMs: int(prog, 'timeout-ms', values['timeout-ms'], 1, 3_600_000, defaults.timeoutMs),
   };
+}
+
+/**
+ * Where each new connection goes, for the connection-per-operation clients: round-robin over
+ * `targets` (one per host) from one counter shared by all loops. Round-robin rather than a random
+ * draw (what a Service's backends do) gives each host exactly an equal share of the connections,
+ * where the random draw gives the same share only in expectation; with one host it is that one.
+ */
+export function roundRobin<T>(targets: readonly T[]): () => T {
+  let i = 0;
+  return () => targets[i++ % targets.length]!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,10 +486,12 @@ function findHeadEnd(b: Buffer, from: number, to: number): number {
 // Persistent connections (tcp-rr, stream)
 
 /**
- * `n` long-lived connections made by `open()`, each kept open for the whole run: a connection
- * that fails (errors), ends early (errors, code EOF) or stays silent for `timeoutMs`
- * (timeouts) is counted while measuring and reopened after 10 ms, so a dead path does not spin
- * the CPU. `closeAll()` destroys the ones still open when the measurement is over.
+ * `n` long-lived connections made by `open(host)`, each kept open for the whole run: connection i
+ * goes to hosts[i % hosts.length] (with fewer connections than hosts, the last hosts get none),
+ * and a connection that fails (errors), ends early (errors, code EOF) or stays silent for
+ * `timeoutMs` (timeouts) is counted while measuring and reopened to the same host after 10 ms, so
+ * a dead path does not spin the CPU. `closeAll()` destroys the ones still open when the
+ * measurement is over.
  */
 export class PersistentConnections {
   private readonly sockets = new Set<Socket>();
@@ -483,22 +500,22 @@ export class PersistentConnections {
     private readonly m: Measurement,
     private readonly tally: Tally,
     private readonly errorLog: ErrorLog,
-    private readonly open: () => Socket,
+    private readonly open: (host: string) => Socket,
     private readonly timeoutMs: number,
   ) {}
 
-  start(n: number): void {
-    for (let i = 0; i < n; i++) this.add();
+  start(hosts: readonly string[], n: number): void {
+    for (let i = 0; i < n; i++) this.add(hosts[i % hosts.length]!);
   }
 
   closeAll(): void {
     for (const s of this.sockets) s.destroy();
   }
 
-  private add(): void {
+  private add(host: string): void {
     const { m, tally, errorLog } = this;
     if (m.phase === 'done') return;
-    const s = this.open();
+    const s = this.open(host);
     this.sockets.add(s);
     s.setTimeout(this.timeoutMs);
     s.on('connect', () => {
@@ -520,7 +537,7 @@ export class PersistentConnections {
     });
     s.on('close', () => {
       this.sockets.delete(s);
-      if (m.phase !== 'done') setTimeout(() => this.add(), 10);
+      if (m.phase !== 'done') setTimeout(() => this.add(host), 10);
     });
   }
 }

@@ -5,8 +5,13 @@
 // line that parseResult validates.
 
 export interface WorkloadParams {
-  /** Address the client drives: a pod IP, a cluster IP or the node IP (NodePort). */
-  host: string;
+  /**
+   * Addresses the client drives, all on `port`: one for the Service paths (a cluster IP, or the
+   * node IP for NodePort); every endpoint pod's IP for the pod path, where the client spreads its
+   * connections over them itself (client-side balancing, as for a headless Service), so the
+   * baseline ends at the same server pods as the Service paths.
+   */
+  hosts: string[];
   port: number;
   /** Measured time, after the warm-up. */
   durationMs: number;

@@ -1,6 +1,7 @@
 import type { Workload } from '../../workloads/types.js';
 import type { Exec } from '../exec/index.js';
 import { probe } from '../probe/client.js';
+import type { PodPlan } from '../sandbox/plan.js';
 import { machineDelta, processCpuS, readMachineCpu } from './cpu.js';
 import type { BackendEnv } from './env.js';
 import type { PlannedCase } from './plan.js';
@@ -18,24 +19,48 @@ export interface CaseSettings {
   messageSize: number;
 }
 
+/** The server pods that are the measured service's endpoints: the first `endpoints` ones. */
+export function endpointPods(env: BackendEnv, endpoints: number): PodPlan[] {
+  return env.sandbox.plan.pods.filter((p) => p.kind === 'server').slice(0, endpoints);
+}
+
+export interface PathTarget {
+  /** Namespace the client runs in. */
+  netns: string;
+  /** Addresses the client connects to, all on `port` (WorkloadParams.hosts). */
+  hosts: string[];
+  port: number;
+  /** For each host, who must answer it; undefined: any endpoint (the Service picks). */
+  expect: string[] | undefined;
+}
+
 /** Where a path's client runs and what it connects to, for a given service port. */
-export function pathEndpoints(env: BackendEnv, path: Path, port: { port: number; targetPort: number; nodePort?: number }) {
+export function pathEndpoints(
+  env: BackendEnv,
+  path: Path,
+  port: { port: number; targetPort: number; nodePort?: number },
+  endpoints: number,
+): PathTarget {
   const { plan } = env.sandbox;
   const pod = (role: string) => plan.pods.find((p) => p.role === role)!;
   const vip = env.measured!.clusterIP;
   switch (path) {
-    case 'pod':
-      // The baseline: straight to one endpoint's pod IP, no Service in the way.
-      return { netns: pod('cli-0').netns, host: pod('srv-0').ip, port: port.targetPort, expect: ['srv-0'] };
+    case 'pod': {
+      // The baseline: straight to the endpoint pods' IPs, no Service rules in the way, the client
+      // spreading its connections over them; so it ends at the same servers as the Service paths
+      // (one server against three would change the throughput whatever does the balancing).
+      const pods = endpointPods(env, endpoints);
+      return { netns: pod('cli-0').netns, hosts: pods.map((p) => p.ip), port: port.targetPort, expect: pods.map((p) => p.role) };
+    }
     case 'clusterip':
-      return { netns: pod('cli-0').netns, host: vip, port: port.port, expect: undefined };
+      return { netns: pod('cli-0').netns, hosts: [vip], port: port.port, expect: undefined };
     case 'clusterip-node':
-      return { netns: plan.node.netns, host: vip, port: port.port, expect: undefined };
+      return { netns: plan.node.netns, hosts: [vip], port: port.port, expect: undefined };
     case 'nodeport':
-      return { netns: plan.external.netns, host: plan.node.ip, port: port.nodePort!, expect: undefined };
+      return { netns: plan.external.netns, hosts: [plan.node.ip], port: port.nodePort!, expect: undefined };
     case 'hairpin':
       // A server pod reaching its own Service (it may land on itself: the hairpin case).
-      return { netns: pod('srv-0').netns, host: vip, port: port.port, expect: undefined };
+      return { netns: pod('srv-0').netns, hosts: [vip], port: port.port, expect: undefined };
   }
 }
 
@@ -60,34 +85,41 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
   const measured = env.measured!;
   const port = measured.ports.find((p) => p.name === w.name)!;
   const ident = measured.ports.find((p) => p.name === 'ident')!;
-  const endpointRoles = plan.pods
-    .filter((p) => p.kind === 'server')
-    .slice(0, s.endpoints)
-    .map((p) => p.role as string);
+  const endpointRoles = endpointPods(env, s.endpoints).map((p) => p.role as string);
 
   // Start every case from the same state: no conntrack entries left by the previous one.
   await exec.run({ netns: plan.node.netns, argv: ['conntrack', '-F'], allowFailure: true });
 
-  // One real request through the same path to the ident port: the right server must answer.
-  const check = pathEndpoints(env, c.path, ident);
-  const [answer] = await probe(exec, check.netns, [`${check.host}:${check.port}`], { timeoutMs: 3000 });
-  const expected = check.expect ?? endpointRoles;
-  if (!exec.dryRun && (!answer?.ok || !expected.includes(answer.reply ?? ''))) {
-    return {
-      ...b,
-      state: 'errored',
-      reason: `path ${c.path} does not forward: ${check.host}:${check.port} ${answer?.ok ? `answered by ${answer.reply}, expected ${expected.join(' or ')}` : `failed (${answer?.error})`}`,
-    };
+  // One real request per host of the path to the ident port: the right server must answer each
+  // (the pod path: every endpoint pod itself; a Service path: any endpoint).
+  const check = pathEndpoints(env, c.path, ident, s.endpoints);
+  const answers = await probe(
+    exec,
+    check.netns,
+    check.hosts.map((h) => `${h}:${check.port}`),
+    { timeoutMs: 3000 },
+  );
+  if (!exec.dryRun) {
+    for (const [i, host] of check.hosts.entries()) {
+      const answer = answers[i];
+      const expected = check.expect === undefined ? endpointRoles : [check.expect[i]!];
+      if (answer?.ok && expected.includes(answer.reply ?? '')) continue;
+      return {
+        ...b,
+        state: 'errored',
+        reason: `path ${c.path} does not forward: ${host}:${check.port} ${answer?.ok ? `answered by ${answer.reply}, expected ${expected.join(' or ')}` : `failed (${answer?.error ?? 'no answer'})`}`,
+      };
+    }
   }
 
-  const to = pathEndpoints(env, c.path, port);
+  const to = pathEndpoints(env, c.path, port, s.endpoints);
   const serverPids = env.servers.map((x) => x.pid);
   const cpu0 = readMachineCpu();
   const srv0 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
   const r = await exec.run({
     netns: to.netns,
     argv: w.clientArgv({
-      host: to.host,
+      hosts: to.hosts,
       port: to.port,
       durationMs: s.durationMs,
       warmupMs: s.warmupMs,
@@ -129,7 +161,7 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
     ...b,
     state: 'completed',
     result,
-    checkedBy: answer?.reply ?? '',
+    checkedBy: answers.map((a) => a.reply ?? '').join(','),
     cpu: {
       loadGeneratorS: (result.cpuUs.user + result.cpuUs.system) / 1e6,
       serversS: srv1 - srv0,

@@ -29,7 +29,9 @@ export function runShape(backendNames: readonly string[], workloadNames: readonl
       .describe(`backends to compare (default: every backend ready here): ${backendNames.join(', ')}`),
     path: list('path', PATHS)
       .default(['pod', 'clusterip', 'nodeport'])
-      .describe(`paths: ${PATHS.join(', ')}`),
+      .describe(
+        `paths: ${PATHS.join(', ')} (pod: straight to the endpoint pods' IPs, the client spreading connections over them, no Service rules in the way)`,
+      ),
     workload: list('workload', workloadNames)
       .default(['http', 'tcp-crr'])
       .describe(`workloads: ${workloadNames.join(', ')}`),

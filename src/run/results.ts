@@ -54,6 +54,8 @@ const caseBase = z.object({
 });
 
 export const caseResult = z.discriminatedUnion('state', [
+  // checkedBy: who answered the path check before the case, one pod per host of the path,
+  // comma-separated (the pod path: every endpoint pod; a Service path: the one it picked).
   caseBase.extend({ state: z.literal('completed'), result: workloadResult, cpu, checkedBy: z.string() }),
   caseBase.extend({ state: z.literal('errored'), reason: z.string(), result: workloadResult.optional() }),
   caseBase.extend({ state: z.literal('skipped'), reason: z.string() }),

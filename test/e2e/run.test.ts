@@ -73,10 +73,14 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
       if (c.state !== 'completed') continue;
       expect(c.result.ops).toBeGreaterThan(0);
       expect(c.result.latencyUs.p50).toBeGreaterThan(0);
-      // The path check before measuring: the pod path reaches srv-0, service paths an endpoint.
-      expect(['srv-0', 'srv-1', 'srv-2']).toContain(c.checkedBy);
-      if (c.path === 'pod') expect(c.checkedBy).toBe('srv-0');
+      // The path check before measuring: the pod path reaches each endpoint pod by its own IP,
+      // service paths one endpoint.
+      if (c.path === 'pod') expect(c.checkedBy).toBe('srv-0,srv-1,srv-2');
+      else expect(['srv-0', 'srv-1', 'srv-2']).toContain(c.checkedBy);
       if (c.workload === 'http-crr') expect(c.result.connectionsOpened - c.result.ops).toBeGreaterThanOrEqual(0);
+      // The pod path spreads its connections over the same endpoint pods as the Service.
+      if (c.path === 'pod' && c.workload === 'http-crr')
+        expect(Object.keys(c.result.answeredBy ?? {}).sort()).toEqual(['srv-0', 'srv-1', 'srv-2']);
       expect(c.cpu.kernelS).toBeGreaterThanOrEqual(0);
     }
     const ipvs = run.cases.filter((c) => c.backend === 'ipvs');

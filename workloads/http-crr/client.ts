@@ -1,6 +1,7 @@
 // http-crr client: p.connections loops, each doing GET / on a NEW TCP connection with
 // `Connection: close`, timed with hrtime from the connect() call to the end of the response, so
-// connection setup is inside the latency.
+// connection setup is inside the latency. With several hosts (the pod path) each new connection
+// goes to the next one, round-robin over all loops.
 //
 // Proof of one connection per request, from both ends: the client counts socket 'connect' events,
 // and the server numbers requests per connection (x-req-seq, workloads/http/server.ts); any
@@ -32,6 +33,7 @@ import {
   nowUs,
   parseClientArgs,
   connectReading,
+  roundRobin,
   sweepTimeouts,
   type TimedOp,
 } from '../client-kit.js';
@@ -44,9 +46,17 @@ const latency = new LatencyRecorder();
 const answeredBy = new Map<string, number>();
 const errorLog = new ErrorLog();
 
-const target = { host: a.host, port: a.port, noDelay: true };
-const hostHeader = `${isIPv6(a.host) ? `[${a.host}]` : a.host}:${a.port}`;
-const REQUEST = Buffer.from(`GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`, 'latin1');
+/** Each new connection goes to the next host with its own prepared request (client-kit.ts
+ * roundRobin: an equal share each). */
+const nextTarget = roundRobin(
+  a.hosts.map((host) => {
+    const hostHeader = `${isIPv6(host) ? `[${host}]` : host}:${a.port}`;
+    return {
+      connect: { host, port: a.port, noDelay: true },
+      request: Buffer.from(`GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`, 'latin1'),
+    };
+  }),
+);
 const NO_POD = '(no x-pod header)';
 const X_POD = 0;
 const X_REQ_SEQ = 1;
@@ -63,6 +73,7 @@ class Loop implements TimedOp {
   waiting = false;
   lastActivityUs = 0;
   private socket: Socket | undefined;
+  private request = Buffer.alloc(0);
   private t0 = 0;
   private openedInWindow = false;
   /** The request is accounted for (answered or failed); the connection may still be closing. */
@@ -75,8 +86,10 @@ class Loop implements TimedOp {
     this.settled = false;
     this.waiting = true;
     this.reader.reset();
-    if (this.socket === undefined) this.socket = this.listen(connectReading(target, (n, buf) => this.onRead(n, buf)));
-    else this.socket.connect(target);
+    const target = nextTarget();
+    this.request = target.request;
+    if (this.socket === undefined) this.socket = this.listen(connectReading(target.connect, (n, buf) => this.onRead(n, buf)));
+    else this.socket.connect(target.connect);
   }
 
   private listen(s: Socket): Socket {
@@ -86,7 +99,7 @@ class Loop implements TimedOp {
         this.openedInWindow = true;
       }
       this.lastActivityUs = nowUs();
-      s.write(REQUEST);
+      s.write(this.request);
     });
     s.on('error', (e) => this.settle(e));
     // The server's FIN: after a complete response it is the expected close; before, it either

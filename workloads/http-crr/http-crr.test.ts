@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { badOutputs, goodLine, goodResult } from '../test-support/fixtures.js';
-import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runInNetns, runWorkload } from '../test-support/real-run.js';
+import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runInNetns, runWorkload, TWO_HOSTS } from '../test-support/real-run.js';
 import type { Workload } from '../types.js';
 import { httpCrr } from './index.js';
 
-const params = { host: '10.96.0.10', port: 80, durationMs: 5000, warmupMs: 1000, connections: 8, messageSize: 64, rate: 100 };
+const params = { hosts: ['10.96.0.10'], port: 80, durationMs: 5000, warmupMs: 1000, connections: 8, messageSize: 64, rate: 100 };
 
 describe('http-crr workload: argv', () => {
   it('reuses the http server program on its own port', () => {
@@ -39,6 +39,16 @@ describe.runIf(isRoot)('http-crr workload: real run on loopback in a throwaway n
     w = await compiledWorkload('http-crr', 'httpCrr');
   });
 
+  it('spreads new connections round-robin over several hosts (the pod path): equal shares', async () => {
+    const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, warmupMs: 0, durationMs: 500 }), { countTo: true });
+    expect(run.code, run.stderr).toBe(0);
+    const r = w.parseResult(run.stdout);
+    expect(r.errors + r.timeouts).toBe(0);
+    const [a, b] = TWO_HOSTS.map((h) => run.countsTo![h]!);
+    expect(a! + b!).toBeGreaterThan(50);
+    expect(Math.abs(a! - b!)).toBeLessThanOrEqual(1); // one shared counter: exactly alternating
+  });
+
   it('opens exactly one TCP connection per request', async () => {
     const p = loopbackParams(w);
     const run = await runWorkload(w, p);
@@ -61,7 +71,7 @@ describe.runIf(isRoot)('http-crr workload: real run on loopback in a throwaway n
     const probe = `
       const http = require('node:http');
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      const get = (a) => new Promise((ok, ko) => http.get({ host: '127.0.0.1', port: 8081, agent: a }, (res) => {
+      const get = (a) => new Promise((ok, ko) => http.get({ hosts: ['127.0.0.1'], port: 8081, agent: a }, (res) => {
         res.resume(); res.on('end', () => ok([res.headers['x-conn-seq'], res.headers['x-req-seq'], res.headers['x-pod']]));
       }).on('error', ko));
       (async () => {

@@ -45,10 +45,14 @@ interface AcClient {
 }
 const podOf = new WeakMap<object, string>();
 
-const host = isIPv6(a.host) ? `[${a.host}]` : a.host;
+// Several hosts (the pod path): autocannon takes `url` as an array and gives connection i the URL
+// i % urls.length (lib/run.js initialiseClients), as the persistent clients do; its README
+// recommends a connection count that is a multiple of the URL count, and with fewer connections
+// than hosts the last hosts get none.
+const urls = a.hosts.map((h) => `http://${isIPv6(h) ? `[${h}]` : h}:${a.port}/`);
 const instance = autocannon(
   {
-    url: `http://${host}:${a.port}/`,
+    url: urls as unknown as string, // an array is fine (lib/url.js ofURL); @types/autocannon says string
     connections,
     pipelining: 1,
     // The run is stopped by our clock; autocannon's own timer is only a backstop.

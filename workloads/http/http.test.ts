@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { badOutputs, goodLine, goodResult } from '../test-support/fixtures.js';
-import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload } from '../test-support/real-run.js';
+import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload, TWO_HOSTS } from '../test-support/real-run.js';
 import type { Workload } from '../types.js';
 import { http } from './index.js';
 
-const params = { host: '10.96.0.10', port: 80, durationMs: 5000, warmupMs: 1000, connections: 8, messageSize: 64 };
+const params = { hosts: ['10.96.0.10'], port: 80, durationMs: 5000, warmupMs: 1000, connections: 8, messageSize: 64 };
 
 describe('http workload: argv', () => {
   it('runs the compiled node server with the pod name on port 8080', () => {
@@ -52,6 +52,17 @@ describe.runIf(isRoot)('http workload: real run on loopback in a throwaway names
   beforeAll(async () => {
     ensureBuilt();
     w = await compiledWorkload('http', 'http');
+  });
+
+  it('sends connection i to host i % hosts (the pod path): 2 connections, one per host', async () => {
+    const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, connections: 2, warmupMs: 0, durationMs: 500 }), {
+      countTo: true,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const r = w.parseResult(run.stdout);
+    expect(r.errors + r.timeouts).toBe(0);
+    expect(r.ops).toBeGreaterThan(0);
+    expect(run.countsTo).toEqual({ [TWO_HOSTS[0]!]: 1, [TWO_HOSTS[1]!]: 1 });
   });
 
   it('drives keep-alive requests and records µs latencies', async () => {

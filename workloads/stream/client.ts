@@ -5,7 +5,8 @@
 //
 // Reads go through `onread` into one reused 1 MiB buffer (Node net.connect option): no Buffer per
 // chunk, so the client's garbage collector is not what limits the rate. A connection that ends
-// or fails is counted as an error and reopened after 10 ms.
+// or fails is counted as an error and reopened after 10 ms. Connection i goes to
+// hosts[i % hosts.length] (client-kit.ts PersistentConnections).
 
 import { connect } from 'node:net';
 import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, parseClientArgs, PersistentConnections } from '../client-kit.js';
@@ -19,9 +20,9 @@ const errorLog = new ErrorLog();
 const readBuffer = Buffer.allocUnsafe(1 << 20);
 
 /** One receiving connection; a silent one times out (the path or the server is stuck). */
-const open = () =>
+const open = (host: string) =>
   connect({
-    host: a.host,
+    host,
     port: a.port,
     onread: {
       buffer: readBuffer,
@@ -33,7 +34,7 @@ const open = () =>
   });
 
 const connections = new PersistentConnections(m, tally, errorLog, open, a.timeoutMs);
-connections.start(a.connections);
+connections.start(a.hosts, a.connections);
 await m.ended;
 connections.closeAll();
 tally.ops = tally.bytes;

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { badOutputs, goodLine, goodResult } from '../test-support/fixtures.js';
-import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload } from '../test-support/real-run.js';
+import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload, TWO_HOSTS } from '../test-support/real-run.js';
 import type { Workload } from '../types.js';
 import { stream } from './index.js';
 
@@ -17,7 +17,14 @@ describe('stream workload: argv', () => {
     expect(stream.opUnit).toBe('bytes');
   });
   it('runs the compiled node client', () => {
-    const argv = stream.clientArgv({ host: '10.0.0.5', port: 7004, durationMs: 2000, warmupMs: 500, connections: 1, messageSize: 65536 });
+    const argv = stream.clientArgv({
+      hosts: ['10.0.0.5'],
+      port: 7004,
+      durationMs: 2000,
+      warmupMs: 500,
+      connections: 1,
+      messageSize: 65536,
+    });
     expect(argv[1]).toMatch(/\/workloads\/stream\/client\.js$/);
   });
 });
@@ -32,6 +39,17 @@ describe.runIf(isRoot)('stream workload: real run on loopback in a throwaway nam
   beforeAll(async () => {
     ensureBuilt();
     w = await compiledWorkload('stream', 'stream');
+  });
+
+  it('sends connection i to host i % hosts (the pod path): 2 connections, one per host', async () => {
+    const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, connections: 2, warmupMs: 0, durationMs: 500 }), {
+      countTo: true,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const r = w.parseResult(run.stdout);
+    expect(r.errors + r.timeouts).toBe(0);
+    expect(r.ops).toBeGreaterThan(0);
+    expect(run.countsTo).toEqual({ [TWO_HOSTS[0]!]: 1, [TWO_HOSTS[1]!]: 1 });
   });
 
   it('receives bulk data; ops are bytes and the latency histogram is empty', async () => {

@@ -1,6 +1,7 @@
 // tcp-crr client: p.connections loops of connect → send p.messageSize bytes → receive the whole
 // echo → close. Latency = connect() call to the last byte of the echo (µs, hrtime): handshake
-// (where a service's per-connection lookup and NAT setup happen) plus one round trip.
+// (where a service's per-connection lookup and NAT setup happen) plus one round trip. With several
+// hosts (the pod path) each new connection goes to the next one, round-robin over all loops.
 //
 // The client closes first, and with RST (socket.resetAndDestroy(), Node ≥ 18.3): a FIN close
 // leaves each client socket in TIME_WAIT for 60 s (measured here: 5,443 TIME_WAIT sockets after
@@ -27,6 +28,7 @@ import {
   nowUs,
   parseClientArgs,
   connectReading,
+  roundRobin,
   sweepTimeouts,
   type TimedOp,
 } from '../client-kit.js';
@@ -38,7 +40,8 @@ const tally = newTally();
 const latency = new LatencyRecorder();
 const errorLog = new ErrorLog();
 const message = Buffer.alloc(a.messageSize, 'x');
-const target = { host: a.host, port: a.port, noDelay: true };
+// Each new connection goes to the next host (client-kit.ts roundRobin: an equal share each).
+const nextTarget = roundRobin(a.hosts.map((host) => ({ host, port: a.port, noDelay: true })));
 
 /** One connect → echo → close loop: one transaction at a time, on one reused Socket object. */
 class Loop implements TimedOp {
@@ -57,6 +60,7 @@ class Loop implements TimedOp {
     this.received = 0;
     this.settled = false;
     this.waiting = true;
+    const target = nextTarget();
     if (this.socket === undefined) this.socket = this.listen(connectReading(target, (n) => this.onRead(n)));
     else this.socket.connect(target);
   }

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { badOutputs, goodLine, goodResult } from '../test-support/fixtures.js';
-import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload } from '../test-support/real-run.js';
+import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload, TWO_HOSTS } from '../test-support/real-run.js';
 import type { Workload } from '../types.js';
 import { tcpCrr } from './index.js';
 
@@ -13,7 +13,7 @@ describe('tcp-crr workload: argv', () => {
     expect(tcpCrr.opUnit).toBe('connections');
   });
   it('runs the compiled node client', () => {
-    const argv = tcpCrr.clientArgv({ host: '10.0.0.5', port: 30003, durationMs: 2000, warmupMs: 500, connections: 2, messageSize: 32 });
+    const argv = tcpCrr.clientArgv({ hosts: ['10.0.0.5'], port: 30003, durationMs: 2000, warmupMs: 500, connections: 2, messageSize: 32 });
     expect(argv[1]).toMatch(/\/workloads\/tcp-crr\/client\.js$/);
     expect(argv).toContain('30003');
   });
@@ -29,6 +29,16 @@ describe.runIf(isRoot)('tcp-crr workload: real run on loopback in a throwaway na
   beforeAll(async () => {
     ensureBuilt();
     w = await compiledWorkload('tcp-crr', 'tcpCrr');
+  });
+
+  it('spreads new connections round-robin over several hosts (the pod path): equal shares', async () => {
+    const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, warmupMs: 0, durationMs: 500 }), { countTo: true });
+    expect(run.code, run.stderr).toBe(0);
+    const r = w.parseResult(run.stdout);
+    expect(r.errors + r.timeouts).toBe(0);
+    const [a, b] = TWO_HOSTS.map((h) => run.countsTo![h]!);
+    expect(a! + b!).toBeGreaterThan(50);
+    expect(Math.abs(a! - b!)).toBeLessThanOrEqual(1); // one shared counter: exactly alternating
   });
 
   it('opens one connection per transaction and times connect-to-echo in µs', async () => {

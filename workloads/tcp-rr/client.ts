@@ -2,7 +2,8 @@
 // p.messageSize-byte message and waiting for all of its echo before sending the next. One
 // transaction = one round trip; its time (µs, hrtime) goes into the histogram. A connection that
 // fails or closes is counted (errors; idle longer than --timeout-ms while waiting: timeouts) and
-// reopened after 10 ms, so a dead path does not spin the CPU.
+// reopened after 10 ms, so a dead path does not spin the CPU. Connection i goes to
+// hosts[i % hosts.length] and keeps that host when reopened (client-kit.ts PersistentConnections).
 
 import { connect } from 'node:net';
 import {
@@ -25,8 +26,8 @@ const errorLog = new ErrorLog();
 const message = Buffer.alloc(a.messageSize, 'x');
 
 /** One connection: send, wait for the whole echo, record, send again. */
-function open() {
-  const s = connect({ host: a.host, port: a.port, noDelay: true });
+function open(host: string) {
+  const s = connect({ host, port: a.port, noDelay: true });
   let received = 0;
   let t0 = 0;
   const send = () => {
@@ -54,7 +55,7 @@ function open() {
 }
 
 const connections = new PersistentConnections(m, tally, errorLog, open, a.timeoutMs);
-connections.start(a.connections);
+connections.start(a.hosts, a.connections);
 await m.ended;
 connections.closeAll();
 emitResult(PROG, m, tally, latency, { errorLog });

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { badOutputs, goodLine, goodResult } from '../test-support/fixtures.js';
-import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload } from '../test-support/real-run.js';
+import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload, TWO_HOSTS } from '../test-support/real-run.js';
 import type { Workload } from '../types.js';
 import { tcpRr } from './index.js';
 
@@ -12,7 +12,7 @@ describe('tcp-rr workload: argv', () => {
     expect(tcpRr.protocol).toBe('TCP');
   });
   it('runs the compiled node client with the message size', () => {
-    const argv = tcpRr.clientArgv({ host: '10.0.0.5', port: 7001, durationMs: 2000, warmupMs: 0, connections: 3, messageSize: 1400 });
+    const argv = tcpRr.clientArgv({ hosts: ['10.0.0.5'], port: 7001, durationMs: 2000, warmupMs: 0, connections: 3, messageSize: 1400 });
     expect(argv[0]).toBe(process.execPath);
     expect(argv[1]).toMatch(/\/workloads\/tcp-rr\/client\.js$/);
     expect(argv.slice(argv.indexOf('--message-size'), argv.indexOf('--message-size') + 2)).toEqual(['--message-size', '1400']);
@@ -29,6 +29,17 @@ describe.runIf(isRoot)('tcp-rr workload: real run on loopback in a throwaway nam
   beforeAll(async () => {
     ensureBuilt();
     w = await compiledWorkload('tcp-rr', 'tcpRr');
+  });
+
+  it('sends connection i to host i % hosts (the pod path): 2 connections, one per host', async () => {
+    const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, connections: 2, warmupMs: 0, durationMs: 500 }), {
+      countTo: true,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const r = w.parseResult(run.stdout);
+    expect(r.errors + r.timeouts).toBe(0);
+    expect(r.ops).toBeGreaterThan(0);
+    expect(run.countsTo).toEqual({ [TWO_HOSTS[0]!]: 1, [TWO_HOSTS[1]!]: 1 });
   });
 
   it('echoes whole messages on persistent connections', async () => {
@@ -80,6 +91,8 @@ describe('tcp-rr client: bad arguments', () => {
 
   it.each([
     [['--host', 'pod.example', '--port', '7001', '--duration-ms', '1000'], /--host must be an IP address/],
+    [['--host', '127.0.0.1', '--host', 'pod.example', '--port', '7001', '--duration-ms', '1000'], /--host must be an IP address/],
+    [['--port', '7001', '--duration-ms', '1000'], /--host is required/],
     [['--host', '127.0.0.1', '--port', '70000', '--duration-ms', '1000'], /--port must be an integer in \[1, 65535\]/],
     [['--host', '127.0.0.1', '--port', '7001'], /--duration-ms is required/],
     [['--host', '127.0.0.1', '--port', '7001', '--duration-ms', '1000', '--bogus', '1'], /Unknown option '--bogus'/],

@@ -1,7 +1,12 @@
 // Test harness that runs INSIDE a throwaway network namespace (`unshare --net node netns-run.js
 // SPEC`): brings its loopback up, starts a workload server, waits until the port is bound, runs the
 // client once, prints the client's stdout, stops the server. SPEC is JSON:
-//   { "server"?: argv, "client": argv, "protocol": "TCP"|"UDP", "port": number, "callerNetns": string }
+//   { "server"?: argv, "client": argv, "protocol": "TCP"|"UDP", "port": number, "callerNetns": string,
+//     "countTo"?: [address, …] }
+// countTo: counts, with nftables counters on the input hook, what reached each address on the port
+// (TCP: connection attempts, i.e. SYNs; UDP: datagrams) and prints them to stderr after the client,
+// as `netns-run counts: {"address": n, …}`: how a client spread its load over several hosts
+// (every 127.x.y.z is local on lo, so one server on 0.0.0.0 answers them all).
 // callerNetns is the caller's readlink(/proc/self/ns/net) ("net:[4026531840]"): the harness refuses
 // to run in that namespace, so it can never touch the caller's (the host's) network. (PID 1's
 // namespace link is not readable in every sandbox, the caller's always is.)
@@ -16,6 +21,7 @@ interface Spec {
   protocol: 'TCP' | 'UDP';
   port: number;
   callerNetns: string;
+  countTo?: string[];
 }
 
 function fail(message: string): never {
@@ -30,6 +36,31 @@ if (readlinkSync('/proc/self/ns/net') === spec.callerNetns) {
 }
 
 execFileSync('ip', ['link', 'set', 'lo', 'up']);
+
+const countTo = spec.countTo ?? [];
+if (countTo.length > 0) {
+  const match = spec.protocol === 'TCP' ? `tcp dport ${spec.port} tcp flags & (syn | ack) == syn` : `udp dport ${spec.port}`;
+  execFileSync('nft', ['-f', '-'], {
+    input: [
+      'table ip netns_run {',
+      ...countTo.map((_, i) => `  counter to${i} { }`),
+      '  chain input {',
+      '    type filter hook input priority 0; policy accept;',
+      ...countTo.map((addr, i) => `    ip daddr ${addr} ${match} counter name to${i}`),
+      '  }',
+      '}',
+    ].join('\n'),
+  });
+}
+
+/** Packets counted per countTo address (nft's JSON listing of the named counters). */
+function counts(): Record<string, number> {
+  const listing = JSON.parse(execFileSync('nft', ['-j', 'list', 'counters', 'table', 'ip', 'netns_run'], { encoding: 'utf8' })) as {
+    nftables: Array<{ counter?: { name: string; packets: number } }>;
+  };
+  const byName = new Map(listing.nftables.flatMap((e) => (e.counter === undefined ? [] : [[e.counter.name, e.counter.packets] as const])));
+  return Object.fromEntries(countTo.map((addr, i) => [addr, byName.get(`to${i}`) ?? 0]));
+}
 
 /** Is something bound to the port in this namespace? /proc/net/{tcp,udp}: local address
  * "0100007F:1B59"; TCP state 0A is LISTEN (include/net/tcp_states.h), UDP sockets show 07. */
@@ -67,6 +98,7 @@ let out = '';
 client.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
 const code: number = await new Promise((resolve) => client.on('close', (c) => resolve(c ?? 1)));
 process.stdout.write(out);
+if (countTo.length > 0) process.stderr.write(`netns-run counts: ${JSON.stringify(counts())}\n`);
 
 if (server?.pid !== undefined && !serverExited) {
   process.kill(-server.pid, 'SIGTERM');

@@ -56,8 +56,12 @@ export async function compiledWorkload(folder: string, exportName: string): Prom
   return w;
 }
 
+/** Two loopback addresses, each standing for one endpoint pod: a client given both must spread
+ * its connections over them (the pod path). */
+export const TWO_HOSTS = ['127.0.0.1', '127.0.0.2'];
+
 export const loopbackParams = (w: Workload, over: Partial<WorkloadParams> = {}): WorkloadParams => ({
-  host: '127.0.0.1',
+  hosts: ['127.0.0.1'],
   port: w.serverPort,
   durationMs: 1000,
   warmupMs: 200,
@@ -70,6 +74,8 @@ export interface RealRun {
   code: number;
   stdout: string;
   stderr: string;
+  /** With NetnsSpec.countTo: what reached each address (TCP: connection attempts; UDP: datagrams). */
+  countsTo?: Record<string, number>;
 }
 
 export interface NetnsSpec {
@@ -78,6 +84,8 @@ export interface NetnsSpec {
   protocol: 'TCP' | 'UDP';
   port: number;
   timeoutMs?: number;
+  /** Addresses to count traffic to (netns-run.ts: `countTo`). */
+  countTo?: string[];
 }
 
 /** Runs netns-run.js in a fresh network namespace: server (if any), then one client run. */
@@ -91,16 +99,19 @@ export function runInNetns(spec: NetnsSpec): Promise<RealRun> {
       { timeout: timeoutMs, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, stdout, stderr });
+        const counted = /^netns-run counts: (.*)$/m.exec(stderr);
+        resolve({ code, stdout, stderr, ...(counted === null ? {} : { countsTo: JSON.parse(counted[1]!) as Record<string, number> }) });
       },
     );
   });
 }
 
-/** A workload's server (unless `server: false`) and one client run, in a fresh namespace. */
-export function runWorkload(w: Workload, params: WorkloadParams, opts: { server?: boolean } = {}): Promise<RealRun> {
+/** A workload's server (unless `server: false`) and one client run, in a fresh namespace;
+ * `countTo: true` counts the traffic to each of params.hosts (RealRun.countsTo). */
+export function runWorkload(w: Workload, params: WorkloadParams, opts: { server?: boolean; countTo?: boolean } = {}): Promise<RealRun> {
   return runInNetns({
     ...(opts.server === false ? {} : { server: w.serverArgv('srv-0') }),
+    ...(opts.countTo === true ? { countTo: params.hosts } : {}),
     client: w.clientArgv(params),
     protocol: w.protocol,
     port: w.serverPort,

@@ -7,6 +7,9 @@
 // sockets or with IP_RECVERR (net/ipv4/udp.c __udp4_lib_err), so a missing server or a dropped
 // path shows up uniformly as loss (timeouts), whatever answers with ICMP on the way. The reply's
 // source address is not checked: through a Service it is the VIP after reverse NAT.
+//
+// Socket i sends to hosts[i % hosts.length], for the whole run (as the persistent TCP clients'
+// connections: with fewer sockets than hosts, the last hosts get none).
 
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -21,8 +24,8 @@ const errorLog = new ErrorLog();
 const size = Math.max(a.messageSize, 4);
 const timers: NodeJS.Timeout[] = [];
 
-function start(): void {
-  const s = createSocket(isIPv6(a.host) ? 'udp6' : 'udp4');
+function start(host: string): void {
+  const s = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
   const payload = Buffer.alloc(size, 'x');
   let seq = 0;
   let t0 = 0;
@@ -32,7 +35,7 @@ function start(): void {
     payload.writeUInt32BE(seq, 0);
     t0 = nowUs();
     timer.refresh(); // the one timer per socket restarts at every send: it fires only on loss
-    s.send(payload, a.port, a.host);
+    s.send(payload, a.port, host);
   };
   const timer = setTimeout(() => {
     errorLog.note({ code: 'ETIMEDOUT' });
@@ -57,7 +60,7 @@ function start(): void {
   send();
 }
 
-for (let i = 0; i < a.connections; i++) start();
+for (let i = 0; i < a.connections; i++) start(a.hosts[i % a.hosts.length]!);
 await m.ended;
 for (const t of timers) clearTimeout(t);
 emitResult(PROG, m, tally, latency, { errorLog });

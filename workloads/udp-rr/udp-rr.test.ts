@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { badOutputs, goodLine, goodResult } from '../test-support/fixtures.js';
-import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload } from '../test-support/real-run.js';
+import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload, TWO_HOSTS } from '../test-support/real-run.js';
 import type { Workload } from '../types.js';
 import { udpRr } from './index.js';
 
@@ -12,7 +12,7 @@ describe('udp-rr workload: argv', () => {
     expect(udpRr.protocol).toBe('UDP');
   });
   it('runs the compiled node client', () => {
-    const argv = udpRr.clientArgv({ host: '10.0.0.5', port: 53, durationMs: 2000, warmupMs: 500, connections: 2, messageSize: 32 });
+    const argv = udpRr.clientArgv({ hosts: ['10.0.0.5'], port: 53, durationMs: 2000, warmupMs: 500, connections: 2, messageSize: 32 });
     expect(argv[1]).toMatch(/\/workloads\/udp-rr\/client\.js$/);
   });
 });
@@ -27,6 +27,19 @@ describe.runIf(isRoot)('udp-rr workload: real run on loopback in a throwaway nam
   beforeAll(async () => {
     ensureBuilt();
     w = await compiledWorkload('udp-rr', 'udpRr');
+  });
+
+  it('sends from socket i to host i % hosts (the pod path): 2 sockets, both hosts answered', async () => {
+    const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, connections: 2, warmupMs: 0, durationMs: 500 }), {
+      countTo: true,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const r = w.parseResult(run.stdout);
+    expect(r.ops).toBeGreaterThan(100);
+    const [a, b] = TWO_HOSTS.map((h) => run.countsTo![h]!);
+    // one datagram in flight per socket, the same server behind both: about half each
+    expect(a! / (a! + b!)).toBeGreaterThan(0.3);
+    expect(a! / (a! + b!)).toBeLessThan(0.7);
   });
 
   it('echoes datagrams and records µs round trips', async () => {
