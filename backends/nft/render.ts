@@ -172,28 +172,32 @@ export function renderFull(state: ClusterState, cfg: ProxyConfig, opts: RenderOp
  * Assumes cfg is unchanged (kube-proxy restarts, and so full-syncs, on a config change).
  */
 export function renderPartial(prev: ClusterState, next: ClusterState, cfg: ProxyConfig): RenderResult {
-  const nextEps = validate(next, cfg);
+  // Keys computed once and reused: each lookup of a fresh key string (Map, endpoints object)
+  // hashes or internalizes it first, which at 10,000 services is most of a partial render.
+  const prevKeys = prev.services.map(serviceKey);
   const prevByKey = new Map<string, Service>();
-  for (const svc of prev.services) prevByKey.set(serviceKey(svc), svc);
+  for (let i = 0; i < prevKeys.length; i++) prevByKey.set(prevKeys[i] as string, prev.services[i] as Service);
   // A service whose Service and endpoints are the same in prev and next writes nothing (its
   // elements are already there, its chains are not rewritten), and its chains, affinity sets
   // and elements are in the installed table and the next one alike: it is left out of both
   // sides of the diff. (prev was rendered before, so it is valid: no two of its services share
-  // a key, a cluster IP or a node port with each other.)
+  // a key, a cluster IP or a node port with each other, and an unchanged service's fields
+  // need no second format check.)
   const keys = next.services.map(serviceKey);
   const unchanged = new Set<string>();
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const old = prevByKey.get(key);
-    if (old !== undefined && sameService(old, next.services[i] as Service) && sameEndpoints(prev.endpoints[key], nextEps[i]))
+    if (old !== undefined && sameService(old, next.services[i] as Service) && sameEndpoints(prev.endpoints[key], next.endpoints[key]))
       unchanged.add(key);
   }
+  const nextEps = validate(next, cfg, unchanged, keys);
 
   const before = newContext(cfg, undefined, undefined, undefined, true);
   writeSetup(before, false);
-  for (const svc of prev.services) {
-    const key = serviceKey(svc);
-    if (!unchanged.has(key)) writeService(before, svc, prev.endpoints[key], false);
+  for (let i = 0; i < prevKeys.length; i++) {
+    const key = prevKeys[i] as string;
+    if (!unchanged.has(key)) writeService(before, prev.services[i] as Service, prev.endpoints[key], false);
   }
   const installed: TableIndex = { chains: before.chains, affinitySets: before.affinitySets, elements: before.elements };
 
@@ -795,7 +799,15 @@ function isIPv4Cidr(s: string): boolean {
  * input, and duplicates would make two services share chains or map keys. So they are
  * checked here even though config validation should have caught them.
  */
-function validate(state: ClusterState, cfg: ProxyConfig): (Endpoint[] | undefined)[] {
+/** Checks what the renderer relies on and returns each service's endpoints. Services in
+ * `checked` (unchanged since a render that validated them) skip the format checks but still
+ * count for uniqueness against the others. */
+function validate(
+  state: ClusterState,
+  cfg: ProxyConfig,
+  checked: ReadonlySet<string> = new Set(),
+  keyOf: readonly string[] = state.services.map(serviceKey),
+): (Endpoint[] | undefined)[] {
   const fail = (what: string): never => {
     throw new BenchError(`nft render: ${what}`, {
       hint: 'services need unique DNS-label names, unique IPv4 cluster IPs, unique node ports, ports 1-65535 and IPv4 endpoints (the nft backend renders table ip kube-proxy)',
@@ -807,29 +819,23 @@ function validate(state: ClusterState, cfg: ProxyConfig): (Endpoint[] | undefine
   // protocol × node port as one number (TCP 0–65535, UDP 65536–131071)
   const nodePorts = new Set<number>();
   const endpoints: (Endpoint[] | undefined)[] = [];
-  for (const svc of state.services) {
-    const key = serviceKey(svc);
-    if (!DNS_LABEL.test(svc.namespace) || !DNS_LABEL.test(svc.name))
+  for (let s = 0; s < state.services.length; s++) {
+    const svc = state.services[s] as Service;
+    const key = keyOf[s] as string;
+    const fresh = !checked.has(key);
+    if (fresh && (!DNS_LABEL.test(svc.namespace) || !DNS_LABEL.test(svc.name)))
       fail(`service ${JSON.stringify(key)}: namespace and name must be DNS labels`);
     if (keys.has(key)) fail(`service ${key} is listed twice`);
     keys.add(key);
-    if (!isIPv4(svc.clusterIP)) fail(`service ${key}: clusterIP ${JSON.stringify(svc.clusterIP)} is not an IPv4 address`);
+    if (fresh && !isIPv4(svc.clusterIP)) fail(`service ${key}: clusterIP ${JSON.stringify(svc.clusterIP)} is not an IPv4 address`);
     if (clusterIPs.has(svc.clusterIP)) fail(`service ${key}: clusterIP ${svc.clusterIP} is used by another service`);
     clusterIPs.add(svc.clusterIP);
-    if (!Number.isInteger(svc.stickyMaxAgeSeconds) || svc.stickyMaxAgeSeconds < 1)
+    if (fresh && (!Number.isInteger(svc.stickyMaxAgeSeconds) || svc.stickyMaxAgeSeconds < 1))
       fail(`service ${key}: stickyMaxAgeSeconds must be a positive integer`);
     const ports = svc.ports;
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i] as ServicePort;
-      if (!PORT_NAME.test(p.name)) fail(`service ${key}: port name ${JSON.stringify(p.name)} is not a valid port name`);
-      if (p.protocol !== 'TCP' && p.protocol !== 'UDP') fail(`service ${key}: protocol ${JSON.stringify(p.protocol)}`);
-      if (!isPort(p.port) || !isPort(p.targetPort) || (p.nodePort !== undefined && p.nodePort !== 0 && !isPort(p.nodePort)))
-        fail(`service ${key}: port numbers must be 1-65535`);
-      for (let j = 0; j < i; j++) {
-        const q = ports[j] as ServicePort;
-        if (q.name === p.name) fail(`service ${key}: two ports are named ${JSON.stringify(p.name)}`);
-        if (q.protocol === p.protocol && q.port === p.port) fail(`service ${key}: two ports are ${p.protocol} ${p.port}`);
-      }
+      if (fresh) checkPort(key, ports, i, fail);
       if (p.nodePort !== undefined && p.nodePort !== 0) {
         const np = (p.protocol === 'TCP' ? 0 : 65536) + p.nodePort;
         if (nodePorts.has(np)) fail(`service ${key}: node port ${p.protocol}/${p.nodePort} is used twice`);
@@ -838,15 +844,31 @@ function validate(state: ClusterState, cfg: ProxyConfig): (Endpoint[] | undefine
     }
     const listed = state.endpoints[key];
     endpoints.push(listed);
-    const eps = listed ?? [];
-    for (let i = 0; i < eps.length; i++) {
-      const ip = (eps[i] as Endpoint).ip;
-      if (!isIPv4(ip)) fail(`service ${key}: endpoint ${JSON.stringify(ip)} is not an IPv4 address`);
-      if (eps.length <= 16) {
-        for (let j = 0; j < i; j++) if ((eps[j] as Endpoint).ip === ip) fail(`service ${key}: endpoint ${ip} is listed twice`);
-      }
-    }
-    if (eps.length > 16 && new Set(eps.map((e) => e.ip)).size !== eps.length) fail(`service ${key}: an endpoint is listed twice`);
+    if (fresh) checkEndpoints(key, listed ?? [], fail);
   }
   return endpoints;
+}
+
+function checkPort(key: string, ports: readonly ServicePort[], i: number, fail: (what: string) => never): void {
+  const p = ports[i] as ServicePort;
+  if (!PORT_NAME.test(p.name)) fail(`service ${key}: port name ${JSON.stringify(p.name)} is not a valid port name`);
+  if (p.protocol !== 'TCP' && p.protocol !== 'UDP') fail(`service ${key}: protocol ${JSON.stringify(p.protocol)}`);
+  if (!isPort(p.port) || !isPort(p.targetPort) || (p.nodePort !== undefined && p.nodePort !== 0 && !isPort(p.nodePort)))
+    fail(`service ${key}: port numbers must be 1-65535`);
+  for (let j = 0; j < i; j++) {
+    const q = ports[j] as ServicePort;
+    if (q.name === p.name) fail(`service ${key}: two ports are named ${JSON.stringify(p.name)}`);
+    if (q.protocol === p.protocol && q.port === p.port) fail(`service ${key}: two ports are ${p.protocol} ${p.port}`);
+  }
+}
+
+function checkEndpoints(key: string, eps: readonly Endpoint[], fail: (what: string) => never): void {
+  for (let i = 0; i < eps.length; i++) {
+    const ip = (eps[i] as Endpoint).ip;
+    if (!isIPv4(ip)) fail(`service ${key}: endpoint ${JSON.stringify(ip)} is not an IPv4 address`);
+    if (eps.length <= 16) {
+      for (let j = 0; j < i; j++) if ((eps[j] as Endpoint).ip === ip) fail(`service ${key}: endpoint ${ip} is listed twice`);
+    }
+  }
+  if (eps.length > 16 && new Set(eps.map((e) => e.ip)).size !== eps.length) fail(`service ${key}: an endpoint is listed twice`);
 }
