@@ -343,6 +343,20 @@ describe('render inputs', () => {
     expect(() => renderFull(bad({}), { ...cfg, podCidr: '10.0.0.0' })).toThrow(/pod CIDR/);
   });
 
+  it('a partial render checks the changed services, and clashes with unchanged ones', () => {
+    const base = smallState.services[0]!;
+    const withNew = (svc: typeof base, endpoints = eps('10.0.0.9')): ClusterState => ({
+      services: [...smallState.services, svc],
+      endpoints: { ...smallState.endpoints, [`${svc.namespace}/${svc.name}`]: endpoints },
+    });
+    const fresh = service('nsx', 'svcx', '172.30.9.9', [tcp('http', 80)]);
+    expect(() => renderPartial(smallState, withNew(fresh), cfg)).not.toThrow();
+    expect(() => renderPartial(smallState, withNew({ ...fresh, name: 'svc\nflush ruleset' }), cfg)).toThrow(/DNS labels/);
+    expect(() => renderPartial(smallState, withNew(fresh, eps('10.0.0.1 }')), cfg)).toThrow(/endpoint/);
+    expect(() => renderPartial(smallState, withNew({ ...fresh, clusterIP: base.clusterIP }), cfg)).toThrow(/used by another service/);
+    expect(() => renderPartial(smallState, withNew({ ...fresh, namespace: base.namespace, name: base.name }), cfg)).toThrow(/listed twice/);
+  });
+
   it('omits the masquerade rule without a pod CIDR (no local detector)', () => {
     const r = renderFull(referenceState, { ...cfg, podCidr: '' });
     expect(r.script).not.toContain('ip saddr != ');
