@@ -1,5 +1,6 @@
 import type { RunJson } from '../run/results.js';
-import { ratioText, withCi, type GroupSummary } from '../run/summary.js';
+import { ciTargetOf, ratioText, withCi, type GroupSummary } from '../run/summary.js';
+import { targetPercent } from '../stats/index.js';
 import { charts as allCharts } from './charts.js';
 import { byOrder, fmt, iptablesMode, kernelLabel, metric, ms, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
 import type { Block, ReportDoc } from './doc.js';
@@ -76,7 +77,7 @@ function environment(run: RunJson): Block[] {
     ['command', `bench ${run.argv.join(' ')}`],
     ['started, finished', `${run.startedAt}, ${run.finishedAt ?? '—'} (${run.state})`],
     ['seed', String(run.seed)],
-    ['repetitions × duration (warm-up)', `${flag('repeat')} × ${flag('duration')} s (${flag('warmup')} s)`],
+    ['repetitions × duration (warm-up)', `${repetitions(run)} × ${flag('duration')} s (${flag('warmup')} s)`],
     ['endpoints, target', `${flag('endpoints')}, ${flag('target')}`],
     [
       'connections, message size, rate',
@@ -87,6 +88,13 @@ function environment(run: RunJson): Block[] {
     { kind: 'heading', level: 2, text: 'Environment' },
     { kind: 'table', header: ['', ''], rows },
   ];
+}
+
+/** "3", or with adaptive repetitions "3 to 10 (more while the throughput CI is wider than ±5%)". */
+function repetitions(run: RunJson): string {
+  const t = ciTargetOf(run.flags);
+  const repeat = String(run.flags.repeat ?? '—');
+  return t ? `${repeat} to ${t.maxRepeat} (more while the throughput CI is wider than ±${targetPercent(t.halfWidth)}%)` : repeat;
 }
 
 function backends(run: RunJson): Block[] {
@@ -232,8 +240,13 @@ function warnings(run: RunJson, groups: GroupSummary[]): Block[] {
   const items: string[] = [];
   if (run.environment.where === 'guest')
     items.push(`The cases ran in a guest kernel (${run.environment.kernel}): compare them only with runs on the same kernel.`);
-  const few = groups.flatMap((g) => g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'few-samples') ?? [])[0];
-  if (few) items.push(`Every case group: ${few.message}.`);
+  // The sample-count warning is said once; with adaptive repetitions only some groups may have it.
+  const fewGroups = groups.filter((g) => g.metrics.throughput?.summary.warnings.some((w) => w.code === 'few-samples'));
+  const few = fewGroups[0]?.metrics.throughput!.summary.warnings.find((w) => w.code === 'few-samples');
+  if (few)
+    items.push(
+      `${fewGroups.length === groups.filter((g) => g.metrics.throughput).length ? 'Every case group' : `${fewGroups.length} case ${fewGroups.length === 1 ? 'group' : 'groups'}`}: ${few.message}.`,
+    );
   for (const g of groups) {
     for (const key of ['throughput', 'p50']) {
       const ws = (g.metrics[key]?.summary.warnings ?? []).filter((w) => w.code !== 'few-samples');

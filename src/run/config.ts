@@ -41,7 +41,18 @@ export function runShape(backendNames: readonly string[], workloadNames: readonl
       .enum(TARGETS, { error: `must be one of ${TARGETS.join(', ')}` })
       .default('last')
       .describe("where the measured service sits in the backend's lookup order"),
-    repeat: intInRange(1, 100).default(3).describe('repetitions of every case, interleaved'),
+    repeat: intInRange(1, 100).default(3).describe('repetitions of every case, interleaved (the minimum with --ci-target)'),
+    maxRepeat: intInRange(1, 100)
+      .default(10)
+      .describe('at most this many repetitions of a case group while its CI misses --ci-target (at least --repeat)'),
+    ciTarget: z.coerce
+      .number({ error: 'must be a percentage' })
+      .min(0, { error: (i) => `must be at least 0 (got ${String(i.input)})` })
+      .max(100, { error: (i) => `must be at most 100 (got ${String(i.input)})` })
+      .default(5)
+      .describe(
+        "percent: repeat a case group (up to --max-repeat) while the 95% CI of its median throughput is wider than ± this much of the median (netperf's -I 95,width); 0: exactly --repeat",
+      ),
     duration: z.coerce
       .number({ error: 'must be a number of seconds' })
       .min(0.2, { error: 'must be at least 0.2 s' })
@@ -71,3 +82,16 @@ export function runShape(backendNames: readonly string[], workloadNames: readonl
 }
 
 export type RunFlags = z.output<z.ZodObject<ReturnType<typeof runShape>>>;
+
+/** The checks across flags of `bench run`, for parseShape's refine (field errors come first). */
+export function runSchema<S extends ReturnType<typeof runShape>>(shape: S) {
+  return z.object(shape).superRefine((f, ctx) => {
+    const { repeat, maxRepeat } = f as unknown as { repeat: unknown; maxRepeat: unknown };
+    if (typeof repeat === 'number' && typeof maxRepeat === 'number' && maxRepeat < repeat)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxRepeat'],
+        message: `must be at least --repeat (${repeat}); got ${maxRepeat}`,
+      });
+  });
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRng } from '../stats/index.js';
 import { planCases } from './plan.js';
 
 describe('run plan', () => {
@@ -35,5 +36,12 @@ describe('run plan', () => {
     expect(a).toEqual(b);
     expect(c).not.toEqual(a);
     expect([...c].sort()).toEqual([...a].sort());
+  });
+
+  it("draws from the caller's generator when given one (extra rounds continue its stream)", () => {
+    const rng = createRng(42);
+    expect(planCases({ ...o, paths: [...o.paths], rng })).toEqual(planCases({ ...o, paths: [...o.paths] }));
+    // The stream moved on: the next draw is not the first draw of a fresh generator.
+    expect(rng.nextUint32()).not.toBe(createRng(42).nextUint32());
   });
 });

@@ -1,5 +1,5 @@
 import type { Path } from './types.js';
-import { createRng } from '../stats/index.js';
+import { createRng, type Rng } from '../stats/index.js';
 
 // The run matrix (pure): backends × paths × workloads at each scale point, every case repeated
 // `repeat` times, interleaved (round 1 runs every case once, then round 2, …) so slow drift of the
@@ -27,8 +27,11 @@ export function planCases(o: {
   workloads: readonly string[];
   repeat: number;
   seed: number;
+  /** The generator to draw from (default: a new one from `seed`); the runner passes its own so
+   * extra rounds (adaptive.ts) continue the same seeded stream. */
+  rng?: Rng;
 }): PlannedCase[][] {
-  const rng = createRng(o.seed);
+  const rng = o.rng ?? createRng(o.seed);
   const byScale: PlannedCase[][] = [];
   for (const services of [...o.services].sort((a, b) => a - b)) {
     const cases: PlannedCase[] = [];
@@ -40,14 +43,18 @@ export function planCases(o: {
             const key = { backend, services, path, workload };
             round.push({ ...key, repetition, id: `${caseGroup(key)}#${repetition}` });
           }
-      // Fisher–Yates with the seeded generator.
-      for (let i = round.length - 1; i > 0; i--) {
-        const j = rng.nextInt(i + 1);
-        [round[i], round[j]] = [round[j]!, round[i]!];
-      }
-      cases.push(...round);
+      cases.push(...shuffle(round, rng));
     }
     byScale.push(cases);
   }
   return byScale;
+}
+
+/** Fisher–Yates in place with the seeded generator; returns the array. */
+export function shuffle<T>(xs: T[], rng: Rng): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
 }

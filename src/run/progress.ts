@@ -4,7 +4,7 @@ export class Progress {
   private readonly started = performance.now();
   private done = 0;
   constructor(
-    private readonly total: number,
+    private total: number,
     private readonly write: (s: string) => void,
     private readonly tty: boolean,
   ) {}
@@ -14,6 +14,11 @@ export class Progress {
     const eta = this.done === 0 ? '' : `, ETA ${fmtDuration(((performance.now() - this.started) / this.done) * (this.total - this.done))}`;
     const line = `[${this.done + 1}/${this.total}${eta}] ${label}`;
     this.write(this.tty ? `\r\x1b[K${line}` : `${line}\n`);
+  }
+
+  /** More cases were planned (an adaptive extra round): the total and the ETA grow. */
+  grow(cases: number): void {
+    this.total += cases;
   }
 
   finishStep(outcome: string): void {

@@ -7,11 +7,13 @@ import { toBackendOptions } from '../config/backend.js';
 import { AbortedError, BenchError } from '../errors.js';
 import type { Exec } from '../exec/index.js';
 import { newRunId } from '../sandbox/names.js';
+import { createRng, targetPercent } from '../stats/index.js';
 import { runCase } from './case.js';
 import type { RunFlags } from './config.js';
 import { closeEnv, openEnv, type BackendEnv } from './env.js';
 import { captureEnvironment } from './environment.js';
-import { planCases } from './plan.js';
+import { extraRound, judgeGroups } from './adaptive.js';
+import { planCases, type PlannedCase } from './plan.js';
 import { Progress } from './progress.js';
 import { RunWriter, RUN_SCHEMA, type CaseResult, type RunJson } from './results.js';
 import { prepareScale } from './scale.js';
@@ -70,6 +72,8 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
   if (!ctx.exec.dryRun) await writer.init();
   ctx.say(`run ${runId}: results in ${writer.dir}/run.json (seed ${seed})`);
 
+  // One seeded stream orders the planned rounds and then any extra rounds.
+  const rng = createRng(seed);
   const plan = planCases({
     backends: candidates.map((b) => b.name),
     services: flags.services,
@@ -77,6 +81,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     workloads: flags.workload,
     repeat: flags.repeat,
     seed,
+    rng,
   });
   const progress = new Progress(plan.flat().length, ctx.write, ctx.tty);
   const envs = new Map<string, BackendEnv>();
@@ -88,6 +93,34 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     connections: flags.connections,
     messageSize: flags.messageSize,
     ...(flags.rate === undefined ? {} : { rate: flags.rate }),
+  };
+  const runOne = async (c: PlannedCase): Promise<void> => {
+    ctx.check();
+    progress.step(`${c.backend} ${c.path} ${c.workload} @${c.services} services, repetition ${c.repetition}`);
+    const env = envs.get(c.backend);
+    const w = workloads.find((x) => x.name === c.workload) as Workload;
+    const result: CaseResult = env
+      ? await runCase(env.sandbox.exec, env, c, w, settings)
+      : {
+          id: c.id,
+          backend: c.backend,
+          services: c.services,
+          endpoints: flags.endpoints,
+          target: flags.target,
+          path: c.path,
+          workload: c.workload,
+          repetition: c.repetition,
+          startedAt: new Date().toISOString(),
+          state: 'skipped',
+          reason: unavailable.get(c.backend) ?? 'not ready',
+        };
+    run.cases.push(result);
+    progress.finishStep(
+      result.state === 'completed'
+        ? `${(result.result.ops / (result.result.durationMs / 1000)).toFixed(0)} ${w.opUnit}/s, p50 ${result.result.latencyUs.p50} µs`
+        : `${result.state}: ${result.reason}`,
+    );
+    await flush(writer, ctx.exec);
   };
   try {
     for (const backend of ready as Backend[]) {
@@ -115,33 +148,25 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
         );
         await flush(writer, ctx.exec);
       }
-      for (const c of cases) {
-        ctx.check();
-        progress.step(`${c.backend} ${c.path} ${c.workload} @${c.services} services, repetition ${c.repetition}`);
-        const env = envs.get(c.backend);
-        const w = workloads.find((x) => x.name === c.workload) as Workload;
-        const result: CaseResult = env
-          ? await runCase(env.sandbox.exec, env, c, w, settings)
-          : {
-              id: c.id,
-              backend: c.backend,
-              services: c.services,
-              endpoints: flags.endpoints,
-              target: flags.target,
-              path: c.path,
-              workload: c.workload,
-              repetition: c.repetition,
-              startedAt: new Date().toISOString(),
-              state: 'skipped',
-              reason: unavailable.get(c.backend) ?? 'not ready',
-            };
-        run.cases.push(result);
-        progress.finishStep(
-          result.state === 'completed'
-            ? `${(result.result.ops / (result.result.durationMs / 1000)).toFixed(0)} ${w.opUnit}/s, p50 ${result.result.latencyUs.p50} µs`
-            : `${result.state}: ${result.reason}`,
+      for (const c of cases) await runOne(c);
+      // Adaptive repetitions (--ci-target, --max-repeat): extra rounds of the groups whose CI is
+      // still too wide, judged on this scale point's cases only.
+      for (let extra = 1; ; extra++) {
+        const scaleCases = run.cases.filter((c) => c.services === services);
+        const verdicts = judgeGroups(scaleCases, {
+          repeat: flags.repeat,
+          maxRepeat: flags.maxRepeat,
+          ciTargetPct: flags.ciTarget,
+          seed,
+        });
+        const round = extraRound(verdicts, rng);
+        if (round.length === 0) break;
+        const wide = verdicts.filter((v) => v.decision === 'more').map((v) => `${v.key.backend} ${v.key.path} ${v.key.workload}`);
+        ctx.say(
+          `extra round ${extra} @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} wider than ±${targetPercent(flags.ciTarget / 100)}% (${wide.slice(0, 4).join(', ')}${wide.length > 4 ? ', …' : ''})`,
         );
-        await flush(writer, ctx.exec);
+        progress.grow(round.length);
+        for (const c of round) await runOne(c);
       }
     }
     run.state = 'completed';

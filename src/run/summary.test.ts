@@ -67,4 +67,17 @@ describe('run summary', () => {
     expect(table).toMatch(/clusterip\s+tcp-crr\s+3\s+800 \[750, 850\]\s+0\.80× \[/);
     expect(table).toMatch(/nodeport\s+tcp-crr\s+0 \+1 err\s+path nodeport does not forward/);
   });
+
+  it('marks a group whose CI stayed wider than --ci-target after --max-repeat, with a note under the table', () => {
+    const wide = [1000, 1100, 900, 1000].map((ops, i) => completed('pod', i + 1, ops, 100));
+    const g = summarizeRun({ cases: wide, seed: 1, flags: { ciTarget: 5, maxRepeat: 4 } });
+    const table = summaryTable(g).split('\n');
+    expect(table[1]).toMatch(/pod\s+tcp-crr\s+4\s+1000 \[\d+, \d+\] \*/);
+    expect(table[2]).toBe(
+      '* this case group: CI wider than ±5% after 4 repetitions (--ci-target); raise --max-repeat or --duration, and check for background load',
+    );
+    // Below --max-repeat (an interrupted run), or adaptivity off: no mark.
+    expect(summaryTable(summarizeRun({ cases: wide, seed: 1, flags: { ciTarget: 5, maxRepeat: 5 } }))).not.toContain('*');
+    expect(summaryTable(summarizeRun({ cases: wide, seed: 1, flags: { ciTarget: 0, maxRepeat: 4 } }))).not.toContain('*');
+  });
 });

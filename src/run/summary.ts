@@ -1,4 +1,4 @@
-import { compare, summarize, type Comparison, type SampleSummary } from '../stats/index.js';
+import { compare, summarize, type Comparison, type SampleSummary, type WarningThresholds } from '../stats/index.js';
 import type { CaseResult, RunJson } from './results.js';
 
 // Derived numbers (pure): per case group (backend, services, path, workload), one sample per
@@ -31,6 +31,26 @@ export const METRICS: Metric[] = [
   },
 ];
 
+export const THROUGHPUT = METRICS[0]!;
+
+/** One metric's finite values over a group's completed cases, one per repetition. */
+export const samplesOf = (cases: readonly CaseResult[] | undefined, m: Metric): number[] =>
+  (cases ?? []).flatMap((c) => (c.state === 'completed' ? [m.of(c)] : [])).filter((x) => Number.isFinite(x));
+
+/** The one summary of a metric's samples that the table, the reports and the adaptive repetitions
+ * (adaptive.ts) all use: the median with its bootstrap 95% CI seeded with the run's seed. */
+export const summarizeMetric = (xs: readonly number[], seed: number, warningThresholds?: Partial<WarningThresholds>): SampleSummary =>
+  summarize(xs, { seed, ...(warningThresholds === undefined ? {} : { warningThresholds }) });
+
+/** --ci-target and --max-repeat of a run (as fractions), or undefined when the run had them off
+ * or predates them (run.json files written before the flags existed). */
+export function ciTargetOf(flags: Record<string, unknown> | undefined): { halfWidth: number; maxRepeat: number } | undefined {
+  const pct = flags?.ciTarget;
+  const maxRepeat = flags?.maxRepeat;
+  if (typeof pct !== 'number' || typeof maxRepeat !== 'number' || !(pct > 0)) return undefined;
+  return { halfWidth: pct / 100, maxRepeat };
+}
+
 export interface GroupSummary {
   backend: string;
   services: number;
@@ -41,14 +61,14 @@ export interface GroupSummary {
   metrics: Record<string, { summary: SampleSummary; vsPod?: Comparison }>;
 }
 
-export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'>): GroupSummary[] {
+export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'> & { flags?: RunJson['flags'] }): GroupSummary[] {
+  // Adaptive repetitions aimed at the throughput's CI, so only its warnings know the target.
+  const ciTarget = ciTargetOf(run.flags);
   const groups = new Map<string, CaseResult[]>();
   for (const c of run.cases) {
     const k = `${c.backend}\u0000${c.services}\u0000${c.path}\u0000${c.workload}`;
     groups.set(k, [...(groups.get(k) ?? []), c]);
   }
-  const samplesOf = (cases: CaseResult[] | undefined, m: Metric) =>
-    (cases ?? []).flatMap((c) => (c.state === 'completed' ? [m.of(c)] : [])).filter((x) => Number.isFinite(x));
   const out: GroupSummary[] = [];
   for (const cases of groups.values()) {
     const { backend, services, path, workload } = cases[0]!;
@@ -60,7 +80,9 @@ export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'>): GroupSummary
     for (const m of METRICS) {
       const xs = samplesOf(cases, m);
       if (xs.length === 0) continue;
-      const entry: GroupSummary['metrics'][string] = { summary: summarize(xs, { seed: run.seed }) };
+      const entry: GroupSummary['metrics'][string] = {
+        summary: summarizeMetric(xs, run.seed, m === THROUGHPUT && ciTarget ? { ciTarget } : undefined),
+      };
       const base = samplesOf(baseline, m);
       if (path !== 'pod' && base.length > 0 && base.every((x) => x > 0))
         entry.vsPod = compare(base, xs, { seed: run.seed, better: m.better });
@@ -103,8 +125,10 @@ export function summaryTable(groups: GroupSummary[]): string {
     'vs pod',
     'kernel CPU-s/1k',
   ];
+  const missed = groups.flatMap((g) => g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'ci-target') ?? []);
   const rows = groups.map((g) => {
     const t = g.metrics.throughput;
+    const mark = t?.summary.warnings.some((w) => w.code === 'ci-target') ? ' *' : '';
     const l = g.metrics.p50;
     const k = g.metrics.cpuKernel;
     const n = `${g.states.completed}${g.states.errored ? ` +${g.states.errored} err` : ''}${g.states.skipped ? ` +${g.states.skipped} skip` : ''}${g.states.aborted ? ` +${g.states.aborted} abort` : ''}`;
@@ -114,7 +138,7 @@ export function summaryTable(groups: GroupSummary[]): string {
       g.path,
       g.workload,
       n,
-      t ? withCi(t.summary) : (g.reasons[0]?.slice(0, 60) ?? '—'),
+      t ? `${withCi(t.summary)}${mark}` : (g.reasons[0]?.slice(0, 60) ?? '—'),
       ratioText(t?.vsPod),
       l ? withCi(l.summary) : '—',
       ratioText(l?.vsPod),
@@ -127,5 +151,11 @@ export function summaryTable(groups: GroupSummary[]): string {
       .map((x, i) => x.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  const note =
+    missed.length === 0
+      ? []
+      : [
+          `* ${missed.length === 1 ? 'this case group' : `these ${missed.length} case groups`}: ${missed[0]!.message.replace(/: ±[^;]*; /, '; ')}`,
+        ];
+  return [line(header), ...rows.map(line), ...note].join('\n');
 }

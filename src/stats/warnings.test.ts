@@ -59,6 +59,26 @@ describe('sampleWarnings', () => {
     expect(sampleWarnings({ ...clean, median: 0, ci: { low: -5, high: 5, degenerate: false } })).toEqual([]);
   });
 
+  it('says when adaptive repetitions (--ci-target) stopped at --max-repeat still too wide, in place of wide-ci', () => {
+    const wide = { ...clean, n: 10, ci: { low: 93, high: 104, degenerate: false } };
+    expect(sampleWarnings(wide, { ciTarget: { halfWidth: 0.05, maxRepeat: 10 } })).toEqual([
+      {
+        code: 'ci-target',
+        message:
+          'CI wider than ±5% after 10 repetitions (--ci-target): ±7% of the median; raise --max-repeat or --duration, and check for background load',
+      },
+    ]);
+    // Below --max-repeat (the run stopped early) or with the target met: the usual checks.
+    expect(sampleWarnings({ ...wide, n: 9 }, { ciTarget: { halfWidth: 0.05, maxRepeat: 10 } }).map((w) => w.code)).toEqual(['wide-ci']);
+    expect(sampleWarnings(wide, { ciTarget: { halfWidth: 0.08, maxRepeat: 10 } }).map((w) => w.code)).toEqual(['wide-ci']);
+    expect(sampleWarnings(clean, { ciTarget: { halfWidth: 0.05, maxRepeat: 10 } })).toEqual([]);
+    // A tiny target keeps its digits; target 0 is adaptivity off.
+    expect(sampleWarnings(wide, { ciTarget: { halfWidth: 0.00001, maxRepeat: 4 } })[0]!.message).toMatch(
+      /^CI wider than ±0\.001% after 10/,
+    );
+    expect(sampleWarnings(wide, { ciTarget: { halfWidth: 0, maxRepeat: 10 } }).map((w) => w.code)).toEqual(['wide-ci']);
+  });
+
   it('honours custom thresholds', () => {
     const noisy = { ...clean, n: 3, cv: 0.2312, ci: { low: 90, high: 110, degenerate: false } };
     expect(sampleWarnings(noisy).map((w) => w.code)).toEqual(['few-samples', 'high-variation', 'wide-ci']);

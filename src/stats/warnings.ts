@@ -3,7 +3,7 @@
 import type { ConfidenceInterval } from './bootstrap.js';
 import type { OutlierReport } from './outliers.js';
 
-export type WarningCode = 'few-samples' | 'high-variation' | 'outliers' | 'wide-ci';
+export type WarningCode = 'few-samples' | 'high-variation' | 'outliers' | 'wide-ci' | 'ci-target';
 
 export interface StatsWarning {
   code: WarningCode;
@@ -17,6 +17,10 @@ export interface WarningThresholds {
   maxCv: number;
   /** CI half-width as a fraction of the median above this draws a warning (default 0.05, i.e. ±5 %). */
   maxCiHalfWidth: number;
+  /** `bench run --ci-target`/`--max-repeat`: repetitions were added while the CI was wider than
+   * ±halfWidth (a fraction); a sample of at least maxRepeat values still wider draws 'ci-target'
+   * (in place of 'wide-ci'). Absent, or halfWidth 0: adaptive repetitions were off. */
+  ciTarget?: { halfWidth: number; maxRepeat: number };
 }
 
 export const DEFAULT_WARNING_THRESHOLDS: Readonly<WarningThresholds> = {
@@ -36,7 +40,16 @@ export interface WarningInput {
 
 /** Formats a fraction as a percentage with at most one decimal: 0.2312 → "23.1". */
 const percent = (fraction: number): string => String(Math.round(fraction * 1000) / 10);
+/** A target as typed (3 significant digits, so --ci-target 0.001 stays 0.001): 0.05 → "5". */
+export const targetPercent = (fraction: number): string => String(Number((fraction * 100).toPrecision(3)));
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/** The CI's half-width as a fraction of the median, max(median − low, high − median) / |median|;
+ * null when it is unknown (a degenerate interval of fewer than 2 values, or a median of 0). */
+export function ciHalfWidth(median: number, ci: Pick<ConfidenceInterval, 'low' | 'high' | 'degenerate'>): number | null {
+  if (ci.degenerate || median === 0) return null;
+  return Math.max(median - ci.low, ci.high - median) / Math.abs(median);
+}
 
 export function sampleWarnings(input: WarningInput, thresholds: Partial<WarningThresholds> = {}): StatsWarning[] {
   const t = { ...DEFAULT_WARNING_THRESHOLDS, ...thresholds };
@@ -60,9 +73,15 @@ export function sampleWarnings(input: WarningInput, thresholds: Partial<WarningT
       message: `${plural(input.outliers.count, 'outlier')} by MAD: check for background load (other processes, CPU frequency scaling) and rerun`,
     });
   }
-  if (!input.ci.degenerate && input.median !== 0) {
-    const halfWidth = Math.max(input.median - input.ci.low, input.ci.high - input.median) / Math.abs(input.median);
-    if (halfWidth > t.maxCiHalfWidth) {
+  const halfWidth = ciHalfWidth(input.median, input.ci);
+  if (halfWidth !== null) {
+    const target = t.ciTarget;
+    if (target !== undefined && target.halfWidth > 0 && input.n >= target.maxRepeat && halfWidth > target.halfWidth) {
+      warnings.push({
+        code: 'ci-target',
+        message: `CI wider than ±${targetPercent(target.halfWidth)}% after ${input.n} repetitions (--ci-target): ±${percent(halfWidth)}% of the median; raise --max-repeat or --duration, and check for background load`,
+      });
+    } else if (halfWidth > t.maxCiHalfWidth) {
       warnings.push({
         code: 'wide-ci',
         message: `CI wider than ±${percent(t.maxCiHalfWidth)}% of the median (±${percent(halfWidth)}%): raise --repeat or --duration`,

@@ -40,6 +40,11 @@ describe('bad input exits 2, names the field, and creates nothing', () => {
     ['external link too small', ['up', '--external-cidr', '198.18.0.0/31'], /--external-cidr: must hold at least 4 addresses/],
     ['bad run id', ['down', 'x;rm -rf /'], /RUN: must be a run id of 6 lower-case letters and digits/],
     ['bad exec target', ['exec', 'srv-0;ls'], /TARGET: must be node, external, srv-N or cli-N/],
+    ['--max-repeat below --repeat', ['run', '--repeat', '5', '--max-repeat', '3'], /--max-repeat: must be at least --repeat \(5\); got 3/],
+    ['--max-repeat below the default --repeat', ['run', '--max-repeat', '2'], /--max-repeat: must be at least --repeat \(3\); got 2/],
+    ['--max-repeat 0', ['run', '--max-repeat', '0'], /--max-repeat: must be at least 1 \(got 0\)/],
+    ['--ci-target negative', ['run', '--ci-target', '-1'], /--ci-target: must be at least 0 \(got -1\)/],
+    ['--ci-target not a number', ['run', '--ci-target', 'tight'], /--ci-target: must be a percentage/],
   ];
   it.each(cases)('%s', async (_name, argv, message) => {
     const r = await cli(argv);

@@ -139,6 +139,44 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     for (const c of errored) expect(c.state === 'errored' && c.reason).toMatch(/no connections completed|failed|refused|exited/);
   });
 
+  it('adaptive repetitions: an unreachable --ci-target runs up to --max-repeat and warns; a loose one stops at --repeat', async () => {
+    const args = [
+      'run',
+      '--backend',
+      'nft',
+      '--workload',
+      'tcp-rr',
+      '--path',
+      'pod',
+      '--services',
+      '10',
+      '--repeat',
+      '2',
+      '--max-repeat',
+      '4',
+    ];
+    const tight = await bench([...args, '--ci-target', '0.001', ...short], { timeoutMs: 120_000 });
+    expect(tight.exitCode, tight.stderr).toBe(0);
+    expect(tight.stderr).toMatch(/extra round 1 @10 services: 1 case group wider than ±0\.001% \(nft pod tcp-rr\)/);
+    expect(tight.stderr).toMatch(/extra round 2 @10 services/);
+    expect(tight.stderr).not.toMatch(/extra round 3/);
+    const run = readRunJson(join(out, 'latest'));
+    expect(run.state).toBe('completed');
+    expect(run.flags).toMatchObject({ repeat: 2, maxRepeat: 4, ciTarget: 0.001 });
+    expect(run.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4].map((k) => [`nft/10/pod/tcp-rr#${k}`, 'completed']));
+    const warning = /CI wider than ±0\.001% after 4 repetitions \(--ci-target\)/;
+    expect(tight.stdout).toMatch(/^\* this case group: CI wider than ±0\.001% after 4 repetitions/m);
+    expect(tight.stderr).toMatch(warning);
+    expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).toMatch(warning);
+
+    const loose = await bench([...args, '--ci-target', '100', ...short], { timeoutMs: 120_000 });
+    expect(loose.exitCode, loose.stderr).toBe(0);
+    expect(loose.stderr).not.toMatch(/extra round/);
+    const run2 = readRunJson(join(out, 'latest'));
+    expect(run2.cases.map((c) => [c.id, c.state])).toEqual([1, 2].map((k) => [`nft/10/pod/tcp-rr#${k}`, 'completed']));
+    expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).not.toMatch(/--ci-target\)/);
+  });
+
   it('bad flags exit 2 and create nothing', async () => {
     for (const [args, msg] of [
       [['--workload', 'tcp-rr,ftp'], /--workload: "ftp" is not a workload; one of http, http-crr, tcp-rr, tcp-crr, udp-rr, stream/],
@@ -147,6 +185,8 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
       [['--services', '40000'], /--services: must be at most 30000/],
       [['--target', 'south'], /--target: must be one of first, middle, last, random/],
       [['--duration', 'abc'], /--duration: must be a number of seconds/],
+      [['--repeat', '4', '--max-repeat', '3'], /--max-repeat: must be at least --repeat \(4\); got 3/],
+      [['--ci-target', '-5'], /--ci-target: must be at least 0 \(got -5\)/],
     ] as [string[], RegExp][]) {
       const r = await bench(['run', ...args, '--out', out]);
       expect(r.exitCode, args.join(' ')).toBe(2);

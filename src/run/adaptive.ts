@@ -1,0 +1,79 @@
+import type { Rng } from '../stats/index.js';
+import { ciHalfWidth } from '../stats/index.js';
+import { caseGroup, shuffle, type CaseKey, type PlannedCase } from './plan.js';
+import type { CaseResult } from './results.js';
+import { samplesOf, summarizeMetric, THROUGHPUT } from './summary.js';
+
+// Adaptive repetitions (pure), as netperf's `-i max,min -I 95,width` and hyperfine's adaptive
+// runs: after the --repeat rounds of a scale point, a case group gets one more repetition while the
+// 95% CI of its median throughput is wider than ±--ci-target % of that median, up to --max-repeat.
+// The CI is the one the summary and the reports show (summarizeMetric: the run's seeded bootstrap),
+// so a group reported as narrow enough is the group that stopped.
+
+export interface AdaptiveSettings {
+  /** --repeat: repetitions every group gets before any decision. */
+  repeat: number;
+  /** --max-repeat: no group gets more. */
+  maxRepeat: number;
+  /** --ci-target in percent; 0 turns adaptivity off. */
+  ciTargetPct: number;
+  /** The run's seed: the bootstrap of the CI, as in the summary. */
+  seed: number;
+}
+
+export type GroupDecision =
+  /** Wider than the target (or its width unknown: fewer than 2 samples), below --max-repeat. */
+  | 'more'
+  /** Within the target. */
+  | 'met'
+  /** Still wider than the target, with --max-repeat repetitions: reported as a warning. */
+  | 'max'
+  /** A case errored, was skipped or aborted, or fewer than --repeat completed: no more repetitions. */
+  | 'incomplete'
+  /** --ci-target 0. */
+  | 'off';
+
+export interface GroupVerdict {
+  key: CaseKey;
+  group: string;
+  /** Repetitions recorded so far (all states). */
+  repetitions: number;
+  decision: GroupDecision;
+  /** CI half-width / median of the throughput; null when unknown or not computed. */
+  halfWidth: number | null;
+}
+
+/** For every case group among `cases`, whether it needs another repetition. Groups in the order
+ * they first appear. */
+export function judgeGroups(cases: readonly CaseResult[], s: AdaptiveSettings): GroupVerdict[] {
+  const groups = new Map<string, CaseResult[]>();
+  for (const c of cases) {
+    const g = caseGroup(c as CaseKey);
+    groups.set(g, [...(groups.get(g) ?? []), c]);
+  }
+  const target = s.ciTargetPct / 100;
+  return [...groups].map(([group, cs]): GroupVerdict => {
+    const { backend, services, path, workload } = cs[0]!;
+    const key = { backend, services, path, workload } as CaseKey;
+    const base = { key, group, repetitions: cs.length };
+    if (!(target > 0)) return { ...base, decision: 'off', halfWidth: null };
+    const xs = samplesOf(cs, THROUGHPUT);
+    if (cs.some((c) => c.state !== 'completed') || xs.length < cs.length || xs.length < s.repeat)
+      return { ...base, decision: 'incomplete', halfWidth: null };
+    const summary = summarizeMetric(xs, s.seed);
+    const halfWidth = ciHalfWidth(summary.median, summary.ci);
+    // A median of 0 has no relative width: nothing to aim at.
+    if (halfWidth === null && summary.median === 0) return { ...base, decision: 'met', halfWidth };
+    const wide = halfWidth === null || halfWidth > target;
+    return { ...base, halfWidth, decision: !wide ? 'met' : cs.length >= s.maxRepeat ? 'max' : 'more' };
+  });
+}
+
+/** The next round for the groups that need more: one repetition each, numbered on from the
+ * group's own count, ids `${group}#${repetition}`, shuffled with the run's generator. */
+export function extraRound(verdicts: readonly GroupVerdict[], rng: Rng): PlannedCase[] {
+  const round = verdicts
+    .filter((v) => v.decision === 'more')
+    .map((v): PlannedCase => ({ ...v.key, repetition: v.repetitions + 1, id: `${v.group}#${v.repetitions + 1}` }));
+  return shuffle(round, rng);
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { runSchema, runShape } from './config.js';
+
+// The flags of `bench run` as the CLI parses them (test/cli covers the exit-2 messages).
+const schema = runSchema(runShape(['nft', 'iptables-restore'], ['http', 'tcp-rr']));
+
+describe('bench run flags: repetitions', () => {
+  it('defaults: 3 repetitions, up to 10 while the CI is wider than ±5%', () => {
+    const f = schema.parse({});
+    expect([f.repeat, f.maxRepeat, f.ciTarget]).toEqual([3, 10, 5]);
+  });
+
+  it('parses the strings commander collects; --ci-target 0 (off) and fractions are accepted', () => {
+    const f = schema.parse({ repeat: '2', maxRepeat: '4', ciTarget: '0.001' });
+    expect([f.repeat, f.maxRepeat, f.ciTarget]).toEqual([2, 4, 0.001]);
+    expect(schema.parse({ ciTarget: '0' }).ciTarget).toBe(0);
+    expect(schema.parse({ repeat: '10' }).maxRepeat).toBe(10); // --max-repeat may equal --repeat
+  });
+
+  it('--max-repeat below --repeat, a negative or non-numeric --ci-target: errors on that flag', () => {
+    const issues = (raw: Record<string, unknown>) => schema.safeParse(raw).error?.issues.map((i) => [i.path.join('.'), i.message]) ?? [];
+    expect(issues({ repeat: '5', maxRepeat: '4' })).toEqual([['maxRepeat', 'must be at least --repeat (5); got 4']]);
+    expect(issues({ maxRepeat: '2' })).toEqual([['maxRepeat', 'must be at least --repeat (3); got 2']]);
+    expect(issues({ ciTarget: '-0.5' })).toEqual([['ciTarget', 'must be at least 0 (got -0.5)']]);
+    expect(issues({ ciTarget: '101' })).toEqual([['ciTarget', 'must be at most 100 (got 101)']]);
+    expect(issues({ ciTarget: 'narrow' })).toEqual([['ciTarget', 'must be a percentage']]);
+  });
+});
