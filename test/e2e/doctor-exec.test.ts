@@ -50,6 +50,8 @@ describe.runIf(isRoot)('bench exec without a command: an interactive shell on a 
         await waitFor(expect_);
       };
       await type('echo ready-$((6*7))', /ready-42/);
+      // The shell is in the run's cgroup (where the eBPF backend's socket programs attach).
+      await type('grep -c svcb-' + runId + ' /proc/self/cgroup', /^1\r?$/m);
       await type('ip -o -4 address show eth0', new RegExp(`${pods[0]!.ip.replace(/\./g, '\\.')}/32`));
       await type('stty size', /30 100/);
       term.resize(120, 40);
@@ -68,6 +70,26 @@ describe.runIf(isRoot)('bench exec without a command: an interactive shell on a 
       await type('echo after-$?', /after-130/);
       term.write('exit 5\r');
       expect(await exited).toBe(5);
+    } finally {
+      await bench(['down', runId]);
+    }
+  });
+});
+
+describe.runIf(isRoot)('bench exec with a command', () => {
+  it("runs pod and node commands in the run's cgroup, the external one outside it", async () => {
+    requireBuild();
+    const upr = await bench(['up', '--pods', '1', '--json']);
+    const { runId } = JSON.parse(upr.stdout) as { runId: string };
+    try {
+      const cgroupOf = async (target: string) => {
+        const r = await bench(['exec', '--run', runId, target, '--', 'cat', '/proc/self/cgroup']);
+        expect(r.exitCode, r.stderr).toBe(0);
+        return r.stdout;
+      };
+      expect(await cgroupOf('srv-0')).toContain(`/svcb-${runId}`);
+      expect(await cgroupOf('node')).toContain(`/svcb-${runId}`);
+      expect(await cgroupOf('external')).not.toContain(`svcb-${runId}`);
     } finally {
       await bench(['down', runId]);
     }

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
+import { resolveArgv } from '../../exec/index.js';
+import { planRunPaths } from '../../sandbox/run-cgroup.js';
 import { netnsName, type Role } from '../../sandbox/names.js';
 import type { Context } from '../context.js';
 import { resolveRun } from './down.js';
@@ -12,22 +14,28 @@ export async function execIn(ctx: Context, target: string, argv: string[], flags
   const runId = await resolveRun(flags.run);
   const netns = netnsName(runId, target as Role);
   if (!existsSync(`/run/netns/${netns}`)) throw new UsageError(`TARGET: sandbox ${runId} has no ${target}`);
+  // Pod and node processes join the run's cgroup, as the run's own do: the eBPF backend's
+  // connect4/sendmsg4 programs hang off it, so without it a ClusterIP would not answer here. The
+  // external namespace stays outside, like the run's external client.
+  const cgroup = target === 'external' ? undefined : planRunPaths(runId).cgroup;
+  const joined = cgroup !== undefined && existsSync(cgroup) ? { cgroup } : {};
   if (argv.length > 0) {
-    const r = await ctx.exec.run({ netns, argv, inheritStdio: true, allowFailure: true });
+    const r = await ctx.exec.run({ netns, argv, ...joined, inheritStdio: true, allowFailure: true });
     return r.exitCode;
   }
-  return interactiveShell(netns, `${runId}:${target}`);
+  return interactiveShell(resolveArgv({ netns, argv: [shellPath(), '-i'], ...joined }), netns, `${runId}:${target}`);
 }
+
+const shellPath = (): string => (process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/bash');
 
 /** An interactive shell on a real pseudo-terminal (node-pty), so job control, line editing and
  * window size work as in any terminal: the pty is the shell's controlling terminal, our stdin is put
  * in raw mode and forwarded byte for byte, and SIGWINCH resizes the pty. */
-async function interactiveShell(netns: string, label: string): Promise<number> {
+async function interactiveShell(argv: string[], netns: string, label: string): Promise<number> {
   const pty = await import('node-pty');
-  const shell = process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/bash';
   const stdin = process.stdin;
   const stdout = process.stdout;
-  const term = pty.spawn('nsenter', [`--net=/run/netns/${netns}`, '--', shell, '-i'], {
+  const term = pty.spawn(argv[0]!, argv.slice(1), {
     name: process.env.TERM ?? 'xterm-256color',
     cols: stdout.columns || 80,
     rows: stdout.rows || 24,
