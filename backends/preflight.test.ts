@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKENDS } from './index.js';
+import { versionLine } from './preflight.js';
 
 // A missing tool makes preflight say which Debian package to install.
 describe('preflight with tools missing from PATH', () => {
@@ -21,5 +22,17 @@ describe('preflight with tools missing from PATH', () => {
     if (p.state !== 'unavailable') return;
     expect(p.reason).toContain(`${tool} not found`);
     expect(p.fix).toContain(`apt-get install ${pkg}`);
+  });
+});
+
+describe('versionLine', () => {
+  it('picks the version line, not an error line before it that holds digits', () => {
+    const ipvsadm =
+      'modprobe: FATAL: Module ip_vs not found in directory /lib/modules/6.18.44-fc-v595\nipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n';
+    expect(versionLine(ipvsadm)).toBe('ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)');
+    expect(versionLine('Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n')).toBe('Debian clang version 14.0.6');
+    expect(versionLine('nftables v1.0.6 (Lester Gooch #5)\n')).toBe('nftables v1.0.6 (Lester Gooch #5)');
+    expect(versionLine('socat 1.7.4.4\n')).toBe('socat 1.7.4.4');
+    expect(versionLine('no number here\n')).toBe('');
   });
 });

@@ -10,14 +10,19 @@ export async function binary(file: string, versionArgs: string[], pkg: string): 
   try {
     const r = await execa(file, versionArgs, { reject: false, all: true, timeout: 5000 });
     if (r.exitCode === undefined) return { what: file, state: 'missing', fix: `apt-get install ${pkg} (or run scripts/setup)` };
-    const line =
-      String(r.all ?? '')
-        .split('\n')
-        .find((l) => /\d+\.\d+/.test(l)) ?? '';
-    return { what: file, state: 'ok', detail: line.trim() };
+    return { what: file, state: 'ok', detail: versionLine(String(r.all ?? '')) };
   } catch {
     return { what: file, state: 'missing', fix: `apt-get install ${pkg} (or run scripts/setup)` };
   }
+}
+
+/** The line of a `--version` output that names the version: one with "version" or a word like
+ * "v1.31" first (`ipvsadm --version` on a kernel without IP_VS first prints modprobe's error,
+ * whose module path also holds digits and dots), else the first line with a number like 1.2. */
+export function versionLine(output: string): string {
+  const lines = output.split('\n');
+  const line = lines.find((l) => /(^|\s)v\d+\.\d+|version/i.test(l)) ?? lines.find((l) => /\d+\.\d+/.test(l)) ?? '';
+  return line.trim();
 }
 
 let cached: { config: Map<string, string> | undefined } | undefined;
