@@ -21,18 +21,26 @@ export function readKernelConfig(): Map<string, string> | undefined {
   return config;
 }
 
-/** cgroup2's mount point, from mountinfo (here the hybrid layout puts it at /sys/fs/cgroup/unified). */
-export function cgroup2Mount(): string | undefined {
+/** This process's mounts from /proc/self/mountinfo (proc(5): field 5 is the mount point; the
+ * filesystem type is the first field after the " - " separator). Empty when there is none. */
+export function mounts(): { point: string; fstype: string }[] {
+  let text: string;
   try {
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const [pre, post] = line.split(' - ');
-      if (post?.startsWith('cgroup2 ')) return pre!.split(' ')[4];
-    }
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
   } catch {
-    // not Linux
+    return []; // not Linux
   }
-  return undefined;
+  return text
+    .split('\n')
+    .filter((l) => l.includes(' - '))
+    .map((line) => {
+      const [pre, post] = line.split(' - ') as [string, string];
+      return { point: pre.split(' ')[4]!, fstype: post.split(' ')[0]! };
+    });
 }
+
+/** cgroup2's mount point (here the hybrid layout puts it at /sys/fs/cgroup/unified). */
+export const cgroup2Mount = (): string | undefined => mounts().find((m) => m.fstype === 'cgroup2')?.point;
 
 export const bpffsSupported = (): boolean => {
   try {

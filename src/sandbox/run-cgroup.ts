@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
-import { cgroup2Mount } from '../host/kernel.js';
+import { cgroup2Mount, mounts } from '../host/kernel.js';
 import { isRunId, NS_PREFIX } from './names.js';
 import type { Recorder } from './sandbox.js';
 import { STATE_DIR } from './state.js';
@@ -80,21 +80,10 @@ export async function removeCgroup(path: string, timeoutMs = 3000): Promise<bool
 
 /** Unmounts a recorded bpffs (dropping its pins) and removes the mount point. */
 export async function removeMount(exec: Exec, path: string): Promise<boolean> {
-  const mounted = mountPoints().includes(path);
+  const mounted = mounts().some((m) => m.point === path);
   if (mounted) await exec.run({ argv: ['umount', path], allowFailure: true });
   if (existsSync(path)) await rmdir(path).catch(() => {});
   return mounted;
-}
-
-function mountPoints(): string[] {
-  try {
-    return readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => l.split(' ')[4]!);
-  } catch {
-    return [];
-  }
 }
 
 /** Our cgroups and bpffs mounts that exist now, by run id (for `bench clean` without a state file):
@@ -113,7 +102,7 @@ export function leftoverRunPaths(): Map<string, { cgroups: string[]; mounts: str
       // no cgroup2
     }
   }
-  for (const mp of mountPoints()) {
+  for (const { point: mp } of mounts()) {
     const id = mp.slice(STATE_DIR.length + 1, -'-bpffs'.length);
     if (isRunId(id) && mp === runBpffsPath(id)) entry(id).mounts.push(mp);
   }
