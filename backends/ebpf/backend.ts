@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { binary, bpffs, btf, cgroup2, kernelOptions, verdict } from '../preflight.js';
 import type { Backend, Check, NodeTarget, Rendered } from '../types.js';
@@ -32,9 +31,14 @@ function objectCheck(): Check {
     : { what: 'proxy.o', state: 'missing', detail: 'not built', fix: 'scripts/build-bpf (run by scripts/setup)' };
 }
 
-function libbpfCheck(): Check {
-  const at = ['/usr/lib/x86_64-linux-gnu/libbpf.so.1', '/usr/lib/aarch64-linux-gnu/libbpf.so.1', '/usr/lib/libbpf.so.1'].find(existsSync);
-  return at ? { what: 'libbpf.so.1', state: 'ok', detail: at } : { what: 'libbpf.so.1', state: 'missing', fix: 'apt-get install libbpf1' };
+/** libbpf.so.1 as the loader will load it: through the dynamic linker's search path. */
+async function libbpfCheck(): Promise<Check> {
+  try {
+    (await import('./libbpf.js')).libbpf();
+    return { what: 'libbpf.so.1', state: 'ok', detail: 'loads' };
+  } catch (e) {
+    return { what: 'libbpf.so.1', state: 'missing', detail: (e as Error).message, fix: 'apt-get install libbpf1' };
+  }
 }
 
 /** bpftool's names for the attach types: its own short ones, or libbpf's (bpftool 7.1 prints these). */
@@ -88,7 +92,7 @@ export const ebpf: Backend<EbpfPayload> = {
       await binary('clang', ['--version'], 'clang'),
       await binary('bpftool', ['version'], 'bpftool'),
       objectCheck(),
-      libbpfCheck(),
+      await libbpfCheck(),
       ...kernelOptions(['CONFIG_BPF_SYSCALL', 'CONFIG_BPF_JIT', 'CONFIG_CGROUP_BPF', 'CONFIG_NET_CLS_BPF', 'CONFIG_NET_SCH_INGRESS']),
       btf(),
       cgroup2(),

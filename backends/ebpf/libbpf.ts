@@ -56,7 +56,7 @@ interface Lib {
 
 let lib: Lib | undefined;
 
-/** Loads libbpf.so.1 on first use (bench doctor and dry runs never need it). */
+/** Loads libbpf.so.1 on first use (preflight checks that it loads; dry runs never need it). */
 export function libbpf(): Lib {
   if (lib) return lib;
   const so = koffi.load('libbpf.so.1');
