@@ -62,6 +62,8 @@ describe.runIf(isRoot && hostLacksIpvs)('ipvs on a host kernel without IP_VS', (
         '5',
         '--repeat',
         '1',
+        '--ci-target',
+        '0',
         '--duration',
         '0.3',
         '--warmup',
