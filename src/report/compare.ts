@@ -1,7 +1,7 @@
 import type { RunJson } from '../run/results.js';
-import { METRICS } from '../run/summary.js';
+import { fmt, METRICS } from '../run/summary.js';
 import { compare, isSignificantRegression, type Better, type Comparison } from '../stats/index.js';
-import { byOrder, fmt, kernelLabel, PATH_ORDER, samples, sortedUnique, WORKLOAD_ORDER } from './data.js';
+import { byOrder, kernelLabel, PATH_ORDER, samples, sortedUnique, WORKLOAD_ORDER } from './data.js';
 
 // `bench compare A B`: every case group and metric of run B against the same in run A (the
 // baseline), by src/stats' compare(): ratio of medians B/A with its bootstrap 95% CI, and a

@@ -1,8 +1,8 @@
 import type { RunJson } from '../run/results.js';
-import { ciTargetOf, ratioText, withCi, type GroupSummary } from '../run/summary.js';
+import { ciTargetOf, fmt, ratioText, withCi, type GroupSummary } from '../run/summary.js';
 import { targetPercent } from '../stats/index.js';
 import { charts as allCharts } from './charts.js';
-import { byOrder, fmt, iptablesMode, kernelLabel, metric, ms, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
+import { byOrder, iptablesMode, kernelLabel, metric, ms, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
 import type { Block, ReportDoc } from './doc.js';
 import { findings } from './findings.js';
 

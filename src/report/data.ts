@@ -1,10 +1,8 @@
-import type { CaseResult, RunJson } from '../run/results.js';
-import { METRICS, type GroupSummary, type Metric } from '../run/summary.js';
+import type { RunJson } from '../run/results.js';
+import { fmt, METRICS, samplesOf, type GroupSummary, type Metric } from '../run/summary.js';
 
 // Small pure helpers shared by the renderers: picking samples out of run.json, naming states,
 // and formatting numbers the same way everywhere.
-
-type Completed = Extract<CaseResult, { state: 'completed' }>;
 
 export const PATH_ORDER = ['pod', 'clusterip', 'clusterip-node', 'nodeport', 'hairpin'];
 /** Connection-per-request workloads first: their latency is the per-connection cost. */
@@ -21,15 +19,11 @@ export interface CaseKey {
 }
 
 /** One sample per completed repetition of a case group, for one metric. */
-export function samples(run: Pick<RunJson, 'cases'>, k: CaseKey, m: Metric): number[] {
-  return run.cases
-    .filter(
-      (c): c is Completed =>
-        c.state === 'completed' && c.backend === k.backend && c.services === k.services && c.path === k.path && c.workload === k.workload,
-    )
-    .map((c) => m.of(c))
-    .filter((x) => Number.isFinite(x));
-}
+export const samples = (run: Pick<RunJson, 'cases'>, k: CaseKey, m: Metric): number[] =>
+  samplesOf(
+    run.cases.filter((c) => c.backend === k.backend && c.services === k.services && c.path === k.path && c.workload === k.workload),
+    m,
+  );
 
 /** The metric a workload is judged by: p50 latency, except bulk streams (throughput). */
 export const headlineMetric = (workload: string): Metric => metric(workload === 'stream' ? 'throughput' : 'p50');
@@ -40,16 +34,6 @@ export function stateText(g: Pick<GroupSummary, 'states'>): string {
   const parts = Object.entries(g.states).filter(([, n]) => n > 0);
   if (parts.length === 1 && parts[0]![0] === 'completed') return 'completed';
   return parts.map(([s, n]) => `${s} ${n}/${total}`).join(', ');
-}
-
-/** Three significant digits, thousands as plain integers: 0.00123, 12.3, 1234. */
-export function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  const a = Math.abs(x);
-  if (a >= 100) return x.toFixed(0);
-  if (a >= 10) return x.toFixed(1);
-  if (a === 0) return '0';
-  return x.toPrecision(3);
 }
 
 export const ms = (x: number): string => `${fmt(x)} ms`;

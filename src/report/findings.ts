@@ -1,18 +1,7 @@
 import type { RunJson } from '../run/results.js';
-import type { GroupSummary, Metric } from '../run/summary.js';
+import { fmt, type GroupSummary, type Metric } from '../run/summary.js';
 import { compare, type Comparison } from '../stats/index.js';
-import {
-  byOrder,
-  fmt,
-  headlineMetric,
-  ms,
-  PER_CONNECTION,
-  samples,
-  sortedUnique,
-  stateText,
-  withCommas as n,
-  WORKLOAD_ORDER,
-} from './data.js';
+import { byOrder, headlineMetric, ms, PER_CONNECTION, samples, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
 
 // Findings: the classic questions answered with this run's own numbers. Every claim of a
 // difference is a ratio of medians with its bootstrap 95% CI and the verdict of src/stats'

@@ -6,7 +6,6 @@ import { machineDelta, processCpuS, readMachineCpu } from './cpu.js';
 import type { BackendEnv } from './env.js';
 import type { PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
-import { IDENT_PORT } from './services.js';
 import type { Path } from './types.js';
 
 export interface CaseSettings {

@@ -100,7 +100,16 @@ export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'> & { flags?: Ru
   );
 }
 
-const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toPrecision(3));
+/** Three significant digits, thousands as plain integers: 0.00123, 12.3, 1234 (the terminal table
+ * and the reports). */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  if (a === 0) return '0';
+  return x.toPrecision(3);
+}
 
 /** "1234 [1200, 1300]" */
 export const withCi = (s: SampleSummary): string => `${fmt(s.median)} [${fmt(s.ci.low)}, ${fmt(s.ci.high)}]`;
