@@ -67,6 +67,9 @@ export interface Workload {
   serverPort: number;
   /** What `ops` counts, for throughput: "requests", "transactions", "connections" or "bytes". */
   opUnit: string;
+  /** Client and servers share one CPU (src/run/pin.ts; netperf -T): round trips of one process
+   * pair, whose cross-CPU wake-ups would otherwise dominate and vary between runs. */
+  sameCpu?: boolean;
   /** argv of the long-running server in a pod named `podName` (it may answer with the name). */
   serverArgv(podName: string): string[];
   /** argv of one client run. */

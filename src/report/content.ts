@@ -69,7 +69,7 @@ function environment(run: RunJson): Block[] {
   const flag = (k: string) => (f[k] === undefined ? '—' : Array.isArray(f[k]) ? (f[k] as unknown[]).join(', ') : String(f[k]));
   const rows: string[][] = [
     ['kernel', `${e.kernel} (${e.where === 'host' ? 'the host kernel' : 'a guest kernel'})`],
-    ['CPU', `${e.cpuModel}, ${e.cpus} CPUs`],
+    ['CPU', `${e.cpuModel}, ${e.cpus} CPUs${e.sharedCpu === undefined ? '' : `; tcp-rr/udp-rr client and servers on CPU ${e.sharedCpu}`}`],
     ['memory', `${e.memoryGiB} GiB`],
     ['Node.js', e.node],
     ['svcbench commit', e.commit],

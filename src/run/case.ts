@@ -1,6 +1,7 @@
 import type { Workload } from '../../workloads/types.js';
 import type { Exec } from '../exec/index.js';
 import { probe } from '../probe/client.js';
+import { pinned } from './pin.js';
 import type { PodPlan } from '../sandbox/plan.js';
 import { machineDelta, processCpuS, readMachineCpu } from './cpu.js';
 import type { BackendEnv } from './env.js';
@@ -117,15 +118,19 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
   const srv0 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
   const r = await exec.run({
     netns: to.netns,
-    argv: w.clientArgv({
-      hosts: to.hosts,
-      port: to.port,
-      durationMs: s.durationMs,
-      warmupMs: s.warmupMs,
-      connections: s.connections,
-      messageSize: s.messageSize,
-      ...(s.rate === undefined ? {} : { rate: s.rate }),
-    }),
+    argv: pinned(
+      w,
+      env.sharedCpu,
+      w.clientArgv({
+        hosts: to.hosts,
+        port: to.port,
+        durationMs: s.durationMs,
+        warmupMs: s.warmupMs,
+        connections: s.connections,
+        messageSize: s.messageSize,
+        ...(s.rate === undefined ? {} : { rate: s.rate }),
+      }),
+    ),
     timeoutMs: s.durationMs + s.warmupMs + 30_000,
     allowFailure: true,
   });

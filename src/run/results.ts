@@ -108,6 +108,8 @@ export const runSchema = z.object({
     where: z.enum(['host', 'guest']),
     cpuModel: z.string(),
     cpus: z.number(),
+    /** The CPU tcp-rr/udp-rr clients and servers shared (src/run/pin.ts); absent: not pinned. */
+    sharedCpu: z.number().optional(),
     memoryGiB: z.number(),
     node: z.string(),
     commit: z.string(),

@@ -1,8 +1,10 @@
+import { execSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedCpu } from '../../src/run/pin.js';
 import { runSchema, type RunJson } from '../../src/run/results.js';
 import { BENCH, bench, isRoot, ourNamespaces, processesMentioning, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
 
@@ -94,6 +96,47 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     expect(run.programmingLatency[0]!.ms).toBeGreaterThan(0);
     expect(run.syncBench[0]!.samples).toHaveLength(2);
     expect(readFileSync(join(out, 'latest', 'run.json'), 'utf8')).toBe(readFileSync(join(dir, 'run.json'), 'utf8'));
+  });
+
+  it('round-trip workloads run their servers on the shared CPU (their clients too: case.ts), the others are not pinned', async () => {
+    const cpu = sharedCpu();
+    const affinity: Record<string, string[]> = {};
+    const r = await runWatching(
+      [
+        '--backend',
+        'nft',
+        '--path',
+        'pod',
+        '--workload',
+        'tcp-rr,tcp-crr',
+        '--services',
+        '10',
+        '--repeat',
+        '2',
+        '--ci-target',
+        '0',
+        ...short,
+      ],
+      (k) => {
+        if (k !== 1) return;
+        // The servers of this run live until its end: their CPU affinity (taskset -p).
+        for (const [w, text] of [
+          ['tcp-rr', 'TCP4-LISTEN:7001'],
+          ['tcp-crr', 'tcp-crr/server.js'],
+        ] as const)
+          affinity[w] = processesMentioning(text).map(
+            (pid) => /list: (\S+)/.exec(execSync(`taskset -cp ${pid}`, { encoding: 'utf8' }))![1]!,
+          );
+      },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    // srv-0..2 and the spare pod each run one server per workload.
+    expect(affinity['tcp-rr']!.length).toBeGreaterThanOrEqual(4);
+    expect(affinity['tcp-crr']!.length).toBeGreaterThanOrEqual(4);
+    expect(cpu, 'this test needs 2 or more CPUs').toBeDefined();
+    expect(affinity['tcp-rr']!.every((list) => list === String(cpu))).toBe(true);
+    expect(affinity['tcp-crr']!.every((list) => list !== String(cpu))).toBe(true);
+    expect(readRunJson(join(out, 'latest')).environment.sharedCpu).toBe(cpu);
   });
 
   it('SIGINT to the process group in the middle keeps the completed cases in run.json and tears everything down', async () => {

@@ -14,6 +14,7 @@ export const udpRr: Workload = {
   protocol: 'UDP',
   serverPort: PORT,
   opUnit: 'transactions',
+  sameCpu: true,
   serverArgv: () => [process.execPath, SERVER, '--port', String(PORT)],
   clientArgv: (p) => nodeClientArgv(CLIENT, p),
   parseResult: (stdout) => parseWorkloadResult('udp-rr', stdout),
