@@ -1,7 +1,14 @@
 import { execFile } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { badOutputs, goodLine, goodResult } from '../test-support/fixtures.js';
-import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload, TWO_HOSTS } from '../test-support/real-run.js';
+import {
+  compiledWorkload,
+  ensureBuilt,
+  expectOneConnectionPerHost,
+  isRoot,
+  loopbackParams,
+  runWorkload,
+} from '../test-support/real-run.js';
 import type { Workload } from '../types.js';
 import { tcpRr } from './index.js';
 
@@ -32,14 +39,7 @@ describe.runIf(isRoot)('tcp-rr workload: real run on loopback in a throwaway nam
   });
 
   it('sends connection i to host i % hosts (the pod path): 2 connections, one per host', async () => {
-    const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, connections: 2, warmupMs: 0, durationMs: 500 }), {
-      countTo: true,
-    });
-    expect(run.code, run.stderr).toBe(0);
-    const r = w.parseResult(run.stdout);
-    expect(r.errors + r.timeouts).toBe(0);
-    expect(r.ops).toBeGreaterThan(0);
-    expect(run.countsTo).toEqual({ [TWO_HOSTS[0]!]: 1, [TWO_HOSTS[1]!]: 1 });
+    await expectOneConnectionPerHost(w);
   });
 
   it('echoes whole messages on persistent connections', async () => {

@@ -6,6 +6,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import type { Workload, WorkloadParams } from '../types.js';
 
 /** Project root: this file is workloads/test-support/real-run.ts (tests import the source). */
@@ -117,4 +118,17 @@ export function runWorkload(w: Workload, params: WorkloadParams, opts: { server?
     port: w.serverPort,
     timeoutMs: params.warmupMs + params.durationMs + 15_000,
   });
+}
+
+/** Persistent clients on the pod path: 2 connections over 2 hosts open exactly one connection to
+ * each (connection i → host i % hosts), and every transaction succeeds. */
+export async function expectOneConnectionPerHost(w: Workload): Promise<void> {
+  const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, connections: 2, warmupMs: 0, durationMs: 500 }), {
+    countTo: true,
+  });
+  expect(run.code, run.stderr).toBe(0);
+  const r = w.parseResult(run.stdout);
+  expect(r.errors + r.timeouts).toBe(0);
+  expect(r.ops).toBeGreaterThan(0);
+  expect(run.countsTo).toEqual({ [TWO_HOSTS[0]!]: 1, [TWO_HOSTS[1]!]: 1 });
 }
