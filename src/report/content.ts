@@ -44,7 +44,7 @@ export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: str
     { kind: 'heading', level: 2, text: 'Results per scenario' },
     {
       kind: 'para',
-      text: 'Medians of the repetitions with bootstrap 95% confidence intervals. "vs pod" is the ratio of this path\'s median to the same backend\'s pod-IP median at the same scale, with its 95% CI; "worse"/"better" mark a significant difference (the two medians\' CIs do not overlap), "n.s." an overlap (not significant). n counts completed repetitions; cases that did not complete show their state.',
+      text: 'Medians of the repetitions with bootstrap 95% confidence intervals. "vs pod" is the ratio of this path\'s median to the same backend\'s pod-path median (straight to the endpoint pods\' IPs) at the same scale, with its 95% CI; "worse"/"better" mark a significant difference (the two medians\' CIs do not overlap), "n.s." an overlap (not significant). n counts completed repetitions; cases that did not complete show their state.',
     },
     ...chart('latency-vs-services'),
   );

@@ -76,7 +76,7 @@ export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
     if (answers.length === 0) answers.push(`This run measured no ${b} and ${a} pair (add both to --path).`);
     out.push({ question, answers });
   };
-  pathVsPath('Is ClusterIP slower than the direct pod IP, and by how much?', 'pod', 'clusterip', true);
+  pathVsPath('Is ClusterIP slower than going straight to the pod IPs, and by how much?', 'pod', 'clusterip', true);
   pathVsPath('Is NodePort slower than ClusterIP?', 'clusterip', 'nodeport', false);
   out.push(growth(run, groups, backends, servicesAll, workloads));
   out.push(syncCost(run));
@@ -109,7 +109,7 @@ function growth(run: RunJson, groups: GroupSummary[], backends: string[], servic
     const podB = samples(run, { backend, services: hi, path: 'pod', workload: w }, m);
     const pod =
       path !== 'pod' && podA.length > 0 && podB.length > 0
-        ? `; the pod-IP baseline, which no Service rule touches, went ${changeText(compare(podA, podB, { seed: run.seed, better: m.better }))}`
+        ? `; the pod-path baseline, which no Service rule touches, went ${changeText(compare(podA, podB, { seed: run.seed, better: m.better }))}`
         : '';
     return `${backend}: ${w} ${m.label} over ${path} from ${fmt(c.baseline.estimate)} ${m.unit} at ${n(lo)} to ${fmt(c.candidate.estimate)} ${m.unit} at ${n(hi)} services, ${changeText(c)}${pod}.`;
   });

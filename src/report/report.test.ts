@@ -159,7 +159,7 @@ describe('findings', () => {
   it('says "not significant" where the CIs overlap and quantifies where they do not', () => {
     const f = findings(run, summarizeRun(run));
     expect(f.map((x) => x.question)).toEqual([
-      'Is ClusterIP slower than the direct pod IP, and by how much?',
+      'Is ClusterIP slower than going straight to the pod IPs, and by how much?',
       'Is NodePort slower than ClusterIP?',
       "How does each backend's per-connection cost grow with the number of services?",
       'What does a full and a partial sync cost per backend?',
