@@ -1,3 +1,4 @@
+import { caseGroup } from '../run/plan.js';
 import type { RunJson } from '../run/results.js';
 import { fmt, METRICS } from '../run/summary.js';
 import { compare, isSignificantRegression, type Better, type Comparison } from '../stats/index.js';
@@ -101,11 +102,9 @@ function one(
 export function compareRuns(a: RunJson, b: RunJson, opts: { failOnRegressionPct?: number } = {}): RunComparison {
   const pct = opts.failOnRegressionPct ?? null;
   const seed = a.seed;
-  const key = (c: { backend: string; services: number; path: string; workload: string }) =>
-    `${c.backend}\u0000${c.services}\u0000${c.path}\u0000${c.workload}`;
-  const inA = new Set(a.cases.map(key));
-  const inB = new Set(b.cases.map(key));
-  const keys = [...new Map([...a.cases, ...b.cases].map((c) => [key(c), c])).values()].sort(
+  const inA = new Set(a.cases.map(caseGroup));
+  const inB = new Set(b.cases.map(caseGroup));
+  const keys = [...new Map([...a.cases, ...b.cases].map((c) => [caseGroup(c), c])).values()].sort(
     (x, y) =>
       x.services - y.services ||
       byOrder(WORKLOAD_ORDER)(x.workload, y.workload) ||
@@ -115,8 +114,8 @@ export function compareRuns(a: RunJson, b: RunJson, opts: { failOnRegressionPct?
   const changes: Change[] = [];
   for (const k of keys) {
     const id = { backend: k.backend, services: k.services, path: k.path, workload: k.workload };
-    if (!inA.has(key(k)) || !inB.has(key(k))) {
-      const only = inA.has(key(k)) ? 'only in A' : 'only in B';
+    if (!inA.has(caseGroup(k)) || !inB.has(caseGroup(k))) {
+      const only = inA.has(caseGroup(k)) ? 'only in A' : 'only in B';
       changes.push({ ...id, metric: '*', unit: '', better: 'lower', a: null, b: null, ratio: null, verdict: only, failing: false });
       continue;
     }

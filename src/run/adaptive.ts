@@ -1,6 +1,6 @@
 import type { Rng } from '../stats/index.js';
 import { ciHalfWidth } from '../stats/index.js';
-import { caseGroup, shuffle, type CaseKey, type PlannedCase } from './plan.js';
+import { groupCases, shuffle, type CaseKey, type PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
 import { samplesOf, summarizeMetric, THROUGHPUT } from './summary.js';
 
@@ -46,11 +46,7 @@ export interface GroupVerdict {
 /** For every case group among `cases`, whether it needs another repetition. Groups in the order
  * they first appear. */
 export function judgeGroups(cases: readonly CaseResult[], s: AdaptiveSettings): GroupVerdict[] {
-  const groups = new Map<string, CaseResult[]>();
-  for (const c of cases) {
-    const g = caseGroup(c as CaseKey);
-    groups.set(g, [...(groups.get(g) ?? []), c]);
-  }
+  const groups = groupCases(cases);
   const target = s.ciTargetPct / 100;
   return [...groups].map(([group, cs]): GroupVerdict => {
     const { backend, services, path, workload } = cs[0]!;

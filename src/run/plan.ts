@@ -18,7 +18,22 @@ export interface PlannedCase extends CaseKey {
   repetition: number;
 }
 
-export const caseGroup = (k: CaseKey): string => `${k.backend}/${k.services}/${k.path}/${k.workload}`;
+/** The fields that name a case group, as cases in run.json carry them (path as a plain string). */
+export type GroupKey = Pick<CaseKey, 'backend' | 'services' | 'workload'> & { path: string };
+
+export const caseGroup = (k: GroupKey): string => `${k.backend}/${k.services}/${k.path}/${k.workload}`;
+
+/** Cases by group (caseGroup), groups in the order they first appear, cases in their order. */
+export function groupCases<C extends GroupKey>(cases: readonly C[]): Map<string, C[]> {
+  const groups = new Map<string, C[]>();
+  for (const c of cases) {
+    const g = caseGroup(c);
+    const list = groups.get(g);
+    if (list === undefined) groups.set(g, [c]);
+    else list.push(c);
+  }
+  return groups;
+}
 
 export function planCases(o: {
   backends: readonly string[];

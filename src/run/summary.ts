@@ -1,4 +1,5 @@
 import { compare, summarize, type Comparison, type SampleSummary, type WarningThresholds } from '../stats/index.js';
+import { caseGroup, groupCases } from './plan.js';
 import type { CaseResult, RunJson } from './results.js';
 
 // Derived numbers (pure): per case group (backend, services, path, workload), one sample per
@@ -64,18 +65,14 @@ export interface GroupSummary {
 export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'> & { flags?: RunJson['flags'] }): GroupSummary[] {
   // Adaptive repetitions aimed at the throughput's CI, so only its warnings know the target.
   const ciTarget = ciTargetOf(run.flags);
-  const groups = new Map<string, CaseResult[]>();
-  for (const c of run.cases) {
-    const k = `${c.backend}\u0000${c.services}\u0000${c.path}\u0000${c.workload}`;
-    groups.set(k, [...(groups.get(k) ?? []), c]);
-  }
+  const groups = groupCases(run.cases);
   const out: GroupSummary[] = [];
   for (const cases of groups.values()) {
     const { backend, services, path, workload } = cases[0]!;
     const states = { completed: 0, errored: 0, skipped: 0, aborted: 0 };
     for (const c of cases) states[c.state]++;
     const reasons = [...new Set(cases.flatMap((c) => (c.state === 'completed' ? [] : [c.reason])))];
-    const baseline = groups.get(`${backend}\u0000${services}\u0000pod\u0000${workload}`);
+    const baseline = groups.get(caseGroup({ backend, services, path: 'pod', workload }));
     const metrics: GroupSummary['metrics'] = {};
     for (const m of METRICS) {
       const xs = samplesOf(cases, m);
