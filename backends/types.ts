@@ -55,7 +55,16 @@ export interface Applied {
   /** External commands run (processes spawned) by this apply. */
   commands: number;
   /** Set when a time-budgeted apply stopped at its budget: the sync is reported as exceeded. */
-  exceeded?: { budgetMs: number; done: number; total: number };
+  exceeded?: BudgetExceeded;
+}
+
+/** A time-budgeted apply that stopped: at its budget, or earlier when the pace of the commands
+ * done so far already needs more than the budget (projectedMs: that pace × all commands). */
+export interface BudgetExceeded {
+  budgetMs: number;
+  done: number;
+  total: number;
+  projectedMs?: number;
 }
 
 /** What describes a backend before it runs: its name, its title and its preflight. */

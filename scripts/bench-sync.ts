@@ -31,7 +31,7 @@ import { sameEndpoints, sameService } from '../src/model/change.js';
 import { serviceKey, type ClusterState } from '../src/model/types.js';
 import { closeSandbox, nodeTarget, openSandbox } from '../src/sandbox/session.js';
 import { median } from '../src/stats/index.js';
-import { sync, type SyncRecord } from '../src/sync.js';
+import { exceededText, sync, type SyncRecord } from '../src/sync.js';
 import { scaleStates } from './bench-render.js';
 
 const RATIO_TARGET = 1.3;
@@ -90,7 +90,7 @@ const load = (): string =>
 const s = (ms: number): string => (ms / 1000).toFixed(ms < 10_000 ? 3 : 1);
 const fmt = (r: SyncRecord): string =>
   `${s(r.totalMs)} s (render ${s(r.renderMs)}, apply ${s(r.applyMs)}; ${r.size.count} ${r.size.unit}, ${r.commands} commands)${
-    r.exceeded ? ` EXCEEDED after ${r.exceeded.done}/${r.exceeded.total} commands at the ${r.exceeded.budgetMs / 1000} s budget` : ''
+    r.exceeded ? ` EXCEEDED: ${exceededText(r.exceeded)}` : ''
   }`;
 
 function parseArgs(argv: string[]) {
@@ -274,9 +274,7 @@ function report(n: number, results: CaseResult[]): void {
     const ratios = r.reps.flatMap((x) => (x.rawMs === undefined ? [] : [x.full.totalMs / x.rawMs]));
     const exceeded = r.reps.find((x) => x.full.exceeded)?.full.exceeded;
     if (exceeded) {
-      console.log(
-        `${r.c.id}: full sync EXCEEDED its ${exceeded.budgetMs / 1000} s budget after ${exceeded.done} of ${exceeded.total} commands (reported, not hung)`,
-      );
+      console.log(`${r.c.id}: full sync EXCEEDED: ${exceededText(exceeded)} (reported, not hung)`);
     } else if (FULL_TARGET_MS[r.c.backend] !== undefined) {
       const full = r.reps.map((x) => x.full.totalMs);
       const m = median(full);

@@ -1,4 +1,4 @@
-import type { Backend, NodeTarget, Rendered } from '../backends/types.js';
+import type { Backend, BudgetExceeded, NodeTarget, Rendered } from '../backends/types.js';
 import type { ClusterState } from './model/types.js';
 
 /** One sync's own timing split (render is pure CPU work, apply is the kernel transaction). */
@@ -9,7 +9,7 @@ export interface SyncRecord {
   totalMs: number;
   size: { count: number; unit: string };
   commands: number;
-  exceeded?: { budgetMs: number; done: number; total: number };
+  exceeded?: BudgetExceeded;
 }
 
 /** Renders and applies one sync (full when `prev` is undefined), timing each half. Read-back is
@@ -37,4 +37,14 @@ export async function sync<P>(
       ...(applied.exceeded ? { exceeded: applied.exceeded } : {}),
     },
   };
+}
+
+const seconds = (ms: number): string => `${Number((ms / 1000).toPrecision(3))} s`;
+
+/** How a time-budgeted sync stopped, in words, for every place that reports it. */
+export function exceededText(ex: BudgetExceeded): string {
+  const done = `${ex.done.toLocaleString('en-US')} of ${ex.total.toLocaleString('en-US')} commands`;
+  return ex.projectedMs === undefined
+    ? `stopped at its ${seconds(ex.budgetMs)} budget after ${done}`
+    : `stopped after ${done}: at their pace the whole sync needs at least ${seconds(ex.projectedMs)}, over its ${seconds(ex.budgetMs)} budget`;
 }

@@ -67,6 +67,8 @@ export interface Workload {
   serverPort: number;
   /** What `ops` counts, for throughput: "requests", "transactions", "connections" or "bytes". */
   opUnit: string;
+  /** Concurrent connections when --connections is not given (1 if absent). */
+  defaultConnections?: number;
   /** Client and servers share one CPU (src/run/pin.ts; netperf -T): round trips of one process
    * pair, whose cross-CPU wake-ups would otherwise dominate and vary between runs. */
   sameCpu?: boolean;

@@ -33,6 +33,14 @@ export const iptables: Backend<RenderResult> = {
         throw e;
       }
       done++;
+      // Stop as soon as the pace so far cannot fit the budget, rather than at the budget: every
+      // command reads and writes back the whole table and a full sync only grows it, so later
+      // commands cost at least as much as earlier ones and this projection is a lower bound. It is
+      // trusted only after a tenth of the budget, when start-up costs are spread over many commands.
+      const elapsed = performance.now() - started;
+      const projectedMs = (elapsed / done) * total;
+      if (done < total && elapsed >= budget / 10 && projectedMs > budget)
+        return { commands: done, exceeded: { budgetMs: budget, done, total, projectedMs } };
     }
     // The rule-by-rule path ensures the jumps after its commands, whose -N would otherwise collide.
     let commands = done;

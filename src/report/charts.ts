@@ -1,3 +1,4 @@
+import { exceededText } from '../sync.js';
 import type { TopLevelSpec } from 'vega-lite';
 import type { RunJson } from '../run/results.js';
 import type { GroupSummary } from '../run/summary.js';
@@ -121,7 +122,7 @@ export function syncChart(run: RunJson): Chart | undefined {
       ms: s.totalMs,
       renderMs: s.renderMs,
       applyMs: s.applyMs,
-      outcome: s.exceeded ? `stopped at its budget (${s.exceeded.done} of ${s.exceeded.total} commands)` : 'complete',
+      outcome: s.exceeded ? exceededText(s.exceeded) : 'complete',
     })),
     ...run.programmingLatency.flatMap((p) =>
       p.ms === null

@@ -1,3 +1,4 @@
+import { exceededText } from '../sync.js';
 import type { RunJson } from '../run/results.js';
 import { ciTargetOf, fmt, ratioText, withCi, type GroupSummary } from '../run/summary.js';
 import { targetPercent } from '../stats/index.js';
@@ -81,13 +82,21 @@ function environment(run: RunJson): Block[] {
     ['endpoints, target', `${flag('endpoints')}, ${flag('target')}`],
     [
       'connections, message size, rate',
-      `${flag('connections')}, ${flag('messageSize')} B, ${flag('rate') === '—' ? 'closed loop (no fixed rate)' : `${flag('rate')}/s`}`,
+      `${connections(run)}, ${flag('messageSize')} B, ${flag('rate') === '—' ? 'closed loop (no fixed rate)' : `${flag('rate')}/s`}`,
     ],
   ];
   return [
     { kind: 'heading', level: 2, text: 'Environment' },
     { kind: 'table', header: ['', ''], rows },
   ];
+}
+
+/** --connections as given, or else each workload's own as its cases recorded it ("http 3, tcp-crr 1"). */
+function connections(run: RunJson): string {
+  if (run.flags.connections !== undefined) return String(run.flags.connections);
+  const per = new Map<string, Set<number>>();
+  for (const c of run.cases) if (c.connections !== undefined) per.set(c.workload, (per.get(c.workload) ?? new Set()).add(c.connections));
+  return per.size === 0 ? '—' : [...per].map(([w, n]) => `${w} ${[...n].join('/')}`).join(', ');
 }
 
 /** "3", or with adaptive repetitions "3 to 10 (more while the throughput CI is wider than ±5%)". */
@@ -144,7 +153,7 @@ function syncSection(run: RunJson): Block[] {
     ...(s.kind === 'partial' ? [s.step] : []),
     fmt(s.renderMs),
     fmt(s.applyMs),
-    s.exceeded ? `stopped at ${ms(s.exceeded.budgetMs)} budget (${n(s.exceeded.done)} of ${n(s.exceeded.total)} commands)` : fmt(s.totalMs),
+    s.exceeded ? exceededText(s.exceeded) : fmt(s.totalMs),
     `${n(s.size.count)} ${s.size.unit}`,
     n(s.commands),
     s.readBackDifferences.length === 0 ? 'matches' : `${s.readBackDifferences.length} differences`,

@@ -1,3 +1,4 @@
+import { exceededText } from '../sync.js';
 import { stringify } from 'csv-stringify/sync';
 import type { RunJson } from '../run/results.js';
 import { METRICS, type GroupSummary } from '../run/summary.js';
@@ -78,7 +79,7 @@ export function syncsCsv(run: RunJson): string {
     s.size.count,
     s.size.unit,
     s.commands,
-    s.exceeded ? `stopped at ${s.exceeded.budgetMs} ms budget after ${s.exceeded.done} of ${s.exceeded.total} commands` : 'complete',
+    s.exceeded ? exceededText(s.exceeded) : 'complete',
     s.readBackDifferences.length,
   ]);
   for (const p of run.programmingLatency)

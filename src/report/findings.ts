@@ -1,3 +1,4 @@
+import { exceededText } from '../sync.js';
 import type { RunJson } from '../run/results.js';
 import { fmt, type GroupSummary, type Metric } from '../run/summary.js';
 import { compare, type Comparison } from '../stats/index.js';
@@ -131,7 +132,7 @@ function syncCost(run: RunJson): Finding {
     if (full)
       parts.push(
         full.exceeded
-          ? `the full sync stopped at its ${ms(full.exceeded.budgetMs)} budget after ${n(full.exceeded.done)} of ${n(full.exceeded.total)} commands`
+          ? `the full sync ${exceededText(full.exceeded)}`
           : `full sync ${ms(full.totalMs)} (render ${ms(full.renderMs)} + apply ${ms(full.applyMs)}, ${n(full.size.count)} ${full.size.unit})`,
       );
     const partial = ['add-service', 'add-endpoint', 'remove-service'].flatMap((step) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../stats/index.js';
-import { extraRound, judgeGroups, type AdaptiveSettings } from './adaptive.js';
+import { extraRound, fitsBudget, judgeGroups, type AdaptiveSettings } from './adaptive.js';
 import type { CaseResult } from './results.js';
 import { summarizeRun } from './summary.js';
 
@@ -35,15 +35,17 @@ const group = (path: string, ops: number[], workload?: string) => ops.map((o, i)
 const settings: AdaptiveSettings = { repeat: 3, maxRepeat: 10, ciTargetPct: 5, seed: 1 };
 
 describe('adaptive repetitions: which groups need another one', () => {
-  // With 3 values the bootstrap CI of the median is [min, max], so these widths are exact.
+  // With 3 values the bootstrap CI of the median is [min, max]; with these 6 (two of each) too:
+  // a resample's median is the minimum in ≈10% of resamples, well over the 2.5% tail. So these
+  // widths are exact.
   const at6 = group('pod', [940, 1000, 1060]); // ±6 %
-  const at4 = group('clusterip', [960, 1000, 1040]); // ±4 %
+  const at4 = group('clusterip', [960, 1040, 960, 1040, 1000, 1000]); // ±4 %
 
   it('a group wider than the target gets more, one within it is done, with the CI the summary shows', () => {
     const v = judgeGroups([...at6, ...at4], settings);
     expect(v.map((x) => [x.group, x.repetitions, x.decision])).toEqual([
       ['nft/1000/pod/tcp-rr', 3, 'more'],
-      ['nft/1000/clusterip/tcp-rr', 3, 'met'],
+      ['nft/1000/clusterip/tcp-rr', 6, 'met'],
     ]);
     expect(v[0]!.halfWidth).toBeCloseTo(0.06, 12);
     expect(v[1]!.halfWidth).toBeCloseTo(0.04, 12);
@@ -52,7 +54,23 @@ describe('adaptive repetitions: which groups need another one', () => {
   });
 
   it('at exactly the target it is done (wider means strictly wider)', () => {
-    expect(judgeGroups(group('pod', [950, 1000, 1050]), settings)[0]!.decision).toBe('met');
+    expect(judgeGroups(group('pod', [950, 1050, 950, 1050, 1000, 1000]), settings)[0]!.decision).toBe('met');
+  });
+
+  it('fewer than 6 values never meet the target, however narrow: no interval of their median is a 95% one', () => {
+    expect(judgeGroups(group('pod', [1000, 1000, 1000, 1000, 1000]), settings)[0]!.decision).toBe('more');
+    expect(judgeGroups(group('pod', [1000, 1000, 1000, 1000, 1000, 1000]), settings)[0]!.decision).toBe('met');
+    // Unless --max-repeat stops below 6: then the width decides, as at any maximum.
+    expect(judgeGroups(group('pod', [1000, 1000, 1000]), { ...settings, maxRepeat: 3 })[0]!.decision).toBe('met');
+    expect(judgeGroups(at6, { ...settings, maxRepeat: 3 })[0]!.decision).toBe('max');
+  });
+
+  it('an extra round starts only when, at the pace so far, it ends within --time-budget (0: no limit)', () => {
+    // 150 s used, 4 cases of 3 s: ends at 162 s.
+    expect(fitsBudget(4, 3, 150, 180)).toBe(true);
+    expect(fitsBudget(4, 3, 150, 162)).toBe(true);
+    expect(fitsBudget(4, 3, 150, 161)).toBe(false);
+    expect(fitsBudget(400, 3, 5000, 0)).toBe(true);
   });
 
   it('at --max-repeat it is done, and reported as missing the target', () => {
@@ -101,7 +119,7 @@ describe('adaptive repetitions: which groups need another one', () => {
 
   it('the extra round: one repetition per wide group, numbered on, shuffled by the seeded generator', () => {
     const wide = ['pod', 'clusterip', 'nodeport', 'hairpin'].flatMap((p) => group(p, [940, 1000, 1060]));
-    const cases = [...wide, ...group('clusterip-node', [1000, 1000, 1000])];
+    const cases = [...wide, ...group('clusterip-node', [1000, 1000, 1000, 1000, 1000, 1000])];
     const v = judgeGroups(cases, settings);
     const a = extraRound(v, createRng(42));
     expect(a.map((c) => c.id).sort()).toEqual([

@@ -1,5 +1,5 @@
 import type { Rng } from '../stats/index.js';
-import { ciHalfWidth } from '../stats/index.js';
+import { ciHalfWidth, MIN_CI_SAMPLES } from '../stats/index.js';
 import { groupCases, shuffle, type CaseKey, type PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
 import { samplesOf, summarizeMetric, THROUGHPUT } from './summary.js';
@@ -8,7 +8,12 @@ import { samplesOf, summarizeMetric, THROUGHPUT } from './summary.js';
 // runs: after the --repeat rounds of a scale point, a case group gets one more repetition while the
 // 95% CI of its median throughput is wider than ±--ci-target % of that median, up to --max-repeat.
 // The CI is the one the summary and the reports show (summarizeMetric: the run's seeded bootstrap),
-// so a group reported as narrow enough is the group that stopped.
+// so a group reported as narrow enough is the group that stopped. Fewer than MIN_CI_SAMPLES values
+// never meet the target: their interval is not a 95% one, however narrow.
+//
+// Extra rounds also respect the run's time budget (--time-budget): a round starts only if, at the
+// pace of the cases so far, it ends within the budget (fitsBudget), so adaptivity never stretches a
+// default run past its 3 minutes.
 
 export interface AdaptiveSettings {
   /** --repeat: repetitions every group gets before any decision. */
@@ -22,7 +27,7 @@ export interface AdaptiveSettings {
 }
 
 export type GroupDecision =
-  /** Wider than the target (or its width unknown: fewer than 2 samples), below --max-repeat. */
+  /** Wider than the target (or its width unknown, or fewer than MIN_CI_SAMPLES values), below --max-repeat. */
   | 'more'
   /** Within the target. */
   | 'met'
@@ -60,7 +65,7 @@ export function judgeGroups(cases: readonly CaseResult[], s: AdaptiveSettings): 
     const halfWidth = ciHalfWidth(summary.median, summary.ci);
     // A median of 0 has no relative width: nothing to aim at.
     if (halfWidth === null && summary.median === 0) return { ...base, decision: 'met', halfWidth };
-    const wide = halfWidth === null || halfWidth > target;
+    const wide = halfWidth === null || halfWidth > target || (xs.length < MIN_CI_SAMPLES && cs.length < s.maxRepeat);
     return { ...base, halfWidth, decision: !wide ? 'met' : cs.length >= s.maxRepeat ? 'max' : 'more' };
   });
 }
@@ -72,4 +77,11 @@ export function extraRound(verdicts: readonly GroupVerdict[], rng: Rng): Planned
     .filter((v) => v.decision === 'more')
     .map((v): PlannedCase => ({ ...v.key, repetition: v.repetitions + 1, id: `${v.group}#${v.repetitions + 1}` }));
   return shuffle(round, rng);
+}
+
+/** Whether an extra round of `cases` cases fits the time budget: the run has used `elapsedS` seconds,
+ * its cases so far took `paceS` seconds each on average, and --time-budget is `budgetS` (0: no
+ * limit). */
+export function fitsBudget(cases: number, paceS: number, elapsedS: number, budgetS: number): boolean {
+  return budgetS === 0 || elapsedS + cases * paceS <= budgetS;
 }

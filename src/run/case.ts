@@ -73,6 +73,7 @@ const base = (c: PlannedCase, s: CaseSettings) => ({
   path: c.path,
   workload: c.workload,
   repetition: c.repetition,
+  connections: s.connections,
   startedAt: new Date().toISOString(),
 });
 

@@ -53,6 +53,11 @@ export function runShape(backendNames: readonly string[], workloadNames: readonl
       .describe(
         "percent: repeat a case group (up to --max-repeat) while the 95% CI of its median throughput is wider than ± this much of the median (netperf's -I 95,width); 0: exactly --repeat",
       ),
+    timeBudget: intInRange(0, 86_400)
+      .default(180)
+      .describe(
+        'seconds: an extra round for --ci-target starts only if, at the pace of the cases so far, the run still ends within this many seconds of its start (180 keeps a default run within 3 minutes); 0: no limit',
+      ),
     duration: z.coerce
       .number({ error: 'must be a number of seconds' })
       .min(0.2, { error: 'must be at least 0.2 s' })
@@ -65,7 +70,9 @@ export function runShape(backendNames: readonly string[], workloadNames: readonl
       .max(600)
       .default(0.5)
       .describe('warm-up seconds per case (load applied, not recorded)'),
-    connections: intInRange(1, 1024).default(1).describe('concurrent connections of the load generator'),
+    connections: intInRange(1, 1024)
+      .optional()
+      .describe("concurrent connections of the load generator (default: the workload's own: http 3, the others 1)"),
     rate: intInRange(1, 10_000_000).optional().describe('fixed request rate per second (http: coordinated-omission-corrected latency)'),
     messageSize: intInRange(1, 1 << 20)
       .default(64)

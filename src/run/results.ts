@@ -50,6 +50,9 @@ const caseBase = z.object({
   path: z.string(),
   workload: z.string(),
   repetition: z.number(),
+  // The load generator's concurrency in this case (--connections, or the workload's own default);
+  // absent in runs made before it was recorded, when it was always --connections.
+  connections: z.number().optional(),
   startedAt: z.string(),
 });
 
@@ -73,7 +76,7 @@ const syncRecord = z.object({
   totalMs: z.number(),
   size: z.object({ count: z.number(), unit: z.string() }),
   commands: z.number(),
-  exceeded: z.object({ budgetMs: z.number(), done: z.number(), total: z.number() }).optional(),
+  exceeded: z.object({ budgetMs: z.number(), done: z.number(), total: z.number(), projectedMs: z.number().optional() }).optional(),
   /** Differences found by reading the installed state back (outside the timed region). */
   readBackDifferences: z.array(z.string()),
 });

@@ -7,12 +7,12 @@ import { toBackendOptions } from '../config/backend.js';
 import { AbortedError, BenchError } from '../errors.js';
 import type { Exec } from '../exec/index.js';
 import { newRunId } from '../sandbox/names.js';
-import { createRng, targetPercent } from '../stats/index.js';
+import { createRng, MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { runCase } from './case.js';
 import type { RunFlags } from './config.js';
 import { closeEnv, openEnv, type BackendEnv } from './env.js';
 import { captureEnvironment } from './environment.js';
-import { extraRound, judgeGroups } from './adaptive.js';
+import { extraRound, fitsBudget, judgeGroups } from './adaptive.js';
 import { planCases, type PlannedCase } from './plan.js';
 import { Progress } from './progress.js';
 import { RunWriter, RUN_SCHEMA, type CaseResult, type RunJson } from './results.js';
@@ -90,17 +90,19 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     target: flags.target,
     durationMs: flags.duration * 1000,
     warmupMs: flags.warmup * 1000,
-    connections: flags.connections,
     messageSize: flags.messageSize,
     ...(flags.rate === undefined ? {} : { rate: flags.rate }),
   };
+  // Wall time of the completed cases, for the pace that --time-budget extrapolates.
+  const completedS: number[] = [];
   const runOne = async (c: PlannedCase): Promise<void> => {
     ctx.check();
+    const t0 = performance.now();
     progress.step(`${c.backend} ${c.path} ${c.workload} @${c.services} services, repetition ${c.repetition}`);
     const env = envs.get(c.backend);
     const w = workloads.find((x) => x.name === c.workload) as Workload;
     const result: CaseResult = env
-      ? await runCase(env.sandbox.exec, env, c, w, settings)
+      ? await runCase(env.sandbox.exec, env, c, w, { ...settings, connections: flags.connections ?? w.defaultConnections ?? 1 })
       : {
           id: c.id,
           backend: c.backend,
@@ -110,11 +112,13 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
           path: c.path,
           workload: c.workload,
           repetition: c.repetition,
+          connections: flags.connections ?? w.defaultConnections ?? 1,
           startedAt: new Date().toISOString(),
           state: 'skipped',
           reason: unavailable.get(c.backend) ?? 'not ready',
         };
     run.cases.push(result);
+    if (result.state === 'completed') completedS.push((performance.now() - t0) / 1000);
     progress.finishStep(
       result.state === 'completed'
         ? `${(result.result.ops / (result.result.durationMs / 1000)).toFixed(0)} ${w.opUnit}/s, p50 ${result.result.latencyUs.p50} µs`
@@ -162,8 +166,17 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
         const round = extraRound(verdicts, rng);
         if (round.length === 0) break;
         const wide = verdicts.filter((v) => v.decision === 'more').map((v) => `${v.key.backend} ${v.key.path} ${v.key.workload}`);
+        const paceS = completedS.length === 0 ? 0 : completedS.reduce((a, b) => a + b, 0) / completedS.length;
+        const why = `CI wider than ±${targetPercent(flags.ciTarget / 100)}% or n < ${MIN_CI_SAMPLES}`;
+        const elapsedS = (Date.now() - Date.parse(run.startedAt)) / 1000;
+        if (!fitsBudget(round.length, paceS, elapsedS, flags.timeBudget)) {
+          ctx.say(
+            `no extra round @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} (${why}), but a round of ≈${(round.length * paceS).toFixed(0)} s would end past the ${flags.timeBudget} s --time-budget (run so far: ${elapsedS.toFixed(0)} s)`,
+          );
+          break;
+        }
         ctx.say(
-          `extra round ${extra} @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} wider than ±${targetPercent(flags.ciTarget / 100)}% (${wide.slice(0, 4).join(', ')}${wide.length > 4 ? ', …' : ''})`,
+          `extra round ${extra} @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} (${why}: ${wide.slice(0, 4).join(', ')}${wide.length > 4 ? ', …' : ''})`,
         );
         progress.grow(round.length);
         for (const c of round) await runOne(c);

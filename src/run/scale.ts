@@ -1,7 +1,7 @@
 import { Bench } from 'tinybench';
 import type { Exec } from '../exec/index.js';
 import { PROBE_SCRIPT } from '../probe/client.js';
-import { sync, type SyncRecord } from '../sync.js';
+import { exceededText, sync, type SyncRecord } from '../sync.js';
 import type { BackendEnv } from './env.js';
 import type { RunJson, SyncRow } from './results.js';
 import { NS, scaleState, withExtraEndpoint, withExtraService } from './services.js';
@@ -55,7 +55,7 @@ export async function prepareScale(
   const full = await sync(backend, target, undefined, state);
   if (full.record.exceeded) {
     out.syncs.push(row('full', full.record));
-    env.unusable = `full sync of ${o.services} services exceeded its ${full.record.exceeded.budgetMs / 1000} s budget after ${full.record.exceeded.done} of ${full.record.exceeded.total} commands (--sync-timeout)`;
+    env.unusable = `full sync of ${o.services} services ${exceededText(full.record.exceeded)} (--sync-timeout)`;
     o.say(`${backend.name} @${o.services}: ${env.unusable}`);
     return;
   }

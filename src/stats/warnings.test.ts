@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WARNING_THRESHOLDS, sampleWarnings, type WarningInput } from './warnings.js';
+import { DEFAULT_WARNING_THRESHOLDS, MIN_CI_SAMPLES, sampleWarnings, type WarningInput } from './warnings.js';
 
 const clean: WarningInput = {
   n: 30,
@@ -12,17 +12,24 @@ const clean: WarningInput = {
 describe('sampleWarnings', () => {
   it('says nothing about a clean sample', () => {
     expect(sampleWarnings(clean)).toEqual([]);
-    expect(DEFAULT_WARNING_THRESHOLDS).toEqual({ minSamples: 5, maxCv: 0.1, maxCiHalfWidth: 0.05 });
+    expect(DEFAULT_WARNING_THRESHOLDS).toEqual({ minSamples: 6, maxCv: 0.1, maxCiHalfWidth: 0.05 });
+  });
+
+  it('MIN_CI_SAMPLES is the smallest n whose [min, max] covers the median with probability ≥ 95%', () => {
+    const coverage = (n: number) => 1 - 2 * 0.5 ** n;
+    expect(coverage(MIN_CI_SAMPLES - 1)).toBeLessThan(0.95);
+    expect(coverage(MIN_CI_SAMPLES)).toBeGreaterThanOrEqual(0.95);
   });
 
   it('asks for more repetitions when n is small', () => {
     expect(sampleWarnings({ ...clean, n: 2 })).toEqual([
-      { code: 'few-samples', message: 'only n=2 samples: raise --repeat to at least 5 for a confidence interval' },
+      { code: 'few-samples', message: 'only n=2 samples: below n=6 no interval of the median reaches 95%; raise --repeat to at least 6' },
     ]);
     expect(sampleWarnings({ ...clean, n: 1, cv: null, ci: { low: 100, high: 100, degenerate: true } })).toEqual([
-      { code: 'few-samples', message: 'only n=1 sample: raise --repeat to at least 5 for a confidence interval' },
+      { code: 'few-samples', message: 'only n=1 sample: below n=6 no interval of the median reaches 95%; raise --repeat to at least 6' },
     ]);
-    expect(sampleWarnings({ ...clean, n: 5 })).toEqual([]);
+    expect(sampleWarnings({ ...clean, n: 5 }).map((w) => w.code)).toEqual(['few-samples']);
+    expect(sampleWarnings({ ...clean, n: 6 })).toEqual([]);
   });
 
   it('reports high variation with the CV and what to raise', () => {

@@ -6,7 +6,7 @@ import type { ClusterState, Service } from '../model/types.js';
 import { SERVE_SCRIPT, waitListening } from '../probe/client.js';
 import { closeSandbox, nodeTarget, openSandbox, type Sandbox } from '../sandbox/session.js';
 import { processStartTime } from '../sandbox/state.js';
-import { sync, type SyncRecord } from '../sync.js';
+import { exceededText, sync, type SyncRecord } from '../sync.js';
 import { affinityCheck, answeredBy, check, notAnswered, reaches, spreadCheck, type CheckResult } from './checks.js';
 import { NS, SERVER_PODS, SERVER_PORT, UDP_PORT, verifyServices } from './services.js';
 
@@ -91,13 +91,7 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
   syncs.push({ step: `full sync (${total} services)`, ...full.record });
   ctx.say(`full sync of ${total} services: ${fmtSync(full.record)}`);
   if (full.record.exceeded) {
-    checks.push(
-      check(
-        'full sync within budget',
-        false,
-        `stopped after ${full.record.exceeded.done} of ${full.record.exceeded.total} commands at the ${full.record.exceeded.budgetMs / 1000} s budget (--sync-timeout)`,
-      ),
-    );
+    checks.push(check('full sync within budget', false, `${exceededText(full.record.exceeded)} (--sync-timeout)`));
     return { backend: backend.name, options, services: total, syncs, checks, passed: false };
   }
   await readBack('full sync', full.rendered);

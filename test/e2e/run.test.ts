@@ -199,7 +199,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     for (const c of errored) expect(c.state === 'errored' && c.reason).toMatch(/no connections completed|failed|refused|exited/);
   });
 
-  it('adaptive repetitions: an unreachable --ci-target runs up to --max-repeat and warns; a loose one stops at --repeat', async () => {
+  it('adaptive repetitions: an unreachable --ci-target runs up to --max-repeat and warns, unless --time-budget stops it; a loose one stops at --repeat', async () => {
     const args = [
       'run',
       '--backend',
@@ -217,7 +217,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     ];
     const tight = await bench([...args, '--ci-target', '0.001', ...short], { timeoutMs: 120_000 });
     expect(tight.exitCode, tight.stderr).toBe(0);
-    expect(tight.stderr).toMatch(/extra round 1 @10 services: 1 case group wider than ±0\.001% \(nft pod tcp-rr\)/);
+    expect(tight.stderr).toMatch(/extra round 1 @10 services: 1 case group \(CI wider than ±0\.001% or n < 6: nft pod tcp-rr\)/);
     expect(tight.stderr).toMatch(/extra round 2 @10 services/);
     expect(tight.stderr).not.toMatch(/extra round 3/);
     const run = readRunJson(join(out, 'latest'));
@@ -229,11 +229,21 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     expect(tight.stderr).toMatch(warning);
     expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).toMatch(warning);
 
-    const loose = await bench([...args, '--ci-target', '100', ...short], { timeoutMs: 120_000 });
+    // The same unreachable target within a 1 s budget: the first extra round would end past it.
+    const budgeted = await bench([...args, '--ci-target', '0.001', '--time-budget', '1', ...short], { timeoutMs: 120_000 });
+    expect(budgeted.exitCode, budgeted.stderr).toBe(0);
+    expect(budgeted.stderr).not.toMatch(/^extra round/m);
+    expect(budgeted.stderr).toMatch(/no extra round @10 services: 1 case group .* would end past the 1 s --time-budget/);
+    expect(readRunJson(join(out, 'latest')).cases.map((c) => c.id)).toEqual([1, 2].map((k) => `nft/10/pod/tcp-rr#${k}`));
+
+    // A loose target is met as soon as there are 6 values (fewer give no 95% interval).
+    const loose = await bench([...args.slice(0, -4), '--repeat', '6', '--max-repeat', '8', '--ci-target', '100', ...short], {
+      timeoutMs: 120_000,
+    });
     expect(loose.exitCode, loose.stderr).toBe(0);
     expect(loose.stderr).not.toMatch(/extra round/);
     const run2 = readRunJson(join(out, 'latest'));
-    expect(run2.cases.map((c) => [c.id, c.state])).toEqual([1, 2].map((k) => [`nft/10/pod/tcp-rr#${k}`, 'completed']));
+    expect(run2.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4, 5, 6].map((k) => [`nft/10/pod/tcp-rr#${k}`, 'completed']));
     expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).not.toMatch(/--ci-target\)/);
   });
 
@@ -247,6 +257,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
       [['--duration', 'abc'], /--duration: must be a number of seconds/],
       [['--repeat', '4', '--max-repeat', '3'], /--max-repeat: must be at least --repeat \(4\); got 3/],
       [['--ci-target', '-5'], /--ci-target: must be at least 0 \(got -5\)/],
+      [['--time-budget', 'soon'], /--time-budget: /],
     ] as [string[], RegExp][]) {
       const r = await bench(['run', ...args, '--out', out]);
       expect(r.exitCode, args.join(' ')).toBe(2);
