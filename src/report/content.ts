@@ -1,7 +1,7 @@
 import { exceededText } from '../sync.js';
 import type { RunJson } from '../run/results.js';
 import { ciTargetOf, fmt, ratioText, withCi, type GroupSummary } from '../run/summary.js';
-import { targetPercent } from '../stats/index.js';
+import { MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { charts as allCharts } from './charts.js';
 import { byOrder, iptablesMode, kernelLabel, metric, ms, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
 import type { Block, ReportDoc } from './doc.js';
@@ -99,11 +99,14 @@ function connections(run: RunJson): string {
   return per.size === 0 ? '—' : [...per].map(([w, n]) => `${w} ${[...n].join('/')}`).join(', ');
 }
 
-/** "3", or with adaptive repetitions "3 to 10 (more while the throughput CI is wider than ±5%)". */
+/** "3", or with adaptive repetitions "3 to 10 (more while the throughput CI is wider than ±5% or n < 6,
+ * within a 180 s time budget)"; runs made before --time-budget had no n < 6 rule. */
 function repetitions(run: RunJson): string {
   const t = ciTargetOf(run.flags);
   const repeat = String(run.flags.repeat ?? '—');
-  return t ? `${repeat} to ${t.maxRepeat} (more while the throughput CI is wider than ±${targetPercent(t.halfWidth)}%)` : repeat;
+  const b = run.flags.timeBudget;
+  const rule = typeof b !== 'number' ? '' : ` or n < ${MIN_CI_SAMPLES}${b > 0 ? `, within a ${b} s time budget` : ''}`;
+  return t ? `${repeat} to ${t.maxRepeat} (more while the throughput CI is wider than ±${targetPercent(t.halfWidth)}%${rule})` : repeat;
 }
 
 function backends(run: RunJson): Block[] {

@@ -186,3 +186,24 @@ describe('findings', () => {
     expect(nodeport).toMatch(/^iptables: nodeport over clusterip, .*clusterip was not measured in this run at 200 services/m);
   });
 });
+
+describe('environment table', () => {
+  const repetitionsRow = (flags: Record<string, unknown>) => {
+    const doc = reportDoc({ ...run, flags: { ...run.flags, ...flags } }, summarizeRun(run), T1);
+    const rows = doc.blocks.flatMap((b) => (b.kind === 'table' ? b.rows : []));
+    return rows.find((r) => r[0]!.startsWith('repetitions'))![1];
+  };
+
+  it('says what adds repetitions: the CI target, n < 6 and the time budget (older runs: the target only)', () => {
+    const adaptive = { repeat: 3, maxRepeat: 10, ciTarget: 5 };
+    expect(repetitionsRow({ ...adaptive, timeBudget: 180 })).toMatch(
+      /^3 to 10 \(more while the throughput CI is wider than ±5% or n < 6, within a 180 s time budget\) × /,
+    );
+    expect(repetitionsRow({ ...adaptive, timeBudget: 0 })).toMatch(
+      /^3 to 10 \(more while the throughput CI is wider than ±5% or n < 6\) × /,
+    );
+    expect(repetitionsRow({ ...adaptive, timeBudget: undefined })).toMatch(
+      /^3 to 10 \(more while the throughput CI is wider than ±5%\) × /,
+    );
+  });
+});
