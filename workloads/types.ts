@@ -69,9 +69,11 @@ export interface Workload {
   opUnit: string;
   /** Concurrent connections when --connections is not given (1 if absent). */
   defaultConnections?: number;
-  /** Client and servers share one CPU (src/run/pin.ts; netperf -T): round trips of one process
-   * pair, whose cross-CPU wake-ups would otherwise dominate and vary between runs. */
-  sameCpu?: boolean;
+  /** Where `bench run` places the client and servers (src/run/pin.ts): 'shared', one CPU for both
+   * (netperf -T: round trips of one process pair, whose cross-CPU wake-ups would otherwise
+   * dominate and vary between runs); 'split', the client on a CPU of its own and the servers on
+   * the others (a load generator kept off the servers' CPUs); unset, the scheduler's choice. */
+  cpus?: 'shared' | 'split';
   /** argv of the long-running server in a pod named `podName` (it may answer with the name). */
   serverArgv(podName: string): string[];
   /** argv of one client run. */

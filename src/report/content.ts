@@ -1,5 +1,6 @@
 import { exceededText } from '../sync.js';
 import type { RunJson } from '../run/results.js';
+import { WORKLOADS } from '../../workloads/index.js';
 import { ciTargetOf, fmt, ratioText, withCi, type GroupSummary } from '../run/summary.js';
 import { MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { charts as allCharts } from './charts.js';
@@ -70,7 +71,7 @@ function environment(run: RunJson): Block[] {
   const flag = (k: string) => (f[k] === undefined ? '—' : Array.isArray(f[k]) ? (f[k] as unknown[]).join(', ') : String(f[k]));
   const rows: string[][] = [
     ['kernel', `${e.kernel} (${e.where === 'host' ? 'the host kernel' : 'a guest kernel'})`],
-    ['CPU', `${e.cpuModel}, ${e.cpus} CPUs${e.sharedCpu === undefined ? '' : `; tcp-rr/udp-rr client and servers on CPU ${e.sharedCpu}`}`],
+    ['CPU', `${e.cpuModel}, ${e.cpus} CPUs${cpuPlacement(run)}`],
     ['memory', `${e.memoryGiB} GiB`],
     ['Node.js', e.node],
     ['svcbench commit', e.commit],
@@ -92,6 +93,20 @@ function environment(run: RunJson): Block[] {
 }
 
 /** --connections as given, or else each workload's own as its cases recorded it ("http 3, tcp-crr 1"). */
+/** "; tcp-rr/udp-rr client and servers on CPU 1; http client on CPU 0, its servers on CPU 1", for
+ * the workloads of this run that were placed (src/run/pin.ts). Runs made before the 'split'
+ * placement recorded no loadGeneratorCpu: their http was not pinned. */
+function cpuPlacement(run: RunJson): string {
+  const e = run.environment;
+  const inRun = new Set(run.cases.map((c) => c.workload));
+  const ran = (cpus: 'shared' | 'split') => WORKLOADS.filter((w) => w.cpus === cpus && inRun.has(w.name)).map((w) => w.name);
+  const parts: string[] = [];
+  if (e.sharedCpu !== undefined && ran('shared').length > 0) parts.push(`${ran('shared').join('/')} client and servers on CPU ${e.sharedCpu}`);
+  if (e.loadGeneratorCpu !== undefined && ran('split').length > 0)
+    parts.push(`${ran('split').join('/')} client on CPU ${e.loadGeneratorCpu}, its servers on CPU ${e.serverCpus}`);
+  return parts.map((p) => `; ${p}`).join('');
+}
+
 function connections(run: RunJson): string {
   if (run.flags.connections !== undefined) return String(run.flags.connections);
   const per = new Map<string, Set<number>>();

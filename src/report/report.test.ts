@@ -206,4 +206,18 @@ describe('environment table', () => {
       /^3 to 10 \(more while the throughput CI is wider than ±5%\) × /,
     );
   });
+
+  it('says where placed workloads ran (src/run/pin.ts); runs before the split placement only name the shared CPU', () => {
+    const cpuRow = (environment: Partial<RunJson['environment']>, workloads: string[]) => {
+      const cases = workloads.map((w, i) => ({ ...run.cases[0]!, id: `c${i}`, workload: w }));
+      const doc = reportDoc({ ...run, cases, environment: { ...run.environment, ...environment } }, [], T1);
+      return doc.blocks.flatMap((b) => (b.kind === 'table' ? b.rows : [])).find((r) => r[0] === 'CPU')![1];
+    };
+    const placed = { sharedCpu: 1, loadGeneratorCpu: 0, serverCpus: '1' };
+    expect(cpuRow(placed, ['tcp-rr', 'http', 'tcp-crr'])).toMatch(/CPUs; tcp-rr client and servers on CPU 1; http client on CPU 0, its servers on CPU 1$/);
+    expect(cpuRow(placed, ['tcp-crr'])).toMatch(/ CPUs$/);
+    expect(cpuRow({ sharedCpu: 1, loadGeneratorCpu: undefined, serverCpus: undefined }, ['udp-rr', 'http'])).toMatch(
+      /CPUs; udp-rr client and servers on CPU 1$/,
+    );
+  });
 });

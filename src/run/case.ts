@@ -121,7 +121,8 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
     netns: to.netns,
     argv: pinned(
       w,
-      env.sharedCpu,
+      env.cpus,
+      'client',
       w.clientArgv({
         hosts: to.hosts,
         port: to.port,

@@ -1,5 +1,5 @@
 import type { Backend, BackendOptions, NodeTarget } from '../../backends/types.js';
-import { pinned, sharedCpu } from './pin.js';
+import { cpuPlan, pinned, type CpuPlan } from './pin.js';
 import type { Workload } from '../../workloads/types.js';
 import { sandboxSchema } from '../config/sandbox.js';
 import type { Exec, Started } from '../exec/index.js';
@@ -17,8 +17,8 @@ export interface BackendEnv {
   sandbox: Sandbox;
   target: NodeTarget;
   servers: Started[];
-  /** The CPU round-trip workloads' client and servers share (pin.ts), if any. */
-  sharedCpu: number | undefined;
+  /** Where workloads that place their processes run them (pin.ts); undefined: below 2 CPUs. */
+  cpus: CpuPlan | undefined;
   /** State installed now, and the measured service in it. */
   installed?: ClusterState;
   measured?: Service;
@@ -41,7 +41,7 @@ export async function openEnv(
     const target = nodeTarget(exec, sandbox, options);
     // Pod processes join the run's cgroup before entering their namespace (sandbox.exec).
     const servers: Started[] = [];
-    const cpu = sharedCpu();
+    const cpus = cpuPlan();
     for (const pod of plan.pods.filter((p) => p.kind === 'server')) {
       servers.push(
         sandbox.exec.start({
@@ -49,7 +49,7 @@ export async function openEnv(
           argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(IDENT_PORT)],
         }),
       );
-      for (const w of o.workloads) servers.push(sandbox.exec.start({ netns: pod.netns, argv: pinned(w, cpu, w.serverArgv(pod.role)) }));
+      for (const w of o.workloads) servers.push(sandbox.exec.start({ netns: pod.netns, argv: pinned(w, cpus, 'server', w.serverArgv(pod.role)) }));
     }
     await sandbox.state?.record(servers.map((s) => ({ kind: 'process', pid: s.pid, startTime: processStartTime(s.pid) ?? '' })));
     const client = plan.pods.find((p) => p.kind === 'client')!.netns;
@@ -57,7 +57,7 @@ export async function openEnv(
       .filter((p) => p.kind === 'server')
       .flatMap((p) => [`${p.ip}:${IDENT_PORT}`, ...o.workloads.filter((w) => w.protocol === 'TCP').map((w) => `${p.ip}:${w.serverPort}`)]);
     await waitListening(sandbox.exec, client, targets);
-    return { backend, options, sandbox, target, servers, sharedCpu: cpu };
+    return { backend, options, sandbox, target, servers, cpus };
   } catch (e) {
     await closeSandbox(exec, sandbox);
     throw e;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
-import { sharedCpu } from './pin.js';
+import { cpuPlan } from './pin.js';
 import type { BackendInfo, Preflight } from '../../backends/types.js';
 import type { Exec } from '../exec/index.js';
 import { insideGuest } from '../guest/detect.js';
@@ -24,13 +24,13 @@ export async function captureEnvironment(
   } catch {
     // keep os.cpus()'s
   }
-  const shared = sharedCpu();
+  const plan = cpuPlan();
   return {
     kernel: release(),
     where: insideGuest() ? 'guest' : 'host',
     cpuModel,
     cpus: cpus().length,
-    ...(shared === undefined ? {} : { sharedCpu: shared }),
+    ...(plan === undefined ? {} : { sharedCpu: plan.shared, loadGeneratorCpu: plan.loadGenerator, serverCpus: plan.servers }),
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     commit: commit.exitCode === 0 ? commit.stdout.trim() : 'unknown',

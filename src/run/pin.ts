@@ -1,15 +1,22 @@
 import { readFileSync } from 'node:fs';
 import type { Workload } from '../../workloads/types.js';
 
-// Round-trip workloads (tcp-rr, udp-rr) bounce one message between one client and one server
-// process. When the two run on different CPUs, every half round trip wakes an idle vCPU (an IPI
-// and a halt exit on a VM), and the scheduler's placement changes from run to run: measured on
-// this 2-vCPU machine, tcp-rr on the pod path did 3,000–5,100 transactions/s free, 3,900–5,900
-// pinned to two CPUs, and 15,600–19,100 with client and server on one CPU (p50 44–63 µs against
-// 159–380). So, as netperf's -T does, their client and servers share one CPU: the last CPU this
-// process may use. The other workloads keep the scheduler's placement (pinning a connection-per-
-// request client and its servers together made no difference; a keep-alive load generator needs
-// its own CPU).
+// Where a workload's client and servers run (Workload.cpus), measured on this 2-vCPU machine:
+// - 'shared' (tcp-rr, udp-rr): round trips of one client and one server process. On different
+//   CPUs every half round trip wakes an idle vCPU (an IPI and a halt exit on a VM) and the
+//   scheduler's placement changes from run to run: tcp-rr on the pod path did 3,000–5,100
+//   transactions/s free, 3,900–5,900 pinned to two CPUs, and 15,600–19,100 with client and server
+//   on one CPU (p50 44–63 µs against 159–380). So, as netperf's -T does, they share one CPU: the
+//   last CPU this process may use.
+// - 'split' (http): a keep-alive load generator gets a CPU of its own and the servers the others,
+//   as a load generator on its own machine would. Left to the scheduler, autocannon and three
+//   Node servers kept waking each other across the two vCPUs (19 % idle while autocannon used
+//   0.6 cores) and autocannon reached 0.51–0.57× of three wrk processes on the same three pods
+//   (12,876 vs 22,574 requests/s at 3 connections, 16,608 vs 32,649 at 6); split, it reached
+//   0.86× at 3 connections and 1.00–1.02× at 6 and 12 (27,866 vs 27,780; 30,382 vs 29,933),
+//   the servers' CPU being the limit for both (scripts/bench-loadgen.ts measures it).
+// - unset: the scheduler's placement (pinning a connection-per-request client and its servers
+//   together made no difference).
 
 /** CPUs this process may run on (/proc/self/status Cpus_allowed_list: "0-3,6"). */
 export function allowedCpus(status: string): number[] {
@@ -21,17 +28,34 @@ export function allowedCpus(status: string): number[] {
   });
 }
 
-/** The CPU round-trip workloads share, or undefined with fewer than two CPUs (nothing to gain). */
-export function sharedCpu(): number | undefined {
-  let cpus: number[] = [];
-  try {
-    cpus = allowedCpus(readFileSync('/proc/self/status', 'utf8'));
-  } catch {
-    // not Linux: no pinning
-  }
-  return cpus.length >= 2 ? cpus.at(-1) : undefined;
+/** The CPUs each placement uses. */
+export interface CpuPlan {
+  /** 'shared': client and servers. */
+  shared: number;
+  /** 'split': the load generator. */
+  loadGenerator: number;
+  /** 'split': the servers, as a taskset list ("1", "1,2,3"). */
+  servers: string;
 }
 
-/** argv under `taskset -c CPU` when the workload shares one CPU between client and servers. */
-export const pinned = (w: Pick<Workload, 'sameCpu'>, cpu: number | undefined, argv: string[]): string[] =>
-  w.sameCpu === true && cpu !== undefined ? ['taskset', '-c', String(cpu), ...argv] : argv;
+/** The plan for these CPUs, or undefined with fewer than two (nothing to place). */
+export function planCpus(cpus: number[]): CpuPlan | undefined {
+  if (cpus.length < 2) return undefined;
+  return { shared: cpus.at(-1)!, loadGenerator: cpus[0]!, servers: cpus.slice(1).join(',') };
+}
+
+/** The plan for the CPUs this process may use. */
+export function cpuPlan(): CpuPlan | undefined {
+  try {
+    return planCpus(allowedCpus(readFileSync('/proc/self/status', 'utf8')));
+  } catch {
+    return undefined; // not Linux: no pinning
+  }
+}
+
+/** argv under `taskset -c LIST` when the workload places its `role`'s processes. */
+export function pinned(w: Pick<Workload, 'cpus'>, plan: CpuPlan | undefined, role: 'client' | 'server', argv: string[]): string[] {
+  if (plan === undefined || w.cpus === undefined) return argv;
+  const list = w.cpus === 'shared' ? String(plan.shared) : role === 'client' ? String(plan.loadGenerator) : plan.servers;
+  return ['taskset', '-c', list, ...argv];
+}

@@ -111,8 +111,11 @@ export const runSchema = z.object({
     where: z.enum(['host', 'guest']),
     cpuModel: z.string(),
     cpus: z.number(),
-    /** The CPU tcp-rr/udp-rr clients and servers shared (src/run/pin.ts); absent: not pinned. */
+    /** CPU placement (src/run/pin.ts; absent: not pinned): the CPU tcp-rr/udp-rr clients and
+     * servers shared, and the CPUs of the http load generator and of its servers. */
     sharedCpu: z.number().optional(),
+    loadGeneratorCpu: z.number().optional(),
+    serverCpus: z.string().optional(),
     memoryGiB: z.number(),
     node: z.string(),
     commit: z.string(),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedCpu } from '../../src/run/pin.js';
+import { allowedCpus, cpuPlan } from '../../src/run/pin.js';
 import { runSchema, type RunJson } from '../../src/run/results.js';
 import { BENCH, bench, isRoot, ourNamespaces, processesMentioning, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
 
@@ -98,8 +98,8 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     expect(readFileSync(join(out, 'latest', 'run.json'), 'utf8')).toBe(readFileSync(join(dir, 'run.json'), 'utf8'));
   });
 
-  it('round-trip workloads run their servers on the shared CPU (their clients too: case.ts), the others are not pinned', async () => {
-    const cpu = sharedCpu();
+  it('round-trip workloads run their servers on the shared CPU, http its servers off the load generator CPU (clients: case.ts), the others are not pinned', async () => {
+    const plan = cpuPlan();
     const affinity: Record<string, string[]> = {};
     const r = await runWatching(
       [
@@ -108,7 +108,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
         '--path',
         'pod',
         '--workload',
-        'tcp-rr,tcp-crr',
+        'tcp-rr,tcp-crr,http',
         '--services',
         '10',
         '--repeat',
@@ -123,6 +123,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
         for (const [w, text] of [
           ['tcp-rr', 'TCP4-LISTEN:7001'],
           ['tcp-crr', 'tcp-crr/server.js'],
+          ['http', 'http/server.js'],
         ] as const)
           affinity[w] = processesMentioning(text).map(
             (pid) => /list: (\S+)/.exec(execSync(`taskset -cp ${pid}`, { encoding: 'utf8' }))![1]!,
@@ -133,10 +134,17 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     // srv-0..2 and the spare pod each run one server per workload.
     expect(affinity['tcp-rr']!.length).toBeGreaterThanOrEqual(4);
     expect(affinity['tcp-crr']!.length).toBeGreaterThanOrEqual(4);
-    expect(cpu, 'this test needs 2 or more CPUs').toBeDefined();
-    expect(affinity['tcp-rr']!.every((list) => list === String(cpu))).toBe(true);
-    expect(affinity['tcp-crr']!.every((list) => list !== String(cpu))).toBe(true);
-    expect(readRunJson(join(out, 'latest')).environment.sharedCpu).toBe(cpu);
+    expect(affinity['http']!.length).toBeGreaterThanOrEqual(4);
+    expect(plan, 'this test needs 2 or more CPUs').toBeDefined();
+    expect(affinity['tcp-rr']!.every((list) => list === String(plan!.shared))).toBe(true);
+    // taskset -cp prints ranges ("1-3") where taskset -c was given "1,2,3": compare as CPU sets.
+    const cpusOf = (list: string) => allowedCpus(`Cpus_allowed_list:\t${list}\n`);
+    expect(affinity['http']!.map(cpusOf)).toEqual(affinity['http']!.map(() => cpusOf(plan!.servers)));
+    expect(affinity['http']!.every((list) => !cpusOf(list).includes(plan!.loadGenerator))).toBe(true);
+    const all = readFileSync('/proc/self/status', 'utf8');
+    expect(affinity['tcp-crr']!.every((list) => cpusOf(list).length === allowedCpus(all).length)).toBe(true);
+    const env = readRunJson(join(out, 'latest')).environment;
+    expect([env.sharedCpu, env.loadGeneratorCpu, env.serverCpus]).toEqual([plan!.shared, plan!.loadGenerator, plan!.servers]);
   });
 
   it('SIGINT to the process group in the middle keeps the completed cases in run.json and tears everything down', async () => {

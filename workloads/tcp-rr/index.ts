@@ -13,7 +13,7 @@ export const tcpRr: Workload = {
   protocol: 'TCP',
   serverPort: PORT,
   opUnit: 'transactions',
-  sameCpu: true,
+  cpus: 'shared',
   // socat forks one child per connection; connections are persistent, so the fork is paid once
   // per connection, outside the measured transactions. PIPE echoes what it reads (socat(1):
   // "PIPE … writes to it and reads from it"). `nodelay` (TCP_NODELAY) because Nagle + delayed ACK

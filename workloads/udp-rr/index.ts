@@ -14,7 +14,7 @@ export const udpRr: Workload = {
   protocol: 'UDP',
   serverPort: PORT,
   opUnit: 'transactions',
-  sameCpu: true,
+  cpus: 'shared',
   serverArgv: () => [process.execPath, SERVER, '--port', String(PORT)],
   clientArgv: (p) => nodeClientArgv(CLIENT, p),
   parseResult: (stdout) => parseWorkloadResult('udp-rr', stdout),
