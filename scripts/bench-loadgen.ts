@@ -1,19 +1,23 @@
-// Benchmark: is svcbench's load generator the bottleneck? On the direct pod path (client pod
-// cli-0 → srv-0's pod IP, no Service rules) it compares, in one sandbox and in interleaved rounds:
-//   - the http workload's client (keep-alive, one request in flight per connection) with wrk on
-//     the same URL, same server;
+// Benchmark: is svcbench's load generator the bottleneck? On the direct pod path, as `bench run`
+// measures it (client pod cli-0 → the endpoint pods' IPs, no Service rules; --pods server pods,
+// default 3 = bench run's default --endpoints), it compares, in one sandbox and in interleaved rounds:
+//   - the http workload's client (keep-alive, one request in flight per connection, connection i
+//     to pod i mod pods) with wrk on the same pods: one wrk process per pod, started together, with
+//     that pod's share of the connections, their rates summed (wrk takes one URL);
 //   - the connection-per-request clients with `wrk -H 'Connection: close'` (wrk then reconnects
 //     after every response: one TCP connection per HTTP request, closed by the server): svcbench's
-//     http-crr client on the same server and URL (apples to apples), and tcp-crr (connect, 64-byte
+//     http-crr client on the same servers (apples to apples), and tcp-crr (connect, 64-byte
 //     echo, RST close; a lighter transaction than HTTP, so its ratio says how the connection loop
 //     itself compares).
-// each at 1 and 4 connections (one connection is latency-bound: each request waits for the
-// previous one's round trip through both event loops; four show whether the generator saturates).
+// at each --connections count. Processes are placed as bench run places them (src/run/pin.ts):
+// http's servers, and its client and the keep-alive wrk, under the 'split' plan (load generator on
+// the first CPU, servers on the others); http-crr and tcp-crr, and the Connection: close wrk, where
+// the scheduler puts them.
 // Rounds alternate the order of the tools, so on a loaded machine both see the same load.
 // CPU: svcbench clients report their own measured-window CPU (process.resourceUsage); wrk runs
-// under /usr/bin/time (its whole run, 10 ms resolution); the server's CPU comes from /proc.
+// under /usr/bin/time (its whole run, 10 ms resolution); the servers' CPU comes from /proc.
 //
-// Usage: node dist/scripts/bench-loadgen.js [--rounds N] [--duration-ms N] [--warmup-ms N]
+// Usage: node dist/scripts/bench-loadgen.js [--pods N] [--rounds N] [--duration-ms N] [--warmup-ms N]
 //          [--connections 1,4] [--profile DIR] [--clients-from DIR] [--json]
 //   --profile DIR: run the svcbench clients with node --cpu-prof, profiles written to DIR.
 //   --clients-from DIR: run DIR/<workload>/client.js instead of this build's clients: DIR is a
@@ -31,6 +35,7 @@ import { Interrupts, signalExitCode } from '../src/lifecycle.js';
 import { AbortedError } from '../src/errors.js';
 import { waitListening } from '../src/probe/client.js';
 import { processCpuS } from '../src/run/cpu.js';
+import { cpuPlan, pinned } from '../src/run/pin.js';
 import { closeSandbox, openSandbox, type Sandbox } from '../src/sandbox/session.js';
 import { processStartTime } from '../src/sandbox/state.js';
 import { median } from '../src/stats/index.js';
@@ -41,6 +46,7 @@ import type { Workload } from '../workloads/types.js';
 
 const { values: flags } = parseArgs({
   options: {
+    pods: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '5' },
     'duration-ms': { type: 'string', default: '3000' },
     'warmup-ms': { type: 'string', default: '500' },
@@ -51,13 +57,21 @@ const { values: flags } = parseArgs({
   },
   strict: true,
 });
+const PODS = Number(flags.pods);
 const ROUNDS = Number(flags.rounds);
 const DURATION_MS = Number(flags['duration-ms']);
 const WARMUP_MS = Number(flags['warmup-ms']);
 const CONNS = flags.connections!.split(',').map(Number);
-if (!(ROUNDS >= 1) || !(DURATION_MS >= 1000) || DURATION_MS % 1000 !== 0 || !(WARMUP_MS >= 0) || CONNS.some((c) => !(c >= 1))) {
+if (
+  !(PODS >= 1 && PODS <= 16 && Number.isInteger(PODS)) ||
+  !(ROUNDS >= 1) ||
+  !(DURATION_MS >= 1000) ||
+  DURATION_MS % 1000 !== 0 ||
+  !(WARMUP_MS >= 0) ||
+  CONNS.some((c) => !(c >= 1))
+) {
   process.stderr.write(
-    'usage: bench-loadgen [--rounds N≥1] [--duration-ms whole seconds] [--warmup-ms N] [--connections 1,4] [--profile DIR] [--clients-from DIR] [--json]\n',
+    'usage: bench-loadgen [--pods 1..16] [--rounds N≥1] [--duration-ms whole seconds] [--warmup-ms N] [--connections 1,4] [--profile DIR] [--clients-from DIR] [--json]\n',
   );
   process.exit(2);
 }
@@ -99,27 +113,45 @@ interface Job {
 }
 
 async function main(): Promise<void> {
-  const cfg = sandboxSchema.parse({ pods: 1, clients: 1 });
+  const cfg = sandboxSchema.parse({ pods: PODS, clients: 1 });
   let sb: Sandbox | undefined;
   const servers: Started[] = [];
   try {
     sb = await openSandbox(exec, cfg, { command: 'bench-loadgen', check: interrupts.check });
-    const srv = sb.plan.pods.find((p) => p.kind === 'server')!;
+    const srvs = sb.plan.pods.filter((p) => p.kind === 'server');
     const cli = sb.plan.pods.find((p) => p.kind === 'client')!;
-    // http's server (8080) serves wrk, the http client and the http-crr client alike: one server
-    // process, so any difference is the generator's.
-    for (const w of [http, tcpCrr]) servers.push(exec.start({ netns: srv.netns, argv: w.serverArgv(srv.role) }));
+    const plan = cpuPlan();
+    say(
+      plan === undefined
+        ? 'placement: fewer than 2 CPUs, nothing pinned'
+        : `placement: http load generators on CPU ${plan.loadGenerator}, its servers on ${plan.servers}`,
+    );
+    // Each pod runs http's server (8080: the http client and wrk keep-alive), http-crr's (8081: the
+    // http-crr client and wrk Connection: close) and tcp-crr's, placed as bench run places them.
+    for (const srv of srvs)
+      for (const w of [http, httpCrr, tcpCrr])
+        servers.push(exec.start({ netns: srv.netns, argv: pinned(w, plan, 'server', w.serverArgv(srv.role)) }));
     await sb.state?.record(servers.map((s) => ({ kind: 'process' as const, pid: s.pid, startTime: processStartTime(s.pid) ?? '' })));
-    await waitListening(exec, cli.netns, [`${srv.ip}:${http.serverPort}`, `${srv.ip}:${tcpCrr.serverPort}`]);
+    await waitListening(
+      exec,
+      cli.netns,
+      srvs.flatMap((srv) => [http, httpCrr, tcpCrr].map((w) => `${srv.ip}:${w.serverPort}`)),
+    );
     const serverPids = servers.map((s) => s.pid);
     const serverCpu = () => serverPids.reduce((a, p) => a + processCpuS(p), 0);
 
-    const url = `http://${srv.ip}:${http.serverPort}/`;
-    const svcbench = (tool: Tool, w: Workload, port: number, c: number): Job => ({
+    const svcbench = (tool: Tool, w: Workload, c: number): Job => ({
       tool,
       connections: c,
       run: async () => {
-        const argv = w.clientArgv({ hosts: [srv.ip], port, durationMs: DURATION_MS, warmupMs: WARMUP_MS, connections: c, messageSize: 64 });
+        const argv = w.clientArgv({
+          hosts: srvs.map((s) => s.ip),
+          port: w.serverPort,
+          durationMs: DURATION_MS,
+          warmupMs: WARMUP_MS,
+          connections: c,
+          messageSize: 64,
+        });
         const prof =
           PROFILE_DIR === undefined
             ? []
@@ -127,7 +159,7 @@ async function main(): Promise<void> {
         const script = CLIENTS_FROM === undefined ? argv[1]! : join(CLIENTS_FROM, w.name, 'client.js');
         const r = await exec.run({
           netns: cli.netns,
-          argv: [argv[0]!, ...prof, script, ...argv.slice(2)],
+          argv: pinned(w, plan, 'client', [argv[0]!, ...prof, script, ...argv.slice(2)]),
           timeoutMs: DURATION_MS + WARMUP_MS + 30_000,
         });
         const res = w.parseResult(r.stdout);
@@ -146,36 +178,63 @@ async function main(): Promise<void> {
     // The http server numbers its connections (x-conn-seq): one request on a new connection before
     // and after a wrk run tells how many connections wrk opened, so `Connection: close` is proven
     // to mean one connection per request on the server's side too.
-    const connSeqProbe = [
+    const connSeqProbe = (ip: string, port: number) => [
       process.execPath,
       '-e',
-      `const s = require('node:net').connect(${http.serverPort}, '${srv.ip}', () => s.write('GET / HTTP/1.1\\r\\nHost: probe\\r\\nConnection: close\\r\\n\\r\\n'));
+      `const s = require('node:net').connect(${port}, '${ip}', () => s.write('GET / HTTP/1.1\\r\\nHost: probe\\r\\nConnection: close\\r\\n\\r\\n'));
        let d = ''; s.on('data', (c) => (d += c)); s.on('end', () => console.log(/x-conn-seq: (\\d+)/i.exec(d)?.[1] ?? 'none'));`,
     ];
-    const serverConnSeq = async () => {
-      const out = (await exec.run({ netns: cli.netns, argv: connSeqProbe, timeoutMs: 10_000 })).stdout.trim();
-      if (!/^\d+$/.test(out)) throw new Error(`x-conn-seq probe printed ${JSON.stringify(out)}`);
-      return Number(out);
+    /** The sum over the pods of their servers' connection numbers on `port`. */
+    const serverConnSeq = async (port: number) => {
+      let sum = 0;
+      for (const srv of srvs) {
+        const out = (await exec.run({ netns: cli.netns, argv: connSeqProbe(srv.ip, port), timeoutMs: 10_000 })).stdout.trim();
+        if (!/^\d+$/.test(out)) throw new Error(`x-conn-seq probe of ${srv.ip}:${port} printed ${JSON.stringify(out)}`);
+        sum += Number(out);
+      }
+      return sum;
     };
+    // wrk takes one URL: one process per pod, with the connections the svcbench client gives that
+    // pod (connection i to pod i mod pods), all started together; rates and CPU summed.
     const wrk = (tool: Tool, c: number, close: boolean): Job => ({
       tool,
       connections: c,
       run: async () => {
-        const argv = ['/usr/bin/time', '-f', 'loadgen-cpu %U %S %e', 'wrk', '-t1', `-c${c}`, `-d${DURATION_MS / 1000}s`, '--latency'];
-        if (close) argv.push('-H', 'Connection: close');
-        argv.push(url);
-        const before = await serverConnSeq();
-        const r = await exec.run({ netns: cli.netns, argv, timeoutMs: DURATION_MS + 30_000 });
-        const opened = (await serverConnSeq()) - before - 1;
-        const w = parseWrk(r.stdout);
-        const t = parseTime(r.stderr);
+        const w = close ? httpCrr : http;
+        const shares = srvs
+          .map((srv, i) => ({ srv, conns: Math.floor(c / srvs.length) + (i < c % srvs.length ? 1 : 0) }))
+          .filter((x) => x.conns > 0);
+        const before = await serverConnSeq(w.serverPort);
+        const runs = await Promise.all(
+          shares.map(async ({ srv, conns }) => {
+            const argv = [
+              '/usr/bin/time',
+              '-f',
+              'loadgen-cpu %U %S %e',
+              'wrk',
+              '-t1',
+              `-c${conns}`,
+              `-d${DURATION_MS / 1000}s`,
+              '--latency',
+            ];
+            if (close) argv.push('-H', 'Connection: close');
+            argv.push(`http://${srv.ip}:${w.serverPort}/`);
+            const r = await exec.run({ netns: cli.netns, argv: pinned(w, plan, 'client', argv), timeoutMs: DURATION_MS + 30_000 });
+            return { wrk: parseWrk(r.stdout), time: parseTime(r.stderr) };
+          }),
+        );
+        // Each pod's probe after the run is one connection of its own.
+        const opened = (await serverConnSeq(w.serverPort)) - before - srvs.length;
+        const requests = runs.reduce((a, r) => a + r.wrk.requests, 0);
+        const cpuS = runs.reduce((a, r) => a + r.time.cpuS, 0);
+        const wallS = Math.max(...runs.map((r) => r.time.wallS));
         return {
-          opsPerS: w.opsPerS,
-          failures: w.failures,
-          cores: t.cpuS / t.wallS,
-          cpuUsPerOp: (t.cpuS * 1e6) / w.requests,
-          connsPerOp: opened / w.requests,
-          wallS: t.wallS,
+          opsPerS: runs.reduce((a, r) => a + r.wrk.opsPerS, 0),
+          failures: runs.reduce((a, r) => a + r.wrk.failures, 0),
+          cores: cpuS / wallS,
+          cpuUsPerOp: (cpuS * 1e6) / requests,
+          connsPerOp: opened / requests,
+          wallS,
         };
       },
     });
@@ -186,11 +245,11 @@ async function main(): Promise<void> {
       // Pairs that are compared with each other run back to back; the order alternates per round.
       let jobs: Job[] = [];
       for (const c of CONNS) {
-        let ka = [svcbench('svcbench http', http, http.serverPort, c), wrk('wrk keep-alive', c, false)];
+        let ka = [svcbench('svcbench http', http, c), wrk('wrk keep-alive', c, false)];
         let crr = [
-          svcbench('svcbench http-crr', httpCrr, http.serverPort, c),
+          svcbench('svcbench http-crr', httpCrr, c),
           wrk('wrk Connection: close', c, true),
-          svcbench('svcbench tcp-crr', tcpCrr, tcpCrr.serverPort, c),
+          svcbench('svcbench tcp-crr', tcpCrr, c),
         ];
         if (round % 2 === 1) {
           ka = ka.reverse();
@@ -279,7 +338,15 @@ function report(samples: Map<string, Sample[]>, key: (t: Tool, c: number) => str
     }),
   );
   if (flags.json) {
-    const json = { rounds: ROUNDS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, clientsFrom: CLIENTS_FROM ?? null, rows, ratios };
+    const json = {
+      pods: PODS,
+      rounds: ROUNDS,
+      durationMs: DURATION_MS,
+      warmupMs: WARMUP_MS,
+      clientsFrom: CLIENTS_FROM ?? null,
+      rows,
+      ratios,
+    };
     process.stdout.write(`${JSON.stringify(json)}\n`);
     return;
   }
@@ -287,7 +354,10 @@ function report(samples: Map<string, Sample[]>, key: (t: Tool, c: number) => str
   const f2 = (x: unknown) => (typeof x === 'number' ? x.toFixed(2) : String(x));
   const out: string[] = [];
   const clients = CLIENTS_FROM === undefined ? '' : `, svcbench clients from ${CLIENTS_FROM}`;
-  out.push(`## Pod path, ${ROUNDS} rounds × ${DURATION_MS / 1000} s (svcbench: + ${WARMUP_MS} ms warm-up${clients}), medians`, '');
+  out.push(
+    `## Pod path to ${PODS} server pod${PODS === 1 ? '' : 's'}, ${ROUNDS} rounds × ${DURATION_MS / 1000} s (svcbench: + ${WARMUP_MS} ms warm-up${clients}), medians`,
+    '',
+  );
   out.push('| conns | tool | req or conn/s | min–max | client cores | client CPU µs/op | server cores | TCP conns/op | failures | load1 |');
   out.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows)
@@ -318,7 +388,6 @@ function parseTime(stderr: string): { cpuS: number; wallS: number } {
   if (!t) throw new Error(`/usr/bin/time output missing:\n${stderr}`);
   return { cpuS: Number(t[1]) + Number(t[2]), wallS: Number(t[3]) };
 }
-
 
 try {
   await main();
