@@ -101,7 +101,8 @@ function cpuPlacement(run: RunJson): string {
   const inRun = new Set(run.cases.map((c) => c.workload));
   const ran = (cpus: 'shared' | 'split') => WORKLOADS.filter((w) => w.cpus === cpus && inRun.has(w.name)).map((w) => w.name);
   const parts: string[] = [];
-  if (e.sharedCpu !== undefined && ran('shared').length > 0) parts.push(`${ran('shared').join('/')} client and servers on CPU ${e.sharedCpu}`);
+  if (e.sharedCpu !== undefined && ran('shared').length > 0)
+    parts.push(`${ran('shared').join('/')} client and servers on CPU ${e.sharedCpu}`);
   if (e.loadGeneratorCpu !== undefined && ran('split').length > 0)
     parts.push(`${ran('split').join('/')} client on CPU ${e.loadGeneratorCpu}, its servers on CPU ${e.serverCpus}`);
   return parts.map((p) => `; ${p}`).join('');

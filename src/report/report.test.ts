@@ -214,7 +214,9 @@ describe('environment table', () => {
       return doc.blocks.flatMap((b) => (b.kind === 'table' ? b.rows : [])).find((r) => r[0] === 'CPU')![1];
     };
     const placed = { sharedCpu: 1, loadGeneratorCpu: 0, serverCpus: '1' };
-    expect(cpuRow(placed, ['tcp-rr', 'http', 'tcp-crr'])).toMatch(/CPUs; tcp-rr client and servers on CPU 1; http client on CPU 0, its servers on CPU 1$/);
+    expect(cpuRow(placed, ['tcp-rr', 'http', 'tcp-crr'])).toMatch(
+      /CPUs; tcp-rr client and servers on CPU 1; http client on CPU 0, its servers on CPU 1$/,
+    );
     expect(cpuRow(placed, ['tcp-crr'])).toMatch(/ CPUs$/);
     expect(cpuRow({ sharedCpu: 1, loadGeneratorCpu: undefined, serverCpus: undefined }, ['udp-rr', 'http'])).toMatch(
       /CPUs; udp-rr client and servers on CPU 1$/,

@@ -49,7 +49,8 @@ export async function openEnv(
           argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(IDENT_PORT)],
         }),
       );
-      for (const w of o.workloads) servers.push(sandbox.exec.start({ netns: pod.netns, argv: pinned(w, cpus, 'server', w.serverArgv(pod.role)) }));
+      for (const w of o.workloads)
+        servers.push(sandbox.exec.start({ netns: pod.netns, argv: pinned(w, cpus, 'server', w.serverArgv(pod.role)) }));
     }
     await sandbox.state?.record(servers.map((s) => ({ kind: 'process', pid: s.pid, startTime: processStartTime(s.pid) ?? '' })));
     const client = plan.pods.find((p) => p.kind === 'client')!.netns;
