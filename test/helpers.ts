@@ -15,8 +15,13 @@ export function requireBuild(): void {
   if (!existsSync(BENCH) || !existsSync(PROBE)) throw new Error('dist/ is missing: run `npm run build` (scripts/test does)');
 }
 
-export async function bench(args: string[], opts: { timeoutMs?: number } = {}) {
-  const r = await execa(process.execPath, [BENCH, ...args], { reject: false, timeout: opts.timeoutMs ?? 60_000, stdin: 'ignore' });
+export async function bench(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}) {
+  const r = await execa(process.execPath, [BENCH, ...args], {
+    reject: false,
+    timeout: opts.timeoutMs ?? 60_000,
+    stdin: 'ignore',
+    cwd: opts.cwd,
+  });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 

@@ -110,7 +110,7 @@ function growth(run: RunJson, groups: GroupSummary[], backends: string[], servic
     const podB = samples(run, { backend, services: hi, path: 'pod', workload: w }, m);
     const pod =
       path !== 'pod' && podA.length > 0 && podB.length > 0
-        ? `; the pod-path baseline, which no Service rule touches, went ${changeText(compare(podA, podB, { seed: run.seed, better: m.better }))}`
+        ? `; the pod-path baseline (no Service rule rewrites it, but its new connections cross the same hooks: iptables walks KUBE-SERVICES for each) went ${changeText(compare(podA, podB, { seed: run.seed, better: m.better }))}`
         : '';
     return `${backend}: ${w} ${m.label} over ${path} from ${fmt(c.baseline.estimate)} ${m.unit} at ${n(lo)} to ${fmt(c.candidate.estimate)} ${m.unit} at ${n(hi)} services, ${changeText(c)}${pod}.`;
   });

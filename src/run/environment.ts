@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cpus, release, totalmem } from 'node:os';
 import { cpuPlan } from './pin.js';
 import type { BackendInfo, Preflight } from '../../backends/types.js';
@@ -16,7 +18,8 @@ export async function captureEnvironment(
   for (const { preflight } of preflights)
     for (const c of preflight.checks) if (c.state === 'ok' && c.detail && !c.what.startsWith('CONFIG_')) tools[c.what] = c.detail;
   const commit = await exec
-    .run({ argv: ['git', 'rev-parse', '--short', 'HEAD'], allowFailure: true })
+    // svcbench's own checkout, wherever bench runs from (git looks upward from this file).
+    .run({ argv: ['git', '-C', dirname(fileURLToPath(import.meta.url)), 'rev-parse', '--short', 'HEAD'], allowFailure: true })
     .catch(() => ({ stdout: '', exitCode: 1 }));
   let cpuModel = cpus()[0]?.model ?? 'unknown';
   try {

@@ -60,13 +60,15 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
         '--json',
         ...short,
       ],
-      { timeoutMs: 300_000 },
+      // From outside the checkout: the commit recorded is svcbench's own, not the working directory's.
+      { timeoutMs: 300_000, cwd: tmpdir() },
     );
     expect(r.exitCode, r.stderr).toBe(0);
     const { dir } = JSON.parse(r.stdout) as { dir: string };
     const run = readRunJson(dir);
     expect(run.state).toBe('completed');
     expect(run.environment.kernel).toMatch(/^\d+\.\d+/);
+    expect(run.environment.commit).toBe(execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim());
     expect(run.backends.map((b) => [b.name, b.state])).toEqual([
       ['nft', 'ready'],
       ['ipvs', 'unavailable'],
