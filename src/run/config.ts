@@ -56,7 +56,7 @@ export function runShape(backendNames: readonly string[], workloadNames: readonl
     timeBudget: intInRange(0, 86_400)
       .default(180)
       .describe(
-        'seconds: an extra round for --ci-target starts only if, at the pace of the cases so far, the run still ends within this many seconds of its start (180 keeps a default run within 3 minutes); 0: no limit',
+        'seconds: an extra round for --ci-target starts only if, at the pace of the cases so far, the command still ends within this many seconds of its start, 5 s kept for teardown and reports (180 keeps a default run within 3 minutes); 0: no limit',
       ),
     duration: z.coerce
       .number({ error: 'must be a number of seconds' })
