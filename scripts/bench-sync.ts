@@ -134,7 +134,6 @@ async function runCase(
   const result: CaseResult = { c, state: 'completed', reps: [], load: load() };
   const { plan } = sb;
   const target = nodeTarget(exec, sb, options);
-  const proxy = target.cfg;
   try {
     const scaled = scaleStates(o.n, plan.serviceCidr, plan.podCidr);
     const { state } = scaled;

@@ -4,7 +4,7 @@ import { WORKLOADS } from '../../workloads/index.js';
 import { ciTargetOf, fmt, ratioText, withCi, type GroupSummary } from '../run/summary.js';
 import { MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { charts as allCharts } from './charts.js';
-import { byOrder, iptablesMode, kernelLabel, metric, ms, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
+import { byOrder, iptablesMode, kernelLabel, metric, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
 import type { Block, ReportDoc } from './doc.js';
 import { findings } from './findings.js';
 
@@ -92,7 +92,6 @@ function environment(run: RunJson): Block[] {
   ];
 }
 
-/** --connections as given, or else each workload's own as its cases recorded it ("http 3, tcp-crr 1"). */
 /** "; tcp-rr/udp-rr client and servers on CPU 1; http client on CPU 0, its servers on CPU 1", for
  * the workloads of this run that were placed (src/run/pin.ts). Runs made before the 'split'
  * placement recorded no loadGeneratorCpu: their http was not pinned. */
@@ -100,14 +99,15 @@ function cpuPlacement(run: RunJson): string {
   const e = run.environment;
   const inRun = new Set(run.cases.map((c) => c.workload));
   const ran = (cpus: 'shared' | 'split') => WORKLOADS.filter((w) => w.cpus === cpus && inRun.has(w.name)).map((w) => w.name);
+  const [shared, split] = [ran('shared'), ran('split')];
   const parts: string[] = [];
-  if (e.sharedCpu !== undefined && ran('shared').length > 0)
-    parts.push(`${ran('shared').join('/')} client and servers on CPU ${e.sharedCpu}`);
-  if (e.loadGeneratorCpu !== undefined && ran('split').length > 0)
-    parts.push(`${ran('split').join('/')} client on CPU ${e.loadGeneratorCpu}, its servers on CPU ${e.serverCpus}`);
+  if (e.sharedCpu !== undefined && shared.length > 0) parts.push(`${shared.join('/')} client and servers on CPU ${e.sharedCpu}`);
+  if (e.loadGeneratorCpu !== undefined && split.length > 0)
+    parts.push(`${split.join('/')} client on CPU ${e.loadGeneratorCpu}, its servers on CPU ${e.serverCpus}`);
   return parts.map((p) => `; ${p}`).join('');
 }
 
+/** --connections as given, or else each workload's own as its cases recorded it ("http 3, tcp-crr 1"). */
 function connections(run: RunJson): string {
   if (run.flags.connections !== undefined) return String(run.flags.connections);
   const per = new Map<string, Set<number>>();

@@ -45,7 +45,6 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
   const client = plan.pods.find((p) => p.kind === 'client')!.netns;
   const byRole = (role: string) => plan.pods.find((p) => p.role === role)!;
   const target = nodeTarget(ctx.exec, sb, options);
-  const proxy = target.cfg;
 
   // Conformance servers: each answers with its pod's name over TCP and UDP.
   const servers = plan.pods
