@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../src/model/types.js';
-import { cfg, largeState, smallState, smallStateNext } from '../nft/fixtures/states.js';
+import { cfg, largeState, smallState, smallStateNext } from '../../src/model/test-support/states.js';
 import { describeKey, describeValue, intToIp, ipToInt, KEY_SIZE, readEntry, writeKey, writeValue } from './layout.js';
 import { changedServices, encode, encodeServices, frontendsOf, renderFull, renderPartial, type MapBatch } from './render.js';
 
-// States come from the nft backend's fixtures (kube-proxy's test conventions): node IP 192.168.0.2.
+// States come from src/model/test-support/states.ts (kube-proxy's test conventions): node IP 192.168.0.2.
 
 /** A batch as people read it, in batch order. */
 const lines = (b: MapBatch): string[] =>

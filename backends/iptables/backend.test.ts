@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingExec } from '../../src/exec/index.js';
-import { cfg, smallState } from '../nft/fixtures/states.js';
+import { cfg, smallState } from '../../src/model/test-support/states.js';
 import type { NodeTarget } from '../types.js';
 import { iptables } from './backend.js';
 

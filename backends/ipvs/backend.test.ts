@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingExec, type Command } from '../../src/exec/index.js';
-import { cfg, smallState, smallStateNext } from '../nft/fixtures/states.js';
+import { cfg, smallState, smallStateNext } from '../../src/model/test-support/states.js';
 import type { NodeTarget } from '../types.js';
 import { ipvs } from './backend.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cfg, smallState, smallStateNext } from '../nft/fixtures/states.js';
+import { cfg, smallState, smallStateNext } from '../../src/model/test-support/states.js';
 import { diff, parseAddresses, parseInstalled, parseIpsetSave, parseIpvsadmSave, ReadbackParseError, type Installed } from './readback.js';
 import { renderFull, renderPartial, SYSCTLS, vsKey } from './render.js';
 

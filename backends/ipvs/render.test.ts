@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../src/model/types.js';
-import { cfg, largeState, referenceState, service, smallState, smallStateNext, tcp } from '../nft/fixtures/states.js';
+import { cfg, largeState, referenceState, service, smallState, smallStateNext, tcp } from '../../src/model/test-support/states.js';
 import { parseIptablesSave } from '../iptables-restore/parse-save.js';
 import { desiredState, renderFull, renderPartial, SETS, vsKey } from './render.js';
 

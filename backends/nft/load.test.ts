@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../src/model/types.js';
-import { cfg, largeState, smallState, smallStateNext } from './fixtures/states.js';
+import { cfg, largeState, smallState, smallStateNext } from '../../src/model/test-support/states.js';
 import { diff, diffRuleText, parseListingRules, readback } from './readback.js';
 import { renderFull, renderPartial } from './render.js';
 import type { RenderResult } from './render.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cfg, smallState, smallStateNext } from './fixtures/states.js';
+import { cfg, smallState, smallStateNext } from '../../src/model/test-support/states.js';
 import { ReadbackError, diff, diffRuleText, parseListingRules, parseNftJson, readback, valueText, verdictText } from './readback.js';
 import { describe as describeTable, renderFull } from './render.js';
 import { nftListOutput } from './schema.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../src/model/types.js';
-import { cfg, eps, largeState, referenceState, service, smallState, smallStateNext, tcp } from './fixtures/states.js';
+import { cfg, eps, largeState, referenceState, service, smallState, smallStateNext, tcp } from '../../src/model/test-support/states.js';
 import { describe as describeTable, formatMark, renderFull, renderPartial } from './render.js';
 
 /** Collapse whitespace runs and trim: "whitespace canonicalisation". */
