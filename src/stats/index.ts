@@ -8,3 +8,4 @@ export * from './compare.js';
 export * from './warnings.js';
 export * from './summarize.js';
 export * from './chisquare.js';
+export * from './growth.js';
