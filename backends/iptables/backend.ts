@@ -1,8 +1,8 @@
-import { iptablesRestore, ensureJump, flushAll } from '../iptables-restore/backend.js';
-import type { RenderResult } from '../iptables-restore/render.js';
 import { verdict } from '../preflight.js';
+import { ensureJump, flushAll, readBackRuleset } from '../shared/iptables/apply.js';
+import { renderFull, renderPartial, type RenderResult } from '../shared/iptables/render.js';
+import { iptablesFlavourChecks, iptablesTools } from '../shared/iptables/tools.js';
 import type { Backend } from '../types.js';
-import { iptablesFlavourChecks, iptablesTools } from './tools.js';
 
 /** The same ruleset as iptables-restore, installed one iptables command per rule, as a naive
  * controller would: every command reads, edits and writes back the whole table, so the cost grows
@@ -11,9 +11,9 @@ export const iptables: Backend<RenderResult> = {
   name: 'iptables',
   title: 'kube-proxy iptables ruleset installed one iptables command per rule (a naive controller)',
   preflight: async (o) => verdict(await iptablesFlavourChecks('iptables', o.iptablesMode)),
-  render: (prev, next, cfg, o) => {
-    const r = iptablesRestore.render(prev, next, cfg, o);
-    return { ...r, size: { count: r.payload.commands.length, unit: 'commands' } };
+  render: (prev, next, cfg) => {
+    const r = prev === undefined ? renderFull(next, cfg) : renderPartial(prev, next, cfg);
+    return { kind: r.kind, payload: r, size: { count: r.commands.length, unit: 'commands' } };
   },
 
   async apply(t, { payload: r }) {
@@ -48,6 +48,6 @@ export const iptables: Backend<RenderResult> = {
     return { commands };
   },
 
-  readBack: (t, rendered) => iptablesRestore.readBack(t, rendered),
+  readBack: (t, { payload: r }) => readBackRuleset(t, r.desired),
   teardown: flushAll,
 };

@@ -1,8 +1,8 @@
 import { BenchError } from '../../src/errors.js';
 import { CommandError } from '../../src/exec/index.js';
-import { ensureJumps, flushAll, restoreError } from '../iptables-restore/backend.js';
-import { iptablesFlavourChecks, iptablesTools } from '../iptables/tools.js';
 import { binary, kernelOptions, verdict } from '../preflight.js';
+import { ensureJumps, flushAll, restoreError } from '../shared/iptables/apply.js';
+import { iptablesFlavourChecks, iptablesTools } from '../shared/iptables/tools.js';
 import type { Backend, NodeTarget, Rendered } from '../types.js';
 import { diff, parseInstalled } from './readback.js';
 import { DUMMY_DEVICE, FILTER_CHAINS, JUMP_RULES, NAT_CHAINS, renderFull, renderPartial, SYSCTLS, type Payload } from './render.js';

@@ -1,9 +1,9 @@
 // Read-back of what IPVS mode installed: the IPVS table (`ipvsadm -S -n`), the sets (`ipset
 // save`), the addresses of kube-ipvs0 (`ip -o -4 addr show dev kube-ipvs0`) and the sysctls, each
 // parsed and compared with the desired state. The iptables side is compared by
-// ../iptables-restore/parse-save.ts (canonical rules, so `--or-mark` equals `--set-xmark`).
-import type { Ruleset } from '../iptables-restore/ruleset.js';
-import { diffRulesets, formatDifference, parseIptablesSave } from '../iptables-restore/parse-save.js';
+// ../shared/iptables/parse-save.ts (canonical rules, so `--or-mark` equals `--set-xmark`).
+import type { Ruleset } from '../shared/iptables/ruleset.js';
+import { diffRulesets, formatDifference, parseIptablesSave } from '../shared/iptables/parse-save.js';
 import { JUMP_RULES, SETS, vsKey, type Desired, type IpvsProtocol, type VirtualServer } from './render.js';
 
 export class ReadbackParseError extends Error {}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../src/model/types.js';
 import { cfg, largeState, referenceState, service, smallState, smallStateNext, tcp } from '../../src/model/test-support/states.js';
-import { parseIptablesSave } from '../iptables-restore/parse-save.js';
+import { parseIptablesSave } from '../shared/iptables/parse-save.js';
 import { desiredState, renderFull, renderPartial, SETS, vsKey } from './render.js';
 
 const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');

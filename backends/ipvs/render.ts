@@ -32,8 +32,8 @@
 import { sameEndpoints, sameService } from '../../src/model/change.js';
 import { serviceKey } from '../../src/model/types.js';
 import type { ClusterState, ProxyConfig, Service, ServicePort } from '../../src/model/types.js';
-import type { JumpRule, Rule, Ruleset } from '../iptables-restore/ruleset.js';
-import { toRestorePayload } from '../iptables-restore/ruleset.js';
+import type { JumpRule, Rule, Ruleset } from '../shared/iptables/ruleset.js';
+import { toRestorePayload } from '../shared/iptables/ruleset.js';
 
 export const DUMMY_DEVICE = 'kube-ipvs0';
 export const SCHEDULER = 'rr';

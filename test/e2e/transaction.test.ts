@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, BackendOptions, NodeTarget, Rendered } from '../../backends/types.js';
 import { iptablesRestore } from '../../backends/iptables-restore/backend.js';
-import type { RenderResult as IptResult } from '../../backends/iptables-restore/render.js';
+import type { RenderResult as IptResult } from '../../backends/shared/iptables/render.js';
 import { nft } from '../../backends/nft/backend.js';
 import type { RenderResult as NftResult } from '../../backends/nft/render.js';
 import { sandboxSchema } from '../../src/config/sandbox.js';

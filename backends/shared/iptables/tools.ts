@@ -1,5 +1,5 @@
-import { binary, kernelOptions } from '../preflight.js';
-import type { IptablesMode } from '../types.js';
+import { binary, kernelOptions } from '../../preflight.js';
+import type { IptablesMode } from '../../types.js';
 
 /** The binaries of each iptables flavour (Debian ships both: x_tables "legacy" and the
  * nf_tables-backed compatibility layer). `-w` waits for the xtables lock instead of failing. */

@@ -13,7 +13,7 @@
 //    0.3333333333 comes back as 0.33333333349;
 //  - REJECT gains `--reject-with icmp-port-unreachable`; every comment is quoted.
 import { isServiceChainName } from './hash.js';
-import { ALL_JUMP_RULES } from './render.js';
+import { ALL_JUMP_RULES } from './jumps.js';
 import { quoteArg, TABLES } from './ruleset.js';
 import type { Chain, JumpRule, Rule, Ruleset, TableName } from './ruleset.js';
 

@@ -7,7 +7,7 @@
 // spn is ServicePortName.String(): "ns/name:portName", or "ns/name" for an unnamed port
 // (pkg/proxy/types.go fmtPortName); proto is the lower-cased protocol ("tcp").
 import * as crypto from 'node:crypto';
-import type { Service, ServicePort } from '../../src/model/types.js';
+import type { Service, ServicePort } from '../../../src/model/types.js';
 
 export const SVC_PREFIX = 'KUBE-SVC-';
 export const SVL_PREFIX = 'KUBE-SVL-';

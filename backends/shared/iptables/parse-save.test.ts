@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ClusterState, Service } from '../../src/model/types.js';
+import type { ClusterState, Service } from '../../../src/model/types.js';
 import {
   canonicalProbability,
   canonicalRule,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterState, Endpoint, ProxyConfig, Service, ServicePort } from '../../src/model/types.js';
+import type { ClusterState, Endpoint, ProxyConfig, Service, ServicePort } from '../../../src/model/types.js';
 import { serviceChainNames } from './hash.js';
 import { canonicalRuleText, tokenize } from './parse-save.js';
-import { ALL_JUMP_RULES, ensureScript, IPTABLES_JUMP_CHAINS, jumpRuleArgv, probability, renderFull, renderPartial } from './render.js';
+import { ALL_JUMP_RULES, ensureScript, IPTABLES_JUMP_CHAINS, jumpRuleArgv } from './jumps.js';
+import { probability, renderFull, renderPartial } from './render.js';
 import type { RenderResult } from './render.js';
 import { formatRule } from './ruleset.js';
 import type { Ruleset, TableName } from './ruleset.js';

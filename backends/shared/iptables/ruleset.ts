@@ -1,11 +1,13 @@
 // A structured iptables ruleset and its two serialisations:
 //  - toRestorePayload: one `iptables-restore --noflush` transaction, shaped like kube-proxy's
-//    (pkg/proxy/iptables/proxier.go ≈L1530: "*filter", chain lines, rules, "COMMIT", then "*nat" …);
+//    (pkg/proxy/iptables/proxier.go ≈L1530: per table "*table", chain lines, rules, "COMMIT"),
+//    except that nat is written before filter (kube-proxy writes filter first; see toRestorePayload);
 //  - toRuleCommands: one iptables argv per change, for a naive controller that edits rule by rule.
 import { isServiceChainName } from './hash.js';
 
 export type TableName = 'filter' | 'nat';
-/** Table order of kube-proxy's payload (filter first, then nat). */
+/** The tables, in the order the rule-by-rule commands and the read-back visit them (the restore
+ * payload writes nat first: see toRestorePayload). */
 export const TABLES: readonly TableName[] = ['filter', 'nat'];
 
 /**
@@ -90,7 +92,7 @@ function joinArgs(rule: Rule): string {
  * Accumulates the lines of one payload section (chain lines, a top-level chain's rules), joined
  * in batches of 512: a batch array dies young and its joined text is one flat string, so the
  * lines themselves, ropes of a few parts each, rarely survive a scavenge. (The bulk of a payload,
- * the per-service rules, goes through ../nft/script.ts's ScriptWriter into a reused Buffer.)
+ * the per-service rules, goes through ../text-buffer.ts's ScriptWriter into a reused Buffer.)
  */
 export class LineWriter {
   private batch: string[] = [];
