@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readRunFile, runFileText, writeFileAtomic, type RunFileContent } from './run-file.js';
 
 // run.json: the only input of every report (DESIGN.md §6). It keeps every raw result (each
 // client's full latency histogram and counters) and the environment, and is rewritten after every
@@ -160,14 +161,21 @@ export class RunWriter {
     await symlink(this.data.runId, latest);
   }
 
-  /** Rewrites run.json atomically (write, then rename over the old one). */
+  /** Rewrites run.json atomically with its checksum (run-file.ts): a kill at any moment leaves
+   * the previous complete version or this one. */
   async flush(): Promise<void> {
-    const path = join(this.dir, 'run.json');
-    await writeFile(`${path}.tmp`, `${JSON.stringify(this.data, null, 1)}\n`);
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomic(join(this.dir, 'run.json'), runFileText(this.data));
   }
 }
 
+/** Reads a run directory's run.json: complete JSON (else RunFileError 'torn'), matching its
+ * checksum when it has one (else RunFileError 'mismatch'), and valid against the schema (else a
+ * ZodError). `checksum` says whether the content was verified. */
+export async function readRunChecked(dir: string): Promise<{ run: RunJson; checksum: RunFileContent['checksum'] }> {
+  const { value, checksum } = await readRunFile(join(dir, 'run.json'));
+  return { run: runSchema.parse(value), checksum };
+}
+
 export async function readRun(dir: string): Promise<RunJson> {
-  return runSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
+  return (await readRunChecked(dir)).run;
 }

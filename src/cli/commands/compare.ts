@@ -17,8 +17,8 @@ export async function compareCommand(
     if (flags.failOnRegression.trim() === '' || !Number.isFinite(pct) || pct < 0)
       throw new UsageError(`--fail-on-regression: "${flags.failOnRegression}" is not a percentage: give a number ≥ 0, e.g. 10`);
   }
-  const a = await loadRun(argA, 'RUN_A');
-  const b = await loadRun(argB, 'RUN_B');
+  const a = await loadRun(argA, 'RUN_A', ctx.say);
+  const b = await loadRun(argB, 'RUN_B', ctx.say);
   const r = compareRuns(a.run, b.run, pct === undefined ? {} : { failOnRegressionPct: pct });
   for (const w of r.warnings) ctx.say(`warning: ${w}`);
   ctx.out(flags.json ? `${JSON.stringify(r)}\n` : comparisonText(r));

@@ -1,21 +1,29 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ZodError } from 'zod';
-import { UsageError } from '../../errors.js';
-import { readRun, type RunJson } from '../../run/results.js';
+import { BenchError, UsageError } from '../../errors.js';
+import { readRunChecked, type RunJson } from '../../run/results.js';
+import { CHECKSUM_FIELD, RunFileError } from '../../run/run-file.js';
 import type { Context } from '../context.js';
 
 /** A run given on the command line: a run directory, or a run id under results/. `name` is the
- * argument's name for error messages. */
-export async function loadRun(arg: string, name: string): Promise<{ dir: string; run: RunJson }> {
+ * argument's name for error messages. A run.json that is torn or does not match its checksum is a
+ * failure (exit 1, saying what to do); one that is not a run.json is a usage error (exit 2); one
+ * without a checksum (written before svcbench recorded one) is read with a note. */
+export async function loadRun(arg: string, name: string, say: (line: string) => void): Promise<{ dir: string; run: RunJson }> {
   const dir = [arg, join('results', arg)].find((d) => existsSync(join(d, 'run.json')));
   if (dir === undefined)
     throw new UsageError(
       `${name}: no run.json in ${arg}${arg.includes('/') ? '' : ` nor in results/${arg}`}: give a run directory or a run id under results/`,
     );
+  const file = join(dir, 'run.json');
   try {
-    return { dir: resolve(dir), run: await readRun(dir) };
+    const { run, checksum } = await readRunChecked(dir);
+    if (checksum === 'absent')
+      say(`note: ${name}: ${file} has no checksum (${CHECKSUM_FIELD}; runs written before svcbench recorded one): read unverified`);
+    return { dir: resolve(dir), run };
   } catch (e) {
+    if (e instanceof RunFileError) throw new BenchError(`${name}: ${e.message}`);
     const why =
       e instanceof ZodError
         ? e.issues
@@ -25,13 +33,13 @@ export async function loadRun(arg: string, name: string): Promise<{ dir: string;
         : e instanceof Error
           ? e.message
           : String(e);
-    throw new UsageError(`${name}: ${join(dir, 'run.json')} is not a svcbench/run@1 file: ${why}`);
+    throw new UsageError(`${name}: ${file} is not a svcbench/run@1 file: ${why}`);
   }
 }
 
 /** `bench report [RUN]`: re-renders every report of a run from its run.json. */
 export async function report(ctx: Context, arg: string | undefined, flags: { json?: boolean }): Promise<number> {
-  const { dir, run } = await loadRun(arg ?? join('results', 'latest'), 'RUN');
+  const { dir, run } = await loadRun(arg ?? join('results', 'latest'), 'RUN', ctx.say);
   // The renderers load vega: imported here so other commands start without it.
   const { writeReports } = await import('../../report/write.js');
   const files = await writeReports(dir, run);
