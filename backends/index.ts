@@ -6,7 +6,10 @@ import { ipvs } from './ipvs/backend.js';
 import { nft } from './nft/backend.js';
 import type { Backend } from './types.js';
 
-/** Every backend, in the order reports list them. */
+/** Every backend, in the order `bench run` tries them when --backend is not given, `bench doctor`
+ * checks them and the flags' help names them. Reports do not follow it: their tables, charts and
+ * findings sort backends by name (one colour per name in every chart), and their Backends table
+ * keeps the run's own order (this order, or --backend's). */
 export const BACKENDS: readonly Backend[] = [iptables, iptablesRestore, nft, ipvs, ebpf];
 export const BACKEND_NAMES = BACKENDS.map((b) => b.name);
 

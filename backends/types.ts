@@ -72,6 +72,9 @@ export interface BackendInfo {
   name: string;
   /** One line for `bench doctor` and reports. */
   title: string;
+  /** Programs rules through iptables, so --iptables-mode (legacy or nft) picks its tools: reports
+   * and `bench verify` name the flavour it ran with. */
+  iptablesFlavour: boolean;
   preflight(options: BackendOptions): Promise<Preflight>;
 }
 

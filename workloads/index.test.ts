@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { WORKLOAD_NAMES, WORKLOADS, workloadByName } from './index.js';
 
 describe('workload registry', () => {
-  it('lists the six workloads in report order', () => {
+  it('lists the six workloads in registry order (the order help text names them; reports follow reportOrder)', () => {
     expect(WORKLOAD_NAMES).toEqual(['http', 'http-crr', 'tcp-rr', 'tcp-crr', 'udp-rr', 'stream']);
   });
 

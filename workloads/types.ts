@@ -67,6 +67,19 @@ export interface Workload {
   serverPort: number;
   /** What `ops` counts, for throughput: "requests", "transactions", "connections" or "bytes". */
   opUnit: string;
+  /** Where reports, charts and `bench compare` list it, lowest first: connection-per-request
+   * workloads first, their latency being the per-connection cost the findings ask about. */
+  reportOrder: number;
+  /** Each operation opens a new connection (connect, request, response, close), so its latency is
+   * the per-connection cost: the growth finding and the latency chart's title say so. */
+  perConnection: boolean;
+  /** The metric the workload is judged by in the findings: p50 latency, or throughput for bulk
+   * transfers, whose operations (reads of one long stream) have no latency worth charting. */
+  headline: 'p50' | 'throughput';
+  /** Measured by `bench run` when --workload is not given. */
+  byDefault?: true;
+  /** Paces itself to --rate (coordinated-omission-corrected latency); the others ignore --rate. */
+  paced?: true;
   /** Concurrent connections when --connections is not given (1 if absent). */
   defaultConnections?: number;
   /** Where `bench run` places the client and servers (src/run/pin.ts): 'shared', one CPU for both

@@ -86,6 +86,7 @@ function mapDiffs(desired: Map<string, SvcEntry>, installed: SvcEntry[]): string
 export const ebpf: Backend<EbpfPayload> = {
   name: 'ebpf',
   title: 'socket-level load balancing (cgroup connect4/sendmsg4) and tc NodePort, after Cilium',
+  iptablesFlavour: false,
   preflight: async () =>
     verdict([
       kernelCheck(),

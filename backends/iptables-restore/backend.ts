@@ -10,6 +10,7 @@ const filterSection = (payload: string): string => payload.slice(payload.indexOf
 export const iptablesRestore: Backend<RenderResult> = {
   name: 'iptables-restore',
   title: "kube-proxy's iptables mode: one iptables-restore --noflush transaction per sync",
+  iptablesFlavour: true,
   preflight: async (o) => verdict(await iptablesFlavourChecks('iptables-restore', o.iptablesMode)),
 
   render(prev, next, cfg): Rendered<RenderResult> {

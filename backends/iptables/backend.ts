@@ -10,6 +10,7 @@ import type { Backend } from '../types.js';
 export const iptables: Backend<RenderResult> = {
   name: 'iptables',
   title: 'kube-proxy iptables ruleset installed one iptables command per rule (a naive controller)',
+  iptablesFlavour: true,
   preflight: async (o) => verdict(await iptablesFlavourChecks('iptables', o.iptablesMode)),
   render: (prev, next, cfg) => {
     const r = prev === undefined ? renderFull(next, cfg) : renderPartial(prev, next, cfg);

@@ -54,6 +54,7 @@ async function createAndLinkKubeChain(t: NodeTarget, iptables: string): Promise<
 export const ipvs: Backend<Payload> = {
   name: 'ipvs',
   title: "kube-proxy's IPVS mode: virtual servers per VIP, ipsets and the iptables rules IPVS still needs",
+  iptablesFlavour: false,
   preflight: async (o) =>
     verdict([
       await binary('ipvsadm', ['--version'], 'ipvsadm'),

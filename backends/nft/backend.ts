@@ -20,6 +20,7 @@ function nftError(e: unknown, script: string): never {
 export const nft: Backend<RenderResult> = {
   name: 'nft',
   title: "kube-proxy's nftables mode: verdict maps and per-service chains, one nft -f transaction per sync",
+  iptablesFlavour: false,
   preflight: async () =>
     verdict([
       await binary('nft', ['--version'], 'nftables'),

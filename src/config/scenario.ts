@@ -2,13 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { DEFAULT_PATHS, PATHS } from '../model/paths.js';
 import { usageErrorFrom } from './errors.js';
 import { dns1035Label, dns1123Label, intInRange, portName } from './fields.js';
 import { sandboxFields } from './sandbox.js';
 
 // A scenario file (YAML or JSON) describes the services, their endpoints and the paths to test.
-
-export const PATHS = ['pod', 'clusterip', 'clusterip-node', 'nodeport', 'hairpin'] as const;
 
 /** Endpoints name server pods as `bench up` names them: srv-0, srv-1, … */
 const podRef = z.string().regex(/^srv-(0|[1-9]\d{0,3})$/, {
@@ -49,7 +48,7 @@ export const scenarioSchema = z
   .object({
     sandbox: z.object(sandboxFields).partial().strict().default({}),
     services: z.array(serviceSpec).min(1, { error: 'needs at least one service' }),
-    paths: z.array(z.enum(PATHS, { error: `must be one of ${PATHS.join(', ')}` })).default(['pod', 'clusterip', 'nodeport']),
+    paths: z.array(z.enum(PATHS, { error: `must be one of ${PATHS.join(', ')}` })).default(DEFAULT_PATHS),
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -2,7 +2,17 @@ import { exceededText } from '../sync.js';
 import type { TopLevelSpec } from 'vega-lite';
 import type { RunJson } from '../run/results.js';
 import type { GroupSummary } from '../run/summary.js';
-import { byOrder, kernelLabel, PATH_ORDER, sortedUnique, stateText, withCommas, WORKLOAD_ORDER } from './data.js';
+import {
+  byOrder,
+  headlineMetric,
+  kernelLabel,
+  PATH_ORDER,
+  PER_CONNECTION,
+  sortedUnique,
+  stateText,
+  withCommas,
+  WORKLOAD_ORDER,
+} from './data.js';
 import type { Chart } from './doc.js';
 
 // Vega-Lite specs of the report's charts (pure: data inline, nothing measured here). The same
@@ -49,11 +59,19 @@ const base = {
   config: { aria: false, font: 'sans-serif', view: { stroke: '#ccc' }, axis: { labelFontSize: 10, titleFontSize: 11 } },
 };
 
-/** p50 latency vs number of services, per backend (log x), one panel per path and workload. */
+/** "a", "a and b", "a, b and c" */
+const andList = (xs: readonly string[]): string =>
+  xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]!}`;
+
+/** What one request of the latency chart is, for the per-connection workloads (Workload.perConnection). */
+const perConnectionNote = PER_CONNECTION.length === 0 ? '' : `; for ${andList(PER_CONNECTION)} one request is one connection`;
+
+/** p50 latency vs number of services, per backend (log x), one panel per path and workload;
+ * workloads judged by throughput (Workload.headline) are left out. */
 export function latencyChart(run: RunJson, groups: GroupSummary[]): Chart | undefined {
   const values = groups.flatMap((g) => {
     const p = g.metrics.p50;
-    if (!p || g.workload === 'stream') return [];
+    if (!p || headlineMetric(g.workload).key !== 'p50') return [];
     const { median, ci, n } = p.summary;
     return [{ backend: g.backend, path: g.path, workload: g.workload, services: g.services, median, low: ci.low, high: ci.high, n }];
   });
@@ -63,7 +81,7 @@ export function latencyChart(run: RunJson, groups: GroupSummary[]): Chart | unde
   const x = servicesAxis(values.map((v) => v.services));
   const spec = {
     ...base,
-    title: title(run, 'Latency per request (p50, 95% CI) vs number of services; for tcp-crr and http-crr one request is one connection'),
+    title: title(run, `Latency per request (p50, 95% CI) vs number of services${perConnectionNote}`),
     data: { values },
     facet: {
       column: { field: 'path', type: 'nominal', sort: paths, title: 'path' },

@@ -1,6 +1,7 @@
 import { exceededText } from '../sync.js';
 import type { RunJson } from '../run/results.js';
 import { WORKLOADS } from '../../workloads/index.js';
+import { BASELINE_PATH } from '../model/paths.js';
 import { ciTargetOf, fmt, ratioText, withCi, type GroupSummary } from '../run/summary.js';
 import { MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { charts as allCharts } from './charts.js';
@@ -148,7 +149,7 @@ function scenarioTable(groups: GroupSummary[]): Block {
     stateText(g) === 'completed' ? 'completed' : `${stateText(g)}${g.reasons.length ? `: ${g.reasons.join('; ')}` : ''}`,
     ...metrics.flatMap((m) => {
       const x = g.metrics[m.key];
-      return [x ? withCi(x.summary) : '—', g.path === 'pod' ? 'baseline' : ratioText(x?.vsPod)];
+      return [x ? withCi(x.summary) : '—', g.path === BASELINE_PATH.name ? 'baseline' : ratioText(x?.vsPod)];
     }),
   ]);
   return { kind: 'table', header, rows, numeric: header.map((_, i) => i === 2 || i >= 4) };

@@ -1,4 +1,5 @@
 import { exceededText } from '../sync.js';
+import { BASELINE_PATH, PATH_REGISTRY } from '../model/paths.js';
 import type { RunJson } from '../run/results.js';
 import { fmt, type GroupSummary, type Metric } from '../run/summary.js';
 import { compare, type Comparison } from '../stats/index.js';
@@ -41,7 +42,7 @@ export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
   const workloads = sortedUnique(groups.map((g) => g.workload)).sort(byOrder(WORKLOAD_ORDER));
   const completedIn = (w: string, path: string) => groups.some((g) => g.workload === w && g.path === path && g.states.completed > 0);
   // The headline workload: connection-per-request first (its latency is the per-connection cost).
-  const headline = workloads.find((w) => completedIn(w, 'pod')) ?? workloads[0];
+  const headline = workloads.find((w) => completedIn(w, BASELINE_PATH.name)) ?? workloads[0];
   const out: Finding[] = [];
   if (headline === undefined) return out;
   const m = headlineMetric(headline);
@@ -77,7 +78,7 @@ export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
     if (answers.length === 0) answers.push(`This run measured no ${b} and ${a} pair (add both to --path).`);
     out.push({ question, answers });
   };
-  pathVsPath('Is ClusterIP slower than going straight to the pod IPs, and by how much?', 'pod', 'clusterip', true);
+  pathVsPath('Is ClusterIP slower than going straight to the pod IPs, and by how much?', BASELINE_PATH.name, 'clusterip', true);
   pathVsPath('Is NodePort slower than ClusterIP?', 'clusterip', 'nodeport', false);
   out.push(growth(run, groups, backends, servicesAll, workloads));
   out.push(syncCost(run));
@@ -87,11 +88,12 @@ export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
 /** Per backend: the per-connection latency at the smallest and the largest scale point. */
 function growth(run: RunJson, groups: GroupSummary[], backends: string[], servicesAll: number[], workloads: string[]): Finding {
   const question = "How does each backend's per-connection cost grow with the number of services?";
-  const w = workloads.find((x) => PER_CONNECTION.has(x)) ?? workloads[0]!;
+  const w = workloads.find((x) => PER_CONNECTION.includes(x)) ?? workloads[0]!;
   const m: Metric = headlineMetric(w);
-  const path = ['clusterip', 'nodeport', 'clusterip-node', 'hairpin', 'pod'].find((p) =>
-    groups.some((g) => g.path === p && g.workload === w),
-  )!;
+  const path = [...PATH_REGISTRY]
+    .sort((a, b) => a.growthRank - b.growthRank)
+    .map((p) => p.name)
+    .find((p) => groups.some((g) => g.path === p && g.workload === w))!;
   const lo = servicesAll[0]!;
   const hi = servicesAll[servicesAll.length - 1]!;
   if (lo === hi)
@@ -106,10 +108,10 @@ function growth(run: RunJson, groups: GroupSummary[], backends: string[], servic
       return `${backend}: ${missing(g, `${path} ${w} at ${n(a.length ? hi : lo)} services`)}.`;
     }
     const c = compare(a, b, { seed: run.seed, better: m.better });
-    const podA = samples(run, { backend, services: lo, path: 'pod', workload: w }, m);
-    const podB = samples(run, { backend, services: hi, path: 'pod', workload: w }, m);
+    const podA = samples(run, { backend, services: lo, path: BASELINE_PATH.name, workload: w }, m);
+    const podB = samples(run, { backend, services: hi, path: BASELINE_PATH.name, workload: w }, m);
     const pod =
-      path !== 'pod' && podA.length > 0 && podB.length > 0
+      path !== BASELINE_PATH.name && podA.length > 0 && podB.length > 0
         ? `; the pod-path baseline (no Service rule rewrites it, but its new connections cross the same hooks: iptables walks KUBE-SERVICES for each) went ${changeText(compare(podA, podB, { seed: run.seed, better: m.better }))}`
         : '';
     return `${backend}: ${w} ${m.label} over ${path} from ${fmt(c.baseline.estimate)} ${m.unit} at ${n(lo)} to ${fmt(c.candidate.estimate)} ${m.unit} at ${n(hi)} services, ${changeText(c)}${pod}.`;

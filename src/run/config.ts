@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import type { Workload } from '../../workloads/types.js';
 import { backendOptionsShape } from '../config/backend.js';
 import { intInRange } from '../config/fields.js';
-import { PATHS } from '../config/scenario.js';
+import { BASELINE_PATH, DEFAULT_PATHS, PATHS } from '../model/paths.js';
 
 // Flags of `bench run`: one source of truth for parsing, defaults and --help (DESIGN.md §9).
 // Lists are comma-separated ("--path pod,clusterip"); repeating a flag also works.
@@ -22,18 +23,27 @@ const intList = (min: number, max: number) =>
 
 export const TARGETS = ['first', 'middle', 'last', 'random'] as const;
 
-export function runShape(backendNames: readonly string[], workloadNames: readonly string[]) {
+/** What the flags read from a workload (the registry's objects, or a test's). */
+export type WorkloadFlagInfo = Pick<Workload, 'name' | 'byDefault' | 'paced' | 'defaultConnections'>;
+
+/** "http 6, the others 1": the workloads' own --connections (Workload.defaultConnections). */
+function connectionDefaults(workloads: readonly WorkloadFlagInfo[]): string {
+  const own = workloads.filter((w) => (w.defaultConnections ?? 1) !== 1).map((w) => `${w.name} ${w.defaultConnections}`);
+  return own.length === 0 ? 'every workload 1' : `${own.join(', ')}, the others 1`;
+}
+
+export function runShape(backendNames: readonly string[], workloads: readonly WorkloadFlagInfo[]) {
+  const workloadNames = workloads.map((w) => w.name);
+  const paced = workloads.filter((w) => w.paced === true).map((w) => w.name);
   return {
     backend: list('backend', backendNames)
       .optional()
       .describe(`backends to compare (default: every backend ready here): ${backendNames.join(', ')}`),
     path: list('path', PATHS)
-      .default(['pod', 'clusterip', 'nodeport'])
-      .describe(
-        `paths: ${PATHS.join(', ')} (pod: straight to the endpoint pods' IPs, the client spreading connections over them, no Service rules in the way)`,
-      ),
+      .default(DEFAULT_PATHS)
+      .describe(`paths: ${PATHS.join(', ')} (${BASELINE_PATH.name}: ${BASELINE_PATH.description})`),
     workload: list('workload', workloadNames)
-      .default(['http', 'tcp-crr'])
+      .default(workloads.filter((w) => w.byDefault === true).map((w) => w.name))
       .describe(`workloads: ${workloadNames.join(', ')}`),
     services: intList(1, 30000).default([1000]).describe('number of services, or a comma-separated sweep (e.g. 100,1000,10000)'),
     endpoints: intInRange(1, 64).default(3).describe('endpoints of the measured service'),
@@ -72,8 +82,12 @@ export function runShape(backendNames: readonly string[], workloadNames: readonl
       .describe('warm-up seconds per case (load applied, not recorded)'),
     connections: intInRange(1, 1024)
       .optional()
-      .describe("concurrent connections of the load generator (default: the workload's own: http 3, the others 1)"),
-    rate: intInRange(1, 10_000_000).optional().describe('fixed request rate per second (http: coordinated-omission-corrected latency)'),
+      .describe(`concurrent connections of the load generator (default: the workload's own: ${connectionDefaults(workloads)})`),
+    rate: intInRange(1, 10_000_000)
+      .optional()
+      .describe(
+        `fixed request rate per second (${paced.length === 0 ? 'no workload paces itself' : `${paced.join(', ')}: coordinated-omission-corrected latency`})`,
+      ),
     messageSize: intInRange(1, 1 << 20)
       .default(64)
       .describe('bytes per request/response message'),

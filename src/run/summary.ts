@@ -1,3 +1,4 @@
+import { BASELINE_PATH, PATHS, type Path } from '../model/paths.js';
 import { compare, summarize, type Comparison, type SampleSummary, type WarningThresholds } from '../stats/index.js';
 import { caseGroup, groupCases } from './plan.js';
 import type { CaseResult, RunJson } from './results.js';
@@ -72,7 +73,7 @@ export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'> & { flags?: Ru
     const states = { completed: 0, errored: 0, skipped: 0, aborted: 0 };
     for (const c of cases) states[c.state]++;
     const reasons = [...new Set(cases.flatMap((c) => (c.state === 'completed' ? [] : [c.reason])))];
-    const baseline = groups.get(caseGroup({ backend, services, path: 'pod', workload }));
+    const baseline = groups.get(caseGroup({ backend, services, path: BASELINE_PATH.name, workload }));
     const metrics: GroupSummary['metrics'] = {};
     for (const m of METRICS) {
       const xs = samplesOf(cases, m);
@@ -81,19 +82,19 @@ export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'> & { flags?: Ru
         summary: summarizeMetric(xs, run.seed, m === THROUGHPUT && ciTarget ? { ciTarget } : undefined),
       };
       const base = samplesOf(baseline, m);
-      if (path !== 'pod' && base.length > 0 && base.every((x) => x > 0))
+      if (path !== BASELINE_PATH.name && base.length > 0 && base.every((x) => x > 0))
         entry.vsPod = compare(base, xs, { seed: run.seed, better: m.better });
       metrics[m.key] = entry;
     }
     out.push({ backend, services, path, workload, states, reasons, metrics });
   }
-  const order = ['pod', 'clusterip', 'clusterip-node', 'nodeport', 'hairpin'];
+  const order = (p: string) => PATHS.indexOf(p as Path);
   return out.sort(
     (a, b) =>
       a.services - b.services ||
       a.workload.localeCompare(b.workload) ||
       a.backend.localeCompare(b.backend) ||
-      order.indexOf(a.path) - order.indexOf(b.path),
+      order(a.path) - order(b.path),
   );
 }
 

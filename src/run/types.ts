@@ -1,2 +1,1 @@
-import type { PATHS } from '../config/scenario.js';
-export type Path = (typeof PATHS)[number];
+export type { Path } from '../model/paths.js';

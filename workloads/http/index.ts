@@ -13,6 +13,11 @@ export const http: Workload = {
   protocol: 'TCP',
   serverPort: 8080,
   opUnit: 'requests',
+  reportOrder: 3,
+  perConnection: false,
+  headline: 'p50',
+  byDefault: true,
+  paced: true,
   // The load generator runs on a CPU of its own, the servers on the others (src/run/pin.ts:
   // left to the scheduler on 2 vCPUs, autocannon reached 0.51–0.57× of wrk on the same three
   // pods). Six keep-alive connections, two per endpoint pod at the default --endpoints 3: with

@@ -13,6 +13,9 @@ export const stream: Workload = {
   protocol: 'TCP',
   serverPort: PORT,
   opUnit: 'bytes',
+  reportOrder: 6,
+  perConnection: false,
+  headline: 'throughput',
   // socat, unidirectional right to left (-U): each connection gets a child that reads /dev/zero
   // and writes it to the client in 128 KiB writes (-b) until the client goes away. The transfer
   // is server → client, the direction that crosses a Service's reverse NAT. When the client

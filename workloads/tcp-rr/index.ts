@@ -13,6 +13,9 @@ export const tcpRr: Workload = {
   protocol: 'TCP',
   serverPort: PORT,
   opUnit: 'transactions',
+  reportOrder: 4,
+  perConnection: false,
+  headline: 'p50',
   cpus: 'shared',
   // socat forks one child per connection; connections are persistent, so the fork is paid once
   // per connection, outside the measured transactions. PIPE echoes what it reads (socat(1):

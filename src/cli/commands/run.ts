@@ -12,10 +12,7 @@ import type { Context } from '../context.js';
 import { parseShape } from '../options.js';
 
 export const runFlagsShape = {
-  ...runShape(
-    BACKEND_NAMES,
-    WORKLOADS.map((w) => w.name),
-  ),
+  ...runShape(BACKEND_NAMES, WORKLOADS),
   ...kernelShape,
 };
 

@@ -34,9 +34,7 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
 
   const interrupts = new Interrupts(ctx.say);
   try {
-    ctx.say(
-      `verifying ${backend.name}${backend.name.startsWith('iptables') ? ` (${options.iptablesMode})` : ''} with ${f.services} services…`,
-    );
+    ctx.say(`verifying ${backend.name}${backend.iptablesFlavour ? ` (${options.iptablesMode})` : ''} with ${f.services} services…`);
     const report = await runVerify({ exec: ctx.exec, say: ctx.say, check: interrupts.check }, backend, options, f.services);
     if (flags.json) ctx.out(`${JSON.stringify(report)}\n`);
     const w = Math.max(...report.checks.map((c) => c.name.length));

@@ -1,0 +1,52 @@
+// The only registry of paths (DESIGN.md §13): the ways a case's traffic reaches the endpoint pods.
+// Their order here is the order flags, tables, charts and the terminal summary list them in;
+// src/run/case.ts maps each to its client namespace and addresses (an exhaustive switch over
+// Path, so a new path fails to compile until it says where its traffic starts).
+
+export interface PathInfo {
+  name: string;
+  /** Where the traffic starts and what it is sent to. */
+  description: string;
+  /** The baseline every other path is compared with ("vs pod"): no Service rule in the way. */
+  baseline?: true;
+  /** Measured by `bench run` and a scenario file when they name no paths. */
+  byDefault?: true;
+  /** Which path the growth finding looks at, lowest first among those measured: the plainest
+   * Service path (client pod to a ClusterIP) first, the baseline last. */
+  growthRank: number;
+}
+
+export const PATH_REGISTRY = [
+  {
+    name: 'pod',
+    description: "straight to the endpoint pods' IPs, the client spreading connections over them, no Service rules in the way",
+    baseline: true,
+    byDefault: true,
+    growthRank: 5,
+  },
+  { name: 'clusterip', description: 'a client pod to the ClusterIP', byDefault: true, growthRank: 1 },
+  { name: 'clusterip-node', description: 'the node to the ClusterIP', growthRank: 3 },
+  { name: 'nodeport', description: "the external namespace to the node's IP and nodePort", byDefault: true, growthRank: 2 },
+  { name: 'hairpin', description: 'a server pod to its own Service', growthRank: 4 },
+] as const satisfies readonly PathInfo[];
+
+export type Path = (typeof PATH_REGISTRY)[number]['name'];
+
+/** Every path name, in registry order. */
+export const PATHS = PATH_REGISTRY.map((p) => p.name) as [Path, ...Path[]];
+
+/** The baseline path (no Service rules in the way). */
+export const BASELINE_PATH: PathInfo & { name: Path } = PATH_REGISTRY.find((p: PathInfo) => p.baseline === true)!;
+
+/** The paths measured when none are named, in registry order. */
+export const DEFAULT_PATHS: Path[] = PATH_REGISTRY.filter((p: PathInfo) => p.byDefault === true).map((p) => p.name);
+
+/** Compare two path names by registry order; names not in the registry (runs of other builds)
+ * last, by name. */
+export function byPathOrder(a: string, b: string): number {
+  const rank = (x: string) => {
+    const i = PATHS.indexOf(x as Path);
+    return i === -1 ? PATHS.length : i;
+  };
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
