@@ -41,8 +41,35 @@ export async function runCli(
     .exitOverride()
     .showHelpAfterError('(run bench --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: (s) => io.say(s.trimEnd()) });
-  const ctx = () => contextFor(program.opts<GlobalOptions>());
+  const wiring: Wiring = {
+    ctx: () => contextFor(program.opts<GlobalOptions>()),
+    argv,
+    setExit: (code) => {
+      exitCode = code;
+    },
+  };
+  addSandboxCommands(program, wiring);
+  addMeasureCommands(program, wiring);
+  addCheckCommands(program, wiring);
 
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    return reportError(e, io.say);
+  }
+}
+
+/** What the command actions need from runCli: the context, the raw argv (recorded in run.json) and
+ * a way to set the exit code that runCli resolves to. */
+interface Wiring {
+  ctx: () => Context;
+  argv: string[];
+  setExit: (code: number) => void;
+}
+
+/** up, down, exec: a sandbox to explore by hand. */
+function addSandboxCommands(program: Command, { ctx, setExit }: Wiring): void {
   addShapeOptions(program.command('up').description('build a sandbox (node, pods, external client) and leave it to explore'), sandboxShape)
     .option('--scenario <file>', 'scenario file (YAML or JSON) whose sandbox settings and endpoints size the sandbox')
     .option('--json', 'print the sandbox as JSON on stdout')
@@ -59,8 +86,12 @@ export async function runCli(
     .option('--run <RUN>', 'sandbox to use (default: the only one)')
     .description('run a command, or an interactive shell, inside a sandbox namespace')
     .action(async (target: string, cmd: string[], flags: { run?: string }) => {
-      exitCode = await execIn(ctx(), target, cmd, flags);
+      setExit(await execIn(ctx(), target, cmd, flags));
     });
+}
+
+/** run, report, compare: measuring and reading results. */
+function addMeasureCommands(program: Command, { ctx, argv, setExit }: Wiring): void {
   addShapeOptions(
     program
       .command('run')
@@ -71,7 +102,7 @@ export async function runCli(
   )
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (flags) => {
-      exitCode = await run(ctx(), flags, argv);
+      setExit(await run(ctx(), flags, argv));
     });
   program
     .command('report')
@@ -79,7 +110,7 @@ export async function runCli(
     .option('--json', 'print the files written as JSON on stdout')
     .description('re-render summary.csv, syncs.csv, report.md, charts/*.svg and report.html of a run from its run.json')
     .action(async (runArg: string | undefined, flags: { json?: boolean }) => {
-      exitCode = await report(ctx(), runArg, flags);
+      setExit(await report(ctx(), runArg, flags));
     });
   program
     .command('compare')
@@ -89,8 +120,12 @@ export async function runCli(
     .option('--json', 'print the comparison as JSON on stdout')
     .description('per-case changes of RUN_B against RUN_A with their significance (bootstrap CIs)')
     .action(async (a: string, b: string, flags: { failOnRegression?: string; json?: boolean }) => {
-      exitCode = await compareCommand(ctx(), a, b, flags);
+      setExit(await compareCommand(ctx(), a, b, flags));
     });
+}
+
+/** verify, doctor, clean: checks and cleanup. */
+function addCheckCommands(program: Command, { ctx, argv, setExit }: Wiring): void {
   addShapeOptions(
     program
       .command('verify')
@@ -99,7 +134,7 @@ export async function runCli(
   )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (flags) => {
-      exitCode = await verify(ctx(), flags, argv);
+      setExit(await verify(ctx(), flags, argv));
     });
   addShapeOptions(program.command('doctor'), { iptablesMode: backendOptionsShape.iptablesMode })
     .option('--json', 'print the checks as JSON on stdout')
@@ -110,13 +145,6 @@ export async function runCli(
     .option('--json', 'print what was removed as JSON on stdout')
     .description('remove everything that killed runs and kept sandboxes left behind (idempotent)')
     .action(async (flags) => clean(ctx(), flags));
-
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
-  } catch (e) {
-    return reportError(e, io.say);
-  }
 }
 
 function reportError(e: unknown, say: (l: string) => void): number {

@@ -49,11 +49,7 @@ export interface GuestRequest {
 export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<number> {
   const argv = [process.execPath, process.argv[1]!, ...req.args];
   if (ctx.exec.dryRun) {
-    const image = cachedImage();
-    ctx.say(image ? `guest: image ${image.version} (cached)` : `guest: would build the guest image under ${CACHE_ROOT} first`);
-    const files = image ?? { kernel: `${CACHE_ROOT}/VERSION/vmlinux`, initrd: `${CACHE_ROOT}/VERSION/initrd.img` };
-    ctx.say(`+ ${formatCommand({ argv: guestQemuArgv(files, '/tmp/svcbench-guest-RUNID', req.results) })}`);
-    ctx.say(`guest: then, inside: ${formatCommand({ argv })}`);
+    sayGuestPlan(ctx, req, argv);
     return 0;
   }
   const ready = await guestVerdict(ctx.exec, { lookUpPackage: false });
@@ -65,93 +61,25 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
   const jobDir = `/tmp/svcbench-guest-${id}`;
   let child: ChildProcess | undefined;
   try {
-    await state.record([{ kind: 'file', path: jobDir }]);
-    await mkdir(jobDir, { mode: 0o700 });
-    const image = await ensureImage(ctx.exec, state, ctx.say, id);
-    interrupts.check();
-    await writeFile(
-      join(jobDir, 'stage2.sh'),
-      renderStage2({
-        argv,
-        cwd: process.cwd(),
-        env: guestEnv(),
-        ...(req.results === undefined ? {} : { results: req.results }),
-      }),
-    );
-    if (req.results !== undefined) await mkdir(req.results, { recursive: true });
+    const image = await prepareJob(ctx, req, argv, { id, state, jobDir, interrupts });
     const qemu = guestQemuArgv(image, jobDir, req.results);
     ctx.say(`guest ${id}: booting Debian's kernel ${image.version} under qemu (TCG, ${cpus().length} vCPUs, ${GUEST_MEMORY_MIB} MiB)…`);
     const t0 = performance.now();
-    child = spawn('sh', ['-c', 'read -r go && exec "$@"', 'svcbench-guest', ...qemu], { stdio: Array(7).fill('pipe') });
-    const pid = child.pid;
-    if (pid === undefined) throw new BenchError('cannot start qemu-system-x86_64 (sh did not start)');
-    await state.record([{ kind: 'process', pid, startTime: processStartTime(pid) ?? '' }]);
-    const stdin = child.stdin as Writable;
-    stdin.write('go\n');
-
-    const streams = child.stdio as (Readable | null)[];
-    const status: string[] = [];
-    const consoleTail: string[] = [];
-    let startedAt: number | undefined;
-    let exitedAt: number | undefined;
-    // setEncoding: a character split between two chunks (µ in the summary table) stays whole.
-    streams[GUEST_FDS.stdout]!.setEncoding('utf8').on('data', (d: string) => ctx.out(d));
-    streams[GUEST_FDS.stderr]!.on('data', (d: Buffer) => process.stderr.write(d));
-    lines(streams[GUEST_FDS.status]!, (l) => {
-      status.push(l);
-      if (l.startsWith('started')) startedAt = performance.now();
-      if (l.startsWith('exit')) exitedAt = performance.now();
-    });
-    const showConsole = process.env.SVCBENCH_GUEST_CONSOLE === '1';
-    const keep = (l: string) => {
-      consoleTail.push(l);
-      if (consoleTail.length > 200) consoleTail.shift();
-      if (showConsole) ctx.say(`guest console: ${l}`);
-    };
-    lines(streams[GUEST_FDS.console]!, keep);
-    lines(child.stderr!, (l) => keep(`qemu: ${l}`));
-    // qemu echoes nothing on stdout (the control port is input only); drain it all the same.
-    child.stdout!.resume();
-
-    const closed = new Promise<number | null>((res) => child!.on('close', (code) => res(code)));
-    let killTimer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      // Before the command starts there is nothing in the guest to tear down: stop qemu now.
-      if (startedAt === undefined) {
-        child?.kill('SIGKILL');
-        return;
-      }
-      const sig = interrupts.received ?? 'SIGTERM';
-      stdin.write(`${sig.replace(/^SIG/, '')}\n`);
-      killTimer = setTimeout(() => child?.kill('SIGKILL'), STOP_GRACE_MS);
-    };
-    if (interrupts.signal.aborted) onAbort();
-    else interrupts.signal.addEventListener('abort', onAbort, { once: true });
-    const qemuCode = await closed;
-    clearTimeout(killTimer);
+    child = await startQemu(state, qemu);
+    const watch = watchGuest(ctx, child);
+    const qemuCode = await untilClosed(child, interrupts, watch);
     const t1 = performance.now();
 
-    const exit = status.map((l) => /^exit (\d+)/.exec(l)).find((m) => m)?.[1];
-    const error = status.find((l) => l.startsWith('error'));
+    const exit = watch.status.map((l) => /^exit (\d+)/.exec(l)).find((m) => m)?.[1];
+    const error = watch.status.find((l) => l.startsWith('error'));
     if (exit === undefined) {
       if (interrupts.received) return signalExitCode(interrupts.received);
       throw new BenchError(
-        `the guest stopped without running the command to its end (${error ?? `qemu exited with ${qemuCode}`})\n${consoleTail.slice(-40).join('\n')}`,
+        `the guest stopped without running the command to its end (${error ?? `qemu exited with ${qemuCode}`})\n${watch.consoleTail.slice(-40).join('\n')}`,
         { hint: 'SVCBENCH_GUEST_CONSOLE=1 streams the guest console; bench doctor checks what guest runs need' },
       );
     }
-    if (startedAt !== undefined && exitedAt !== undefined) {
-      ctx.say(
-        `guest: boot ${secs(startedAt - t0)} s, command ${secs(exitedAt - startedAt)} s, shutdown ${secs(t1 - exitedAt)} s (kernel ${image.version})`,
-      );
-      // The target: booting and stopping the guest add at most 15 s to a run. Emulation shares the
-      // host's cores with whatever else runs, so say how loaded they were when it is missed.
-      const overhead = startedAt - t0 + (t1 - exitedAt);
-      if (overhead > OVERHEAD_TARGET_MS)
-        ctx.say(
-          `guest: boot and shutdown took ${secs(overhead)} s, over the ${OVERHEAD_TARGET_MS / 1000} s target (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`,
-        );
-    }
+    sayTimings(ctx, image.version, t0, watch, t1);
     return Number(exit);
   } finally {
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -162,6 +90,123 @@ export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<n
     await rm(jobDir, { recursive: true, force: true });
     await state.remove();
   }
+}
+
+/** --dry-run: what would boot and what would run inside, nothing created. */
+function sayGuestPlan(ctx: GuestRunCtx, req: GuestRequest, argv: string[]): void {
+  const image = cachedImage();
+  ctx.say(image ? `guest: image ${image.version} (cached)` : `guest: would build the guest image under ${CACHE_ROOT} first`);
+  const files = image ?? { kernel: `${CACHE_ROOT}/VERSION/vmlinux`, initrd: `${CACHE_ROOT}/VERSION/initrd.img` };
+  ctx.say(`+ ${formatCommand({ argv: guestQemuArgv(files, '/tmp/svcbench-guest-RUNID', req.results) })}`);
+  ctx.say(`guest: then, inside: ${formatCommand({ argv })}`);
+}
+
+/** The job directory (recorded before it exists), the guest image, the stage-2 script that runs
+ * the command inside, and the shared results directory. */
+async function prepareJob(
+  ctx: GuestRunCtx,
+  req: GuestRequest,
+  argv: string[],
+  job: { id: string; state: StateFile; jobDir: string; interrupts: Interrupts },
+): Promise<Awaited<ReturnType<typeof ensureImage>>> {
+  const { id, state, jobDir, interrupts } = job;
+  await state.record([{ kind: 'file', path: jobDir }]);
+  await mkdir(jobDir, { mode: 0o700 });
+  const image = await ensureImage(ctx.exec, state, ctx.say, id);
+  interrupts.check();
+  await writeFile(
+    join(jobDir, 'stage2.sh'),
+    renderStage2({
+      argv,
+      cwd: process.cwd(),
+      env: guestEnv(),
+      ...(req.results === undefined ? {} : { results: req.results }),
+    }),
+  );
+  if (req.results !== undefined) await mkdir(req.results, { recursive: true });
+  return image;
+}
+
+/** qemu behind `sh -c 'read go && exec qemu…'`: the shell's pid is recorded before the go. */
+async function startQemu(state: StateFile, qemu: string[]): Promise<ChildProcess> {
+  const child = spawn('sh', ['-c', 'read -r go && exec "$@"', 'svcbench-guest', ...qemu], { stdio: Array(7).fill('pipe') });
+  const pid = child.pid;
+  if (pid === undefined) throw new BenchError('cannot start qemu-system-x86_64 (sh did not start)');
+  await state.record([{ kind: 'process', pid, startTime: processStartTime(pid) ?? '' }]);
+  (child.stdin as Writable).write('go\n');
+  return child;
+}
+
+/** What the guest has said so far: its status lines, the console's last lines, when the command
+ * started and exited (host clock). */
+interface GuestWatch {
+  status: string[];
+  consoleTail: string[];
+  startedAt: number | undefined;
+  exitedAt: number | undefined;
+}
+
+/** Streams the command's stdout and stderr through, and collects the status and console lines. */
+function watchGuest(ctx: GuestRunCtx, child: ChildProcess): GuestWatch {
+  const streams = child.stdio as (Readable | null)[];
+  const watch: GuestWatch = { status: [], consoleTail: [], startedAt: undefined, exitedAt: undefined };
+  // setEncoding: a character split between two chunks (µ in the summary table) stays whole.
+  streams[GUEST_FDS.stdout]!.setEncoding('utf8').on('data', (d: string) => ctx.out(d));
+  streams[GUEST_FDS.stderr]!.on('data', (d: Buffer) => process.stderr.write(d));
+  lines(streams[GUEST_FDS.status]!, (l) => {
+    watch.status.push(l);
+    if (l.startsWith('started')) watch.startedAt = performance.now();
+    if (l.startsWith('exit')) watch.exitedAt = performance.now();
+  });
+  const showConsole = process.env.SVCBENCH_GUEST_CONSOLE === '1';
+  const keep = (l: string) => {
+    watch.consoleTail.push(l);
+    if (watch.consoleTail.length > 200) watch.consoleTail.shift();
+    if (showConsole) ctx.say(`guest console: ${l}`);
+  };
+  lines(streams[GUEST_FDS.console]!, keep);
+  lines(child.stderr!, (l) => keep(`qemu: ${l}`));
+  // qemu echoes nothing on stdout (the control port is input only); drain it all the same.
+  child.stdout!.resume();
+  return watch;
+}
+
+/** Waits for qemu to end, forwarding an interrupt to the command in the guest (qemu is killed
+ * STOP_GRACE_MS later, or at once when the command has not started). Resolves to qemu's exit code. */
+async function untilClosed(child: ChildProcess, interrupts: Interrupts, watch: GuestWatch): Promise<number | null> {
+  const closed = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    // Before the command starts there is nothing in the guest to tear down: stop qemu now.
+    if (watch.startedAt === undefined) {
+      child.kill('SIGKILL');
+      return;
+    }
+    const sig = interrupts.received ?? 'SIGTERM';
+    (child.stdin as Writable).write(`${sig.replace(/^SIG/, '')}\n`);
+    killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  };
+  if (interrupts.signal.aborted) onAbort();
+  else interrupts.signal.addEventListener('abort', onAbort, { once: true });
+  const qemuCode = await closed;
+  clearTimeout(killTimer);
+  return qemuCode;
+}
+
+/** Boot, command and shutdown times, and a note when boot plus shutdown missed the target. */
+function sayTimings(ctx: GuestRunCtx, version: string, t0: number, watch: GuestWatch, t1: number): void {
+  const { startedAt, exitedAt } = watch;
+  if (startedAt === undefined || exitedAt === undefined) return;
+  ctx.say(
+    `guest: boot ${secs(startedAt - t0)} s, command ${secs(exitedAt - startedAt)} s, shutdown ${secs(t1 - exitedAt)} s (kernel ${version})`,
+  );
+  // The target: booting and stopping the guest add at most 15 s to a run. Emulation shares the
+  // host's cores with whatever else runs, so say how loaded they were when it is missed.
+  const overhead = startedAt - t0 + (t1 - exitedAt);
+  if (overhead > OVERHEAD_TARGET_MS)
+    ctx.say(
+      `guest: boot and shutdown took ${secs(overhead)} s, over the ${OVERHEAD_TARGET_MS / 1000} s target (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)`,
+    );
 }
 
 /** qemu's command line for this host: qboot when installed, every core, GUEST_MEMORY_MIB. */

@@ -163,6 +163,14 @@ function syncSection(run: RunJson): Block[] {
       text: 'One measurement per backend and scale point: render (building the payload) and apply (the tool loading it) are timed apart; the installed rules are read back outside the timed region and compared with what was rendered.',
     },
   ];
+  blocks.push(...syncTables(run), ...programmingLatency(run), ...syncBench(run));
+  if (blocks.length === 2) blocks.push({ kind: 'para', text: 'This run recorded no sync.' });
+  return blocks;
+}
+
+/** The full and the partial syncs, one table each, by backend, scale and step. */
+function syncTables(run: RunJson): Block[] {
+  const blocks: Block[] = [];
   const order = ['full', 'add-service', 'add-endpoint', 'remove-service'];
   const syncs = [...run.syncs].sort(
     (a, b) => a.backend.localeCompare(b.backend) || a.services - b.services || order.indexOf(a.step) - order.indexOf(b.step),
@@ -201,42 +209,47 @@ function syncSection(run: RunJson): Block[] {
         numeric: [false, true, false, true, true, true, true, true, false],
       },
     );
-  if (run.programmingLatency.length > 0)
-    blocks.push(
-      { kind: 'heading', level: 3, text: 'Network-programming latency' },
-      {
-        kind: 'para',
-        text: 'From the start of the sync that adds a service to the first connection that service answers.',
-      },
-      {
-        kind: 'table',
-        header: ['backend', 'services', 'ms', 'note'],
-        rows: run.programmingLatency.map((p) => [p.backend, n(p.services), p.ms === null ? 'no answer' : fmt(p.ms), p.note ?? '']),
-        numeric: [false, true, true, false],
-      },
-    );
-  if (run.syncBench.length > 0)
-    blocks.push(
-      { kind: 'heading', level: 3, text: 'Repeated partial sync (tinybench)' },
-      {
-        kind: 'table',
-        header: ['backend', 'services', 'task', 'iterations', 'p50 ms', 'mean ms', 'p99 ms', 'min ms', 'max ms'],
-        rows: run.syncBench.map((b) => [
-          b.backend,
-          n(b.services),
-          b.task,
-          String(b.samples.length),
-          fmt(b.p50),
-          fmt(b.mean),
-          fmt(b.p99),
-          fmt(b.min),
-          fmt(b.max),
-        ]),
-        numeric: [false, true, false, true, true, true, true, true, true],
-      },
-    );
-  if (blocks.length === 2) blocks.push({ kind: 'para', text: 'This run recorded no sync.' });
   return blocks;
+}
+
+function programmingLatency(run: RunJson): Block[] {
+  if (run.programmingLatency.length === 0) return [];
+  return [
+    { kind: 'heading', level: 3, text: 'Network-programming latency' },
+    {
+      kind: 'para',
+      text: 'From the start of the sync that adds a service to the first connection that service answers.',
+    },
+    {
+      kind: 'table',
+      header: ['backend', 'services', 'ms', 'note'],
+      rows: run.programmingLatency.map((p) => [p.backend, n(p.services), p.ms === null ? 'no answer' : fmt(p.ms), p.note ?? '']),
+      numeric: [false, true, true, false],
+    },
+  ];
+}
+
+function syncBench(run: RunJson): Block[] {
+  if (run.syncBench.length === 0) return [];
+  return [
+    { kind: 'heading', level: 3, text: 'Repeated partial sync (tinybench)' },
+    {
+      kind: 'table',
+      header: ['backend', 'services', 'task', 'iterations', 'p50 ms', 'mean ms', 'p99 ms', 'min ms', 'max ms'],
+      rows: run.syncBench.map((b) => [
+        b.backend,
+        n(b.services),
+        b.task,
+        String(b.samples.length),
+        fmt(b.p50),
+        fmt(b.mean),
+        fmt(b.p99),
+        fmt(b.min),
+        fmt(b.max),
+      ]),
+      numeric: [false, true, false, true, true, true, true, true, true],
+    },
+  ];
 }
 
 /** Errored, skipped and aborted cases, grouped by what and why. */

@@ -1,9 +1,9 @@
 import type { Workload } from '../../workloads/types.js';
-import type { Exec } from '../exec/index.js';
+import type { Exec, ExecResult } from '../exec/index.js';
 import { probe } from '../probe/client.js';
 import { pinned } from './pin.js';
 import type { PodPlan } from '../sandbox/plan.js';
-import { machineDelta, processCpuS, readMachineCpu } from './cpu.js';
+import { machineDelta, processCpuS, readMachineCpu, type MachineCpu } from './cpu.js';
 import type { BackendEnv } from './env.js';
 import type { PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
@@ -82,17 +82,27 @@ const base = (c: PlannedCase, s: CaseSettings) => ({
 export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workload, s: CaseSettings): Promise<CaseResult> {
   const b = base(c, s);
   if (env.unusable) return { ...b, state: 'errored', reason: env.unusable };
-  const { plan } = env.sandbox;
-  const measured = env.measured!;
-  const port = measured.ports.find((p) => p.name === w.name)!;
-  const ident = measured.ports.find((p) => p.name === 'ident')!;
-  const endpointRoles = endpointPods(env, s.endpoints).map((p) => p.role as string);
 
   // Start every case from the same state: no conntrack entries left by the previous one.
-  await exec.run({ netns: plan.node.netns, argv: ['conntrack', '-F'], allowFailure: true });
+  await exec.run({ netns: env.sandbox.plan.node.netns, argv: ['conntrack', '-F'], allowFailure: true });
 
-  // One real request per host of the path to the ident port: the right server must answer each
-  // (the pod path: every endpoint pod itself; a Service path: any endpoint).
+  const checked = await checkPath(exec, env, c, s);
+  if ('reason' in checked) return { ...b, state: 'errored', reason: checked.reason };
+  const load = await driveLoad(exec, env, c, w, s);
+  if (exec.dryRun) return { ...b, state: 'skipped', reason: 'dry run' };
+  return judgeLoad(b, w, load, checked.checkedBy);
+}
+
+/** One real request per host of the path to the ident port: the right server must answer each
+ * (the pod path: every endpoint pod itself; a Service path: any endpoint). */
+async function checkPath(
+  exec: Exec,
+  env: BackendEnv,
+  c: PlannedCase,
+  s: CaseSettings,
+): Promise<{ checkedBy: string } | { reason: string }> {
+  const ident = env.measured!.ports.find((p) => p.name === 'ident')!;
+  const endpointRoles = endpointPods(env, s.endpoints).map((p) => p.role as string);
   const check = pathEndpoints(env, c.path, ident, s.endpoints);
   const answers = await probe(
     exec,
@@ -106,13 +116,24 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
       const expected = check.expect === undefined ? endpointRoles : [check.expect[i]!];
       if (answer?.ok && expected.includes(answer.reply ?? '')) continue;
       return {
-        ...b,
-        state: 'errored',
         reason: `path ${c.path} does not forward: ${host}:${check.port} ${answer?.ok ? `answered by ${answer.reply}, expected ${expected.join(' or ')}` : `failed (${answer?.error ?? 'no answer'})`}`,
       };
     }
   }
+  return { checkedBy: answers.map((a) => a.reply ?? '').join(',') };
+}
 
+/** The load generator's run through the path and the CPU the machine and the servers spent meanwhile. */
+interface LoadRun {
+  r: ExecResult;
+  cpu0: MachineCpu;
+  cpu1: MachineCpu;
+  serversS: number;
+}
+
+/** Drives the workload's client through the path, reading CPU counters before and after. */
+async function driveLoad(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workload, s: CaseSettings): Promise<LoadRun> {
+  const port = env.measured!.ports.find((p) => p.name === w.name)!;
   const to = pathEndpoints(env, c.path, port, s.endpoints);
   const serverPids = env.servers.map((x) => x.pid);
   const cpu0 = readMachineCpu();
@@ -138,7 +159,12 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
   });
   const cpu1 = readMachineCpu();
   const srv1 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
-  if (exec.dryRun) return { ...b, state: 'skipped', reason: 'dry run' };
+  return { r, cpu0, cpu1, serversS: srv1 - srv0 };
+}
+
+/** The case's result from the load generator's output: errored when it failed, did nothing, or
+ * more than 1% of its operations failed. */
+function judgeLoad(b: ReturnType<typeof base>, w: Workload, { r, cpu0, cpu1, serversS }: LoadRun, checkedBy: string): CaseResult {
   if (r.exitCode !== 0)
     return {
       ...b,
@@ -167,10 +193,10 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
     ...b,
     state: 'completed',
     result,
-    checkedBy: answers.map((a) => a.reply ?? '').join(','),
+    checkedBy,
     cpu: {
       loadGeneratorS: (result.cpuUs.user + result.cpuUs.system) / 1e6,
-      serversS: srv1 - srv0,
+      serversS,
       kernelS: m.kernelS,
       totalBusyS: m.totalBusyS,
     },

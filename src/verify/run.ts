@@ -39,14 +39,55 @@ export async function verify(ctx: Ctx, backend: Backend, options: BackendOptions
 }
 
 async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: BackendOptions, total: number): Promise<VerifyReport> {
-  // Pod-side and node-side processes join the run's cgroup (src/sandbox/run-cgroup.ts).
-  const { exec, plan } = sb;
-  const node = plan.node.netns;
-  const client = plan.pods.find((p) => p.kind === 'client')!.netns;
-  const byRole = (role: string) => plan.pods.find((p) => p.role === role)!;
-  const target = nodeTarget(ctx.exec, sb, options);
+  await startServers(ctx, sb);
+  const v = verifying(ctx, sb, backend, options, total);
+  const report = (passed: boolean): VerifyReport => ({
+    backend: backend.name,
+    options,
+    services: total,
+    syncs: v.syncs,
+    checks: v.checks,
+    passed,
+  });
 
-  // Conformance servers: each answers with its pod's name over TCP and UDP.
+  // Full sync, then read back outside the timed region.
+  const full = await sync(backend, v.target, undefined, v.state);
+  v.syncs.push({ step: `full sync (${total} services)`, ...full.record });
+  ctx.say(`full sync of ${total} services: ${fmtSync(full.record)}`);
+  if (full.record.exceeded) {
+    v.checks.push(check('full sync within budget', false, `${exceededText(full.record.exceeded)} (--sync-timeout)`));
+    return report(false);
+  }
+  await v.readBack('full sync', full.rendered);
+  ctx.check();
+
+  await forwardingChecks(v);
+  ctx.check();
+  await partialSyncChecks(v);
+  ctx.check();
+
+  const { byRole, vip, nodePort, three } = v;
+  v.checks.push(
+    ...(await filterAfterRewrite(v.exec, v.node, v.client, {
+      podIp: `${byRole('srv-3').ip}:${SERVER_PORT}`,
+      clientIp: byRole('cli-0').ip,
+      serverIp: byRole('srv-3').ip,
+      vip: vip('solo'),
+      nodePort: nodePort('solo'),
+      control: vip('web'),
+      three,
+    })),
+  );
+
+  await backend.teardown(v.target);
+  return report(v.checks.every((c) => c.pass));
+}
+
+/** Conformance servers: each answers with its pod's name over TCP and UDP. Pod-side processes
+ * join the run's cgroup (src/sandbox/run-cgroup.ts). */
+async function startServers(ctx: Ctx, sb: Sandbox): Promise<void> {
+  const { exec, plan } = sb;
+  const client = plan.pods.find((p) => p.kind === 'client')!.netns;
   const servers = plan.pods
     .filter((p) => p.kind === 'server')
     .map((p) =>
@@ -62,16 +103,19 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
     plan.pods.filter((p) => p.kind === 'server').map((p) => `${p.ip}:${SERVER_PORT}`),
   );
   ctx.check();
+}
 
+/** One verification's sandbox, services and what it has found so far, with the helpers its steps share. */
+type Verifying = ReturnType<typeof verifying>;
+
+function verifying(ctx: Ctx, sb: Sandbox, backend: Backend, options: BackendOptions, total: number) {
+  const { exec, plan } = sb;
+  const target = nodeTarget(ctx.exec, sb, options);
   const { specs, ip } = verifyServices(plan, total);
   const { state, withoutNodePort } = allocate(specs, plan.serviceCidr);
   if (withoutNodePort.length > 0)
     ctx.say(`${withoutNodePort.length} NodePort services got no node port (range exhausted): ${withoutNodePort.slice(0, 5).join(', ')}…`);
   const svc = (name: string): Service => state.services.find((s) => s.namespace === NS && s.name === name)!;
-  const vip = (name: string) => `${svc(name).clusterIP}:80`;
-  const nodePort = (name: string) => `${plan.node.ip}:${svc(name).ports[0]!.nodePort}`;
-  const three = ['srv-0', 'srv-1', 'srv-2'];
-
   const syncs: VerifyReport['syncs'] = [];
   const checks: CheckResult[] = [];
   const readBack = async (step: string, rendered: Parameters<Backend['readBack']>[1]) => {
@@ -84,18 +128,30 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
       ),
     );
   };
+  return {
+    ctx,
+    exec,
+    plan,
+    backend,
+    target,
+    state,
+    ip,
+    syncs,
+    checks,
+    readBack,
+    svc,
+    node: plan.node.netns,
+    client: plan.pods.find((p) => p.kind === 'client')!.netns,
+    byRole: (role: string) => plan.pods.find((p) => p.role === role)!,
+    vip: (name: string) => `${svc(name).clusterIP}:80`,
+    nodePort: (name: string) => `${plan.node.ip}:${svc(name).ports[0]!.nodePort}`,
+    three: ['srv-0', 'srv-1', 'srv-2'],
+  };
+}
 
-  // Full sync, then read back outside the timed region.
-  const full = await sync(backend, target, undefined, state);
-  syncs.push({ step: `full sync (${total} services)`, ...full.record });
-  ctx.say(`full sync of ${total} services: ${fmtSync(full.record)}`);
-  if (full.record.exceeded) {
-    checks.push(check('full sync within budget', false, `${exceededText(full.record.exceeded)} (--sync-timeout)`));
-    return { backend: backend.name, options, services: total, syncs, checks, passed: false };
-  }
-  await readBack('full sync', full.rendered);
-  ctx.check();
-
+/** After the full sync: every path of a Service reaches the right pods. */
+async function forwardingChecks(v: Verifying): Promise<void> {
+  const { exec, client, node, plan, checks, vip, nodePort, svc, byRole, three } = v;
   checks.push(await answeredBy(exec, 'ClusterIP from a pod', client, vip('web'), three));
   checks.push(await answeredBy(exec, 'ClusterIP from the node', node, vip('web'), three));
   checks.push(await answeredBy(exec, 'hairpin: a pod reaches its own service', byRole('srv-3').netns, vip('solo'), ['srv-3']));
@@ -112,38 +168,24 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
   );
   checks.push(await affinityCheck(exec, client, vip('sticky')));
   checks.push(await answeredBy(exec, 'service to be deleted answers before', client, vip('doomed'), ['srv-0']));
-  ctx.check();
+}
 
-  // Partial sync: delete one service, add an endpoint to another.
+/** Partial sync: delete one service, add an endpoint to another; both changes must show in traffic. */
+async function partialSyncChecks(v: Verifying): Promise<void> {
+  const { ctx, exec, backend, target, state, ip, node, client, checks, svc, vip } = v;
   const next: ClusterState = {
     services: state.services.filter((s) => s !== svc('doomed')),
     endpoints: { ...state.endpoints, [`${NS}/grow`]: [...state.endpoints[`${NS}/grow`]!, { ip: ip('srv-3'), local: true }] },
   };
   delete next.endpoints[`${NS}/doomed`];
   const partial = await sync(backend, target, state, next);
-  syncs.push({ step: 'partial sync (delete a service, add an endpoint)', ...partial.record });
+  v.syncs.push({ step: 'partial sync (delete a service, add an endpoint)', ...partial.record });
   ctx.say(`partial sync: ${fmtSync(partial.record)}`);
-  await readBack('partial sync', partial.rendered);
+  await v.readBack('partial sync', partial.rendered);
   // kube-proxy clears conntrack entries of deleted services; flushing the node's table does that.
   await exec.run({ netns: node, argv: ['conntrack', '-F'], allowFailure: true });
   checks.push(await notAnswered(exec, "a deleted service's VIP no longer answers", client, vip('doomed')));
   checks.push(await reaches(exec, 'an endpoint added by a partial sync receives traffic', client, vip('grow'), 'srv-3'));
-  ctx.check();
-
-  checks.push(
-    ...(await filterAfterRewrite(exec, node, client, {
-      podIp: `${byRole('srv-3').ip}:${SERVER_PORT}`,
-      clientIp: byRole('cli-0').ip,
-      serverIp: byRole('srv-3').ip,
-      vip: vip('solo'),
-      nodePort: nodePort('solo'),
-      control: vip('web'),
-      three,
-    })),
-  );
-
-  await backend.teardown(target);
-  return { backend: backend.name, options, services: total, syncs, checks, passed: checks.every((c) => c.pass) };
 }
 
 /** A filter rule dropping client-pod → server-pod-IP traffic also blocks that server's ClusterIP
