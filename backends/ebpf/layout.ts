@@ -1,6 +1,7 @@
 // The byte layout of svc_map's key and value, mirroring struct svc_key and struct svc_val in
 // bpf/maps.h (keep both in step). Addresses and ports are in network byte order (as the kernel
 // hands them to the programs), slot, count and affinity in host order (x86-64: little-endian).
+import { formatIp, parseIp } from '../../src/model/ipv4.js';
 
 export const KEY_SIZE = 12;
 export const VALUE_SIZE = 12;
@@ -16,20 +17,14 @@ export interface SvcEntry {
   value: { addr: string; port: number; count: number; affinity: number };
 }
 
+/** An address of a (validated) cluster state as a number; src/model/ipv4.ts parses it. */
 export function ipToInt(ip: string): number {
-  let n = 0;
-  let part = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      n = n * 256 + part;
-      part = 0;
-    } else part = part * 10 + (c - 48);
-  }
-  return n * 256 + part;
+  const n = parseIp(ip);
+  if (n === undefined) throw new RangeError(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  return n;
 }
 
-export const intToIp = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+export const intToIp = formatIp;
 
 // Byte by byte: the full sync writes some 44,000 of each at 10,000 services, and plain index
 // stores skip Buffer's per-call range checks.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, cidrSize, cidrsOverlap, formatIp, nthIp, parseCidr, parseIp } from './ipv4.js';
+import { cidrContains, cidrSize, cidrsOverlap, formatIp, isIPv4, isIPv4Cidr, nthIp, parseCidr, parseIp } from './ipv4.js';
 
 describe('ipv4', () => {
   it('parses and formats addresses', () => {
@@ -8,6 +8,18 @@ describe('ipv4', () => {
     expect(parseIp('256.1.1.1')).toBeUndefined();
     expect(parseIp('1.2.3')).toBeUndefined();
     expect(parseIp('01.2.3.4')).toBeUndefined();
+    expect(parseIp('0.0.0.0')).toBe(0);
+    expect(parseIp('255.255.255.255')).toBe(0xffffffff);
+    for (const bad of ['', '1.2.3.4.', '.1.2.3', '1..2.3', '1.2.3.4 ', '1.2.3.1000', '1.2.3.a', '1.2.3.4/32'])
+      expect(parseIp(bad)).toBeUndefined();
+  });
+  it('tells addresses and CIDRs (host bits allowed) apart from anything else', () => {
+    expect(isIPv4('172.30.0.41')).toBe(true);
+    expect(isIPv4('172.30.0.041')).toBe(false);
+    expect(isIPv4Cidr('10.0.0.0/8')).toBe(true);
+    expect(isIPv4Cidr('10.1.2.3/8')).toBe(true);
+    expect(isIPv4Cidr('10.0.0.0/0')).toBe(true);
+    for (const bad of ['10.0.0.0', '10.0.0.0/33', '10.0.0.0/08', '10.0.0.0/', '10.0.0/8']) expect(isIPv4Cidr(bad)).toBe(false);
   });
   it('parses CIDRs and rejects host bits', () => {
     expect(parseCidr('10.96.0.0/12')).toEqual({ base: 0x0a600000, prefix: 12 });

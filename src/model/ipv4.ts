@@ -5,16 +5,45 @@ export interface Cidr {
   prefix: number;
 }
 
-const OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
+/**
+ * A dotted-quad IPv4 address without leading zeros ("10.0.0.1", not "010.0.0.1", as Kubernetes
+ * validates them) as an unsigned 32-bit integer, or undefined. A character scan rather than split
+ * and a regex: the nft and eBPF renders parse every endpoint address of the state.
+ */
 export function parseIp(s: string): number | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4 || !parts.every((p) => OCTET.test(p))) return undefined;
-  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
+  const n = s.length;
+  let i = 0;
+  let addr = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (s.charCodeAt(i) !== 46) return undefined; // '.'
+      i++;
+    }
+    const start = i;
+    let v = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || v > 255 || (digits > 1 && s.charCodeAt(start) === 48)) return undefined;
+    addr = addr * 256 + v;
+  }
+  return i === n ? addr : undefined;
+}
+
+export const isIPv4 = (s: string): boolean => parseIp(s) !== undefined;
+
+/** "a.b.c.d/p" with p 0..32 (no leading zeros); unlike parseCidr, host bits may be set. */
+export function isIPv4Cidr(s: string): boolean {
+  const slash = s.indexOf('/');
+  return slash >= 0 && isIPv4(s.slice(0, slash)) && /^(?:3[0-2]|[12]?\d)$/.test(s.slice(slash + 1));
 }
 
 export function formatIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 /** Parses "a.b.c.d/p" and requires the host bits to be zero (as Kubernetes' CIDR flags do). */

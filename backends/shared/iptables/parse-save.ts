@@ -12,6 +12,7 @@
 //  - statistic stores the probability as a u32 fraction of 2^31 and prints it with %.11f:
 //    0.3333333333 comes back as 0.33333333349;
 //  - REJECT gains `--reject-with icmp-port-unreachable`; every comment is quoted.
+import { formatIp, maskOf, parseIp } from '../../../src/model/ipv4.js';
 import { isServiceChainName } from './hash.js';
 import { ALL_JUMP_RULES } from './jumps.js';
 import { quoteArg, TABLES } from './ruleset.js';
@@ -156,37 +157,24 @@ const PROTO_NUMBERS = new Map([
   ['132', 'sctp'],
 ]);
 
-const ipv4ToInt = (ip: string): number | undefined => {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    n = n * 256 + Number(p);
-  }
-  return n;
-};
-const intToIpv4 = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-
 /** `10.1.2.3` → `10.1.2.3/32`, `10.1.2.3/8` → `10.0.0.0/8`, dotted masks → prefix length. */
 function normaliseAddress(value: string): string {
   if (value.includes(':')) return value.includes('/') ? value.toLowerCase() : `${value.toLowerCase()}/128`;
   const [ip = '', maskText] = value.split('/');
-  const addr = ipv4ToInt(ip);
+  const addr = parseIp(ip);
   if (addr === undefined) return value; // a host name: leave it
   let len = 32;
   if (maskText !== undefined) {
-    const dotted = ipv4ToInt(maskText);
+    const dotted = parseIp(maskText);
     if (maskText.includes('.') && dotted !== undefined) {
       const bits = dotted.toString(2).padStart(32, '0');
-      if (!/^1*0*$/.test(bits)) return `${intToIpv4(addr)}/${maskText}`;
+      if (!/^1*0*$/.test(bits)) return `${formatIp(addr)}/${maskText}`;
       len = bits.indexOf('0') === -1 ? 32 : bits.indexOf('0');
     } else {
       len = Number(maskText);
     }
   }
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return `${intToIpv4((addr & mask) >>> 0)}/${len}`;
+  return `${formatIp((addr & maskOf(len)) >>> 0)}/${len}`;
 }
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
