@@ -18,9 +18,9 @@
 // scenario controls where its target service sits in the linear KUBE-SERVICES chain.
 import { sameEndpoints, sameService } from '../../../src/model/change.js';
 import { serviceKey } from '../../../src/model/types.js';
-import type { ClusterState, Endpoint, ProxyConfig, Service } from '../../../src/model/types.js';
+import type { ClusterState, Endpoint, ProxyConfig, Service, ServicePort } from '../../../src/model/types.js';
 import { ScriptWriter, TextBuffer } from '../text-buffer.js';
-import { endpointString, isServiceChainName, portNames, servicePortName } from './hash.js';
+import { endpointString, isServiceChainName, portNames, servicePortName, type PortNames } from './hash.js';
 import {
   ALL_JUMP_RULES,
   KUBE_EXTERNAL_SERVICES,
@@ -217,6 +217,35 @@ interface BuildOptions {
 /** A fixed rule as a restore line. */
 const fixed = (chain: string, rule: Rule): string => formatRule(chain, rule);
 
+/** A LineWriter holding `fixedLines`. */
+function lines(...fixedLines: string[]): LineWriter {
+  const w = new LineWriter();
+  for (const l of fixedLines) w.line(l);
+  return w;
+}
+
+/** What buildText gathers while it walks the services. */
+interface Walk {
+  /** Whether the top-level chains' per-service rules are written (not in namesOnly mode). */
+  readonly top: boolean;
+  readonly natServices: LineWriter;
+  readonly natNodePorts: LineWriter;
+  readonly filterServices: LineWriter;
+  readonly filterExternal: LineWriter;
+  readonly serviceChains: string[];
+  serviceRules: number;
+  servicePorts: number;
+}
+
+/** The render's settings as they go into rule text. */
+interface Settings {
+  readonly podCidr: string;
+  /** podCidr quoted ('' without a local traffic detector). */
+  readonly qPodCidr: string;
+  /** Large-cluster mode: no comments in the SVC/SVL/SEP chains. */
+  readonly large: boolean;
+}
+
 /**
  * The body of syncProxyRules for one state: the top-level chains in full, and the per-service
  * chains of the services `emit` selects (all by default) written to `sink` as restore lines.
@@ -230,156 +259,210 @@ const fixed = (chain: string, rule: Rule): string => formatRule(chain, rule);
  */
 function buildText(state: ClusterState, prep: Prepared, cfg: ProxyConfig, o: BuildOptions): Built {
   const { sink, emit } = o;
-  const top = !o.namesOnly;
-  const q = quoteArg;
-  const mark = cfg.masqueradeMark;
-  const podCidr = cfg.podCidr;
-  const qPodCidr = podCidr ? q(podCidr) : '';
-  const large = prep.largeClusterMode;
-
-  const lines = (...fixedLines: string[]): LineWriter => {
-    const w = new LineWriter();
-    for (const l of fixedLines) w.line(l);
-    return w;
+  const settings: Settings = { podCidr: cfg.podCidr, qPodCidr: cfg.podCidr ? quoteArg(cfg.podCidr) : '', large: prep.largeClusterMode };
+  const w: Walk = {
+    top: !o.namesOnly,
+    natServices: lines(),
+    natNodePorts: lines(),
+    filterServices: lines(),
+    filterExternal: lines(),
+    serviceChains: [],
+    serviceRules: 0,
+    servicePorts: 0,
   };
-  const natServices = lines();
-  const natNodePorts = lines();
-  const filterServices = lines();
-  const filterExternal = lines();
-  const serviceChains: string[] = [];
-  let serviceRules = 0;
-  let servicePorts = 0;
-
   const services = state.services;
   for (let si = 0; si < services.length; si++) {
     const svc = services[si]!;
     if (o.only !== undefined && !o.only(serviceKey(svc))) {
-      servicePorts += svc.ports.length;
+      w.servicePorts += svc.ports.length;
       continue;
     }
     const out = sink !== undefined && (emit === undefined || emit(serviceKey(svc))) ? sink : undefined;
-    const affinity = svc.sessionAffinity === 'ClientIP';
     const eps = prep.eps[si]!;
     for (const port of svc.ports) {
-      servicePorts++;
-      const all = eps.length === 0 ? [] : portEndpoints(eps, port.targetPort);
-      const proto = port.protocol.toLowerCase();
-      const spn = servicePortName(svc, port);
-      const pn = portNames(spn, proto);
-      const names = pn.chains;
-      const nodePort = port.nodePort;
-      const external = externallyAccessible(svc, nodePort);
-      // CategorizeEndpoints: internal policy is always Cluster here, so clusterEndpoints = all and
-      // allLocallyReachableEndpoints = all; local endpoints matter for external Local policy only.
-      const externalLocal = external && svc.externalTrafficPolicy === 'Local';
-      let localCount = 0;
-      if (externalLocal) for (const e of all) if (e.local) localCount++;
-      const hasEndpoints = all.length > 0;
-      const hasExternalEndpoints = externalLocal ? localCount > 0 : hasEndpoints;
-      const externalPolicyChain = externalLocal ? names.svl : names.svc;
-      const usesExternalChain = hasEndpoints && external;
-      const usesLocalPolicyChain = externalLocal && localCount > 0;
-      const qProto = q(proto);
-      const match = `-m ${qProto} -p ${qProto}`;
-      const dest = `-d ${q(svc.clusterIP)} --dport ${port.port}`;
-      const clusterIPComment = q(`${spn} cluster IP`);
-
-      // Capture the clusterIP (≈L1022), or REJECT it in filter when there are no endpoints.
-      if (hasEndpoints) {
-        if (top) natServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${clusterIPComment} ${match} ${dest} -j ${names.svc}`);
-      } else {
-        if (top) filterServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${spn} has no endpoints`)} ${match} ${dest} -j REJECT`);
-      }
-
-      // Capture node ports (≈L1127).
-      if (external) {
-        if (hasEndpoints) {
-          if (top) natNodePorts.line(`-A ${KUBE_NODEPORTS} -m comment --comment ${q(spn)} ${match} --dport ${nodePort} -j ${names.ext}`);
-        }
-        if (!hasExternalEndpoints) {
-          const why = hasEndpoints ? `${spn} has no local endpoints` : `${spn} has no endpoints`;
-          if (top)
-            filterExternal.line(
-              `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${q(why)} -m addrtype --dst-type LOCAL ${match} --dport ${nodePort} -j ${
-                hasEndpoints ? 'DROP' : 'REJECT'
-              }`,
-            );
-        }
-      }
-
-      if (!hasEndpoints) continue; // no nat chains at all for this port
-
-      // Per-service chains, declared in kube-proxy's order: EXT, (FW), SVC, SVL, SEPs, with
-      // their rule counts (the rules themselves only for services that are written).
-      const n = all.length;
-      const sepNames = all.map((e) => pn.sep(e.str));
-      if (usesExternalChain) {
-        serviceChains.push(names.ext);
-        serviceRules += (externalLocal ? (podCidr ? 3 : 2) : 1) + (hasExternalEndpoints ? 1 : 0);
-      }
-      serviceChains.push(names.svc);
-      serviceRules += (podCidr ? 1 : 0) + (affinity ? 2 * n : n);
-      if (usesLocalPolicyChain) {
-        serviceChains.push(names.svl);
-        serviceRules += affinity ? 2 * localCount : localCount;
-      }
-      for (const sep of sepNames) serviceChains.push(sep);
-      serviceRules += 2 * n;
-      if (out === undefined) continue;
-
-      // KUBE-EXT-* (≈L1230–1295).
-      if (usesExternalChain) {
-        out.chain(names.ext);
-        const a = `-A ${names.ext} -m comment --comment `;
-        if (!externalLocal) {
-          out.rule(`${a}${q(`masquerade traffic for ${spn} external destinations`)} -j ${KUBE_MARK_MASQ}`);
-        } else {
-          if (podCidr) out.rule(`${a}${q(`pod traffic for ${spn} external destinations`)} -s ${qPodCidr} -j ${names.svc}`);
-          out.rule(
-            `${a}${q(`masquerade LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
-          );
-          out.rule(`${a}${q(`route LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${names.svc}`);
-        }
-        if (hasExternalEndpoints) out.rule(`-A ${names.ext} -j ${externalPolicyChain}`);
-      }
-
-      // KUBE-SVC-*: masquerade off-cluster sources (≈L1214), then the endpoints.
-      out.chain(names.svc);
-      if (podCidr) {
-        out.rule(`-A ${names.svc} -m comment --comment ${clusterIPComment} ${match} ${dest} ! -s ${qPodCidr} -j ${KUBE_MARK_MASQ}`);
-      }
-      writeServiceToEndpointRules(out, names.svc, svc, spn, all, sepNames, large);
-
-      // KUBE-SVL-*: local endpoints only, no masquerade rule.
-      if (usesLocalPolicyChain) {
-        out.chain(names.svl);
-        const local: PortEndpoint[] = [];
-        const localNames: string[] = [];
-        for (let i = 0; i < n; i++) {
-          if (!all[i]!.local) continue;
-          local.push(all[i]!);
-          localNames.push(sepNames[i]!);
-        }
-        writeServiceToEndpointRules(out, names.svl, svc, spn, local, localNames, large);
-      }
-
-      // KUBE-SEP-* (≈L1350): hairpin masquerade, then DNAT (with the affinity --set). In large
-      // clusters appendServiceCommentLocked (≈L673) leaves out the comment, here and in
-      // writeServiceToEndpointRules.
-      const comment = large ? '' : `-m comment --comment ${q(spn)} `;
-      for (let i = 0; i < n; i++) {
-        const e = all[i]!;
-        const sep = sepNames[i]!;
-        out.chain(sep);
-        out.rule(`-A ${sep} ${comment}-s ${q(e.ip)} -j ${KUBE_MARK_MASQ}`);
-        const recent = affinity ? `-m recent --name ${sep} --set ` : '';
-        out.rule(`-A ${sep} ${comment}${recent}${match} -j DNAT --to-destination ${q(e.str)}`);
-      }
+      w.servicePorts++;
+      const p = planPort(svc, port, eps);
+      writeTopLevelRules(w, p);
+      if (!p.hasEndpoints) continue; // no nat chains at all for this port
+      const sepNames = p.all.map((e) => p.names.sep(e.str));
+      countServiceChains(w, p, sepNames, settings);
+      if (out !== undefined) writeServiceChains(out, p, sepNames, settings);
     }
   }
+  const mark = cfg.masqueradeMark;
+  return {
+    nat: natTopLevelChains(w, mark),
+    filter: filterTopLevelChains(w, mark),
+    serviceChains: w.serviceChains,
+    serviceRules: w.serviceRules,
+    servicePorts: w.servicePorts,
+  };
+}
 
+/** One service port as syncProxyRules sees it (≈L960–1020), with the rule fragments it shares. */
+interface PortPlan {
+  readonly svc: Service;
+  /** Its endpoints (see portEndpoints). */
+  readonly all: PortEndpoint[];
+  /** ServicePortName.String(). */
+  readonly spn: string;
+  readonly names: PortNames;
+  readonly nodePort: number | undefined;
+  readonly external: boolean;
+  readonly externalLocal: boolean;
+  /** Local endpoints; counted for external policy Local only. */
+  readonly localCount: number;
+  readonly hasEndpoints: boolean;
+  readonly hasExternalEndpoints: boolean;
+  readonly externalPolicyChain: string;
+  readonly usesExternalChain: boolean;
+  readonly usesLocalPolicyChain: boolean;
+  /** `-m PROTO -p PROTO`. */
+  readonly match: string;
+  /** `-d CLUSTER-IP --dport PORT`. */
+  readonly dest: string;
+}
+
+function planPort(svc: Service, port: ServicePort, eps: readonly Endpoint[]): PortPlan {
+  const all = eps.length === 0 ? [] : portEndpoints(eps, port.targetPort);
+  const proto = port.protocol.toLowerCase();
+  const spn = servicePortName(svc, port);
+  const names = portNames(spn, proto);
+  const nodePort = port.nodePort;
+  const external = externallyAccessible(svc, nodePort);
+  // CategorizeEndpoints: internal policy is always Cluster here, so clusterEndpoints = all and
+  // allLocallyReachableEndpoints = all; local endpoints matter for external Local policy only.
+  const externalLocal = external && svc.externalTrafficPolicy === 'Local';
+  let localCount = 0;
+  if (externalLocal) for (const e of all) if (e.local) localCount++;
+  const hasEndpoints = all.length > 0;
+  const qProto = quoteArg(proto);
+  return {
+    svc,
+    all,
+    spn,
+    names,
+    nodePort,
+    external,
+    externalLocal,
+    localCount,
+    hasEndpoints,
+    hasExternalEndpoints: externalLocal ? localCount > 0 : hasEndpoints,
+    externalPolicyChain: externalLocal ? names.chains.svl : names.chains.svc,
+    usesExternalChain: hasEndpoints && external,
+    usesLocalPolicyChain: externalLocal && localCount > 0,
+    match: `-m ${qProto} -p ${qProto}`,
+    dest: `-d ${quoteArg(svc.clusterIP)} --dport ${port.port}`,
+  };
+}
+
+/** The port's rules in the top-level chains: KUBE-SERVICES (nat capture, or filter REJECT without
+ * endpoints), KUBE-NODEPORTS and KUBE-EXTERNAL-SERVICES. Nothing in namesOnly mode. */
+function writeTopLevelRules(w: Walk, p: PortPlan): void {
+  if (!w.top) return;
+  const q = quoteArg;
+  const { spn, match, dest, nodePort } = p;
+  // Capture the clusterIP (≈L1022), or REJECT it in filter when there are no endpoints.
+  if (p.hasEndpoints) {
+    w.natServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${spn} cluster IP`)} ${match} ${dest} -j ${p.names.chains.svc}`);
+  } else {
+    w.filterServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${spn} has no endpoints`)} ${match} ${dest} -j REJECT`);
+  }
+  // Capture node ports (≈L1127).
+  if (!p.external) return;
+  if (p.hasEndpoints) {
+    w.natNodePorts.line(`-A ${KUBE_NODEPORTS} -m comment --comment ${q(spn)} ${match} --dport ${nodePort} -j ${p.names.chains.ext}`);
+  }
+  if (!p.hasExternalEndpoints) {
+    const why = p.hasEndpoints ? `${spn} has no local endpoints` : `${spn} has no endpoints`;
+    w.filterExternal.line(
+      `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${q(why)} -m addrtype --dst-type LOCAL ${match} --dport ${nodePort} -j ${
+        p.hasEndpoints ? 'DROP' : 'REJECT'
+      }`,
+    );
+  }
+}
+
+/** Per-service chains of a port with endpoints, in kube-proxy's order (EXT, (FW), SVC, SVL, SEPs),
+ * and their rule counts, whether the rules are written or not. */
+function countServiceChains(w: Walk, p: PortPlan, sepNames: readonly string[], s: Settings): void {
+  const names = p.names.chains;
+  const n = sepNames.length;
+  const affinity = p.svc.sessionAffinity === 'ClientIP';
+  if (p.usesExternalChain) {
+    w.serviceChains.push(names.ext);
+    w.serviceRules += (p.externalLocal ? (s.podCidr ? 3 : 2) : 1) + (p.hasExternalEndpoints ? 1 : 0);
+  }
+  w.serviceChains.push(names.svc);
+  w.serviceRules += (s.podCidr ? 1 : 0) + (affinity ? 2 * n : n);
+  if (p.usesLocalPolicyChain) {
+    w.serviceChains.push(names.svl);
+    w.serviceRules += affinity ? 2 * p.localCount : p.localCount;
+  }
+  for (const sep of sepNames) w.serviceChains.push(sep);
+  w.serviceRules += 2 * n;
+}
+
+/** The per-service chains of a port with endpoints, to `out`: KUBE-EXT, KUBE-SVC, KUBE-SVL, KUBE-SEPs. */
+function writeServiceChains(out: ChainSink, p: PortPlan, sepNames: readonly string[], s: Settings): void {
+  const q = quoteArg;
+  const { svc, spn, all, match } = p;
+  const names = p.names.chains;
+  const n = all.length;
+  // KUBE-EXT-* (≈L1230–1295).
+  if (p.usesExternalChain) {
+    out.chain(names.ext);
+    const a = `-A ${names.ext} -m comment --comment `;
+    if (!p.externalLocal) {
+      out.rule(`${a}${q(`masquerade traffic for ${spn} external destinations`)} -j ${KUBE_MARK_MASQ}`);
+    } else {
+      if (s.podCidr) out.rule(`${a}${q(`pod traffic for ${spn} external destinations`)} -s ${s.qPodCidr} -j ${names.svc}`);
+      out.rule(`${a}${q(`masquerade LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`);
+      out.rule(`${a}${q(`route LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${names.svc}`);
+    }
+    if (p.hasExternalEndpoints) out.rule(`-A ${names.ext} -j ${p.externalPolicyChain}`);
+  }
+
+  // KUBE-SVC-*: masquerade off-cluster sources (≈L1214), then the endpoints.
+  out.chain(names.svc);
+  if (s.podCidr) {
+    out.rule(`-A ${names.svc} -m comment --comment ${q(`${spn} cluster IP`)} ${match} ${p.dest} ! -s ${s.qPodCidr} -j ${KUBE_MARK_MASQ}`);
+  }
+  writeServiceToEndpointRules(out, names.svc, svc, spn, all, sepNames, s.large);
+
+  // KUBE-SVL-*: local endpoints only, no masquerade rule.
+  if (p.usesLocalPolicyChain) {
+    out.chain(names.svl);
+    const local: PortEndpoint[] = [];
+    const localNames: string[] = [];
+    for (let i = 0; i < n; i++) {
+      if (!all[i]!.local) continue;
+      local.push(all[i]!);
+      localNames.push(sepNames[i]!);
+    }
+    writeServiceToEndpointRules(out, names.svl, svc, spn, local, localNames, s.large);
+  }
+
+  // KUBE-SEP-* (≈L1350): hairpin masquerade, then DNAT (with the affinity --set). In large
+  // clusters appendServiceCommentLocked (≈L673) leaves out the comment, here and in
+  // writeServiceToEndpointRules.
+  const comment = s.large ? '' : `-m comment --comment ${q(spn)} `;
+  const affinity = svc.sessionAffinity === 'ClientIP';
+  for (let i = 0; i < n; i++) {
+    const e = all[i]!;
+    const sep = sepNames[i]!;
+    out.chain(sep);
+    out.rule(`-A ${sep} ${comment}-s ${q(e.ip)} -j ${KUBE_MARK_MASQ}`);
+    const recent = affinity ? `-m recent --name ${sep} --set ` : '';
+    out.rule(`-A ${sep} ${comment}${recent}${match} -j DNAT --to-destination ${q(e.str)}`);
+  }
+}
+
+/** The top-level nat chains, in the order they are declared: KUBE-SERVICES (closed by its tail call
+ * to KUBE-NODEPORTS), KUBE-NODEPORTS, KUBE-POSTROUTING, KUBE-MARK-MASQ. */
+function natTopLevelChains(w: Walk, mark: string): LineChain[] {
   // The tail call to KUBE-NODEPORTS must stay the last rule of KUBE-SERVICES (≈L1422).
-  natServices.line(
+  w.natServices.line(
     fixed(KUBE_SERVICES, [
       '-m',
       'comment',
@@ -397,9 +480,9 @@ function buildText(state: ClusterState, prep: Prepared, cfg: ProxyConfig, o: Bui
     ]),
   );
 
-  const nat: LineChain[] = [
-    { name: KUBE_SERVICES, lines: natServices },
-    { name: KUBE_NODEPORTS, lines: natNodePorts },
+  return [
+    { name: KUBE_SERVICES, lines: w.natServices },
+    { name: KUBE_NODEPORTS, lines: w.natNodePorts },
     {
       // ≈L825–850
       name: KUBE_POSTROUTING,
@@ -419,10 +502,13 @@ function buildText(state: ClusterState, prep: Prepared, cfg: ProxyConfig, o: Bui
     },
     { name: KUBE_MARK_MASQ, lines: lines(fixed(KUBE_MARK_MASQ, ['-j', 'MARK', '--or-mark', mark])) },
   ];
+}
 
-  const filter: LineChain[] = [
-    { name: KUBE_SERVICES, lines: filterServices },
-    { name: KUBE_EXTERNAL_SERVICES, lines: filterExternal },
+/** The top-level filter chains, in the order they are declared. */
+function filterTopLevelChains(w: Walk, mark: string): LineChain[] {
+  return [
+    { name: KUBE_SERVICES, lines: w.filterServices },
+    { name: KUBE_EXTERNAL_SERVICES, lines: w.filterExternal },
     {
       // ≈L1450–1503
       name: KUBE_FORWARD,
@@ -457,8 +543,6 @@ function buildText(state: ClusterState, prep: Prepared, cfg: ProxyConfig, o: Bui
     { name: KUBE_NODEPORTS, lines: lines() }, // healthCheckNodePort ACCEPT rules would go here
     { name: KUBE_PROXY_FIREWALL, lines: lines() }, // loadBalancerSourceRanges DROP rules would go here
   ];
-
-  return { nat, filter, serviceChains, serviceRules, servicePorts };
 }
 
 /**
