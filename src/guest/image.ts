@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { BenchError } from '../errors.js';
 import type { Exec } from '../exec/index.js';
-import type { Recorder } from '../sandbox/sandbox.js';
+import type { Recorder } from '../sandbox/state.js';
 import { IMAGE_FORMAT, renderStage1, STAGE1_MODULES } from './stage1.js';
 
 // The guest image: Debian's own kernel package (fetched with `apt-get download`, unpacked, never

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
 import { cgroup2Mount, mounts } from '../host/kernel.js';
 import { isRunId, NS_PREFIX } from './names.js';
-import type { Recorder } from './sandbox.js';
-import { STATE_DIR } from './state.js';
+import { STATE_DIR, type Recorder } from './state.js';
 
 // A run's own cgroup and bpffs (../shared/reference/environment.md, "Gotchas"):
 // - cgroup sock_addr programs act on every process of the cgroup they are attached to, whatever

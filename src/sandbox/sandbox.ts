@@ -5,12 +5,7 @@ import type { Exec } from '../exec/index.js';
 import { killAll, pidsInCgroups, pidsInNetns } from './procs.js';
 import { removeCgroup, removeMount } from './run-cgroup.js';
 import { planNamespaces, renderExternalBatch, renderNodeBatch, renderPodBatch, sysctlsFor, type TopologyPlan } from './plan.js';
-import { isAlive, type StateObject } from './state.js';
-
-/** Where objects are recorded before they are created: a StateFile, or nothing in --dry-run. */
-export interface Recorder {
-  record(objects: StateObject[]): Promise<void>;
-}
+import { isAlive, type Recorder, type StateObject } from './state.js';
 
 // Namespaces are configured in parallel: each needs its own `ip -n` and sysctl process, and on two
 // cores eight in flight keeps both busy while processes start.

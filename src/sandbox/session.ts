@@ -4,8 +4,8 @@ import type { Exec } from '../exec/index.js';
 import { newRunId } from './names.js';
 import { planTopology, type TopologyPlan } from './plan.js';
 import { createRunPaths, joiningCgroup, planRunPaths, type RunPaths } from './run-cgroup.js';
-import { buildTopology, removeObjects, type Recorder, type Removed } from './sandbox.js';
-import { StateFile, type StateObject } from './state.js';
+import { buildTopology, removeObjects, type Removed } from './sandbox.js';
+import { StateFile, type Recorder, type StateObject } from './state.js';
 
 /** A live sandbox: its plan and the state file that lists everything it made. */
 export interface Sandbox {

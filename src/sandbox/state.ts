@@ -18,6 +18,11 @@ const objectSchema = z.discriminatedUnion('kind', [
 ]);
 export type StateObject = z.infer<typeof objectSchema>;
 
+/** Where objects are recorded before they are created: a StateFile, or nothing in --dry-run. */
+export interface Recorder {
+  record(objects: StateObject[]): Promise<void>;
+}
+
 const stateSchema = z.object({
   version: z.literal(1),
   runId: z.string(),
