@@ -54,7 +54,9 @@ async function createAndLinkKubeChain(t: NodeTarget, iptables: string): Promise<
 export const ipvs: Backend<Payload> = {
   name: 'ipvs',
   title: "kube-proxy's IPVS mode: virtual servers per VIP, ipsets and the iptables rules IPVS still needs",
-  iptablesFlavour: false,
+  // kube-proxy's IPVS mode still writes its iptables rules (masquerade, the ipset matches) with
+  // iptables-restore, so --iptables-mode picks those tools here too.
+  iptablesFlavour: true,
   preflight: async (o) =>
     verdict([
       await binary('ipvsadm', ['--version'], 'ipvsadm'),

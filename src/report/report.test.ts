@@ -73,7 +73,7 @@ describe('errored and skipped cases appear as such in every report', () => {
   it('in summary.csv, with state and reason', () => {
     const csv = files.get('summary.csv')!;
     expect(csv).toMatch(/^iptables,nft,pod,tcp-crr,200,3,last,,,,,,,,,,0,errored 2\/2,full sync of 200 services exceeded its 8 s budget/m);
-    expect(csv).toMatch(/^ipvs,,clusterip,http,50,3,last,,,,,,,,,,0,skipped 2\/2,"unavailable: CONFIG_IP_VS is not set;/m);
+    expect(csv).toMatch(/^ipvs,nft,clusterip,http,50,3,last,,,,,,,,,,0,skipped 2\/2,"unavailable: CONFIG_IP_VS is not set;/m);
   });
 
   it('in report.md: scenario tables and the list of cases that did not complete', () => {
