@@ -154,126 +154,129 @@ class PathTracker {
   }
 }
 
-interface Pending {
-  type: ShapeService['type'];
-  ports: ShapeService['ports'];
-  endpoints: number;
-  sessionAffinity: ShapeService['sessionAffinity'];
-  externalTrafficPolicy: ShapeService['externalTrafficPolicy'];
-  internalTrafficPolicy: ShapeService['internalTrafficPolicy'];
+type Fail = (path: string, what: string) => UsageError;
+
+/** Keeps what the items say, as counts per hashed service. */
+class ShapeCollector {
+  private readonly services = new Map<string, ShapeService>();
+  private readonly sliceCounts = new Map<string, number>();
+  readonly skipped = { headless: 0, externalName: 0, otherKinds: 0 };
+  slices = 0;
+
+  constructor(private readonly fail: Fail) {}
+
+  /** One assembled item, items[index] of the file. */
+  take(value: unknown, index: number): void {
+    const at = (path: readonly PropertyKey[]) => formatPath([ITEM_PATH, index, ...path.map((p) => p as string | number)]);
+    const kind = kindOnly.safeParse(value);
+    if (!kind.success) throw this.fail(at(kind.error.issues[0]!.path), kind.error.issues[0]!.message);
+    const schema = kind.data.kind === 'Service' ? serviceItem : kind.data.kind === 'EndpointSlice' ? sliceItem : undefined;
+    if (!schema) return void this.skipped.otherKinds++;
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw this.fail(at(parsed.error.issues[0]!.path), parsed.error.issues[0]!.message);
+    const item = parsed.data;
+    if (item.kind === 'Service') this.service(item);
+    else this.slice(item);
+  }
+
+  private service(item: z.output<typeof serviceItem>): void {
+    const spec = item.spec;
+    if (spec.type === 'ExternalName') return void this.skipped.externalName++;
+    if (spec.clusterIP === 'None') return void this.skipped.headless++;
+    const nodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+    // A Map keeps the first insertion's place: the file's order.
+    this.services.set(digest(item.metadata.namespace, item.metadata.name), {
+      type: nodePorts ? 'NodePort' : 'ClusterIP',
+      ports: spec.ports.map((p) => ({ protocol: p.protocol, nodePort: nodePorts })),
+      endpoints: 0,
+      sessionAffinity: spec.sessionAffinity,
+      externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster',
+      internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
+    });
+  }
+
+  private slice(item: z.output<typeof sliceItem>): void {
+    this.slices++;
+    const svc = item.metadata.labels[SERVICE_NAME_LABEL];
+    if (svc === undefined) return;
+    const ready = (item.endpoints ?? []).filter((e) => e.conditions.ready !== false).length;
+    const key = digest(item.metadata.namespace, svc);
+    this.sliceCounts.set(key, (this.sliceCounts.get(key) ?? 0) + ready);
+  }
+
+  /** The services with their slices' endpoints added, and the slices that named none of them. */
+  finish(): { services: ShapeService[]; orphanSlices: number } {
+    let orphanSlices = 0;
+    for (const [key, n] of this.sliceCounts) {
+      const svc = this.services.get(key);
+      if (svc) svc.endpoints += n;
+      else orphanSlices++;
+    }
+    return { services: [...this.services.values()], orphanSlices };
+  }
 }
 
-/** Reads a kubectl List export into its shape. Usage errors name `--shape`, the file, and for
- * a malformed file the JSON path and what was expected there. */
-export async function readShape(file: string): Promise<ClusterShape> {
-  let bytes: number;
-  try {
-    const s = await stat(file);
-    if (!s.isFile()) throw new Error('not a regular file');
-    bytes = s.size;
-  } catch (e) {
-    throw new UsageError(`--shape: cannot read ${file}: ${(e as Error).message}`);
-  }
-  if (bytes === 0) throw new UsageError(`--shape: ${file} is empty, not JSON`);
-  const fail = (path: string, what: string) =>
-    new UsageError(
-      `--shape: ${file}: at ${path}: ${what} (the file should be the output of kubectl get services,endpointslices -A -o json)`,
-    );
+/** Walks the token stream of a List: checks the structure down to `items[i]` and hands each item,
+ * assembled, to `onItem`. */
+class ListWalker {
+  readonly tracker = new PathTracker();
+  sawItems = false;
+  topKind: string | undefined;
+  private asm: Assembler | undefined;
+  private itemIndex = -1;
+  private awaitingItems = false;
 
-  const services = new Map<string, Pending>();
-  const order: string[] = [];
-  const sliceCounts = new Map<string, number>();
-  const skipped = { headless: 0, externalName: 0, otherKinds: 0 };
-  let slices = 0;
-  let sawItems = false;
-  let topKind: string | undefined;
+  constructor(
+    private readonly onItem: (value: unknown, index: number) => void,
+    private readonly fail: Fail,
+  ) {}
 
-  const tracker = new PathTracker();
-  let asm: Assembler | undefined;
-  let itemIndex = -1;
-  let awaitingItems = false;
-
-  const takeItem = (value: unknown, index: number): void => {
-    const base = [ITEM_PATH, index] as (string | number)[];
-    const kind = kindOnly.safeParse(value);
-    if (!kind.success)
-      throw fail(formatPath([...base, ...kind.error.issues[0]!.path.map((p) => p as string | number)]), kind.error.issues[0]!.message);
-    const schema = kind.data.kind === 'Service' ? serviceItem : kind.data.kind === 'EndpointSlice' ? sliceItem : undefined;
-    if (!schema) {
-      skipped.otherKinds++;
-      return;
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw fail(formatPath([...base, ...issue.path.map((p) => p as string | number)]), issue.message);
-    }
-    const item = parsed.data;
-    if (item.kind === 'Service') {
-      const spec = item.spec;
-      if (spec.type === 'ExternalName') return void skipped.externalName++;
-      if (spec.clusterIP === 'None') return void skipped.headless++;
-      const key = digest(item.metadata.namespace, item.metadata.name);
-      const nodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
-      if (!services.has(key)) order.push(key);
-      services.set(key, {
-        type: nodePorts ? 'NodePort' : 'ClusterIP',
-        ports: spec.ports.map((p) => ({ protocol: p.protocol, nodePort: nodePorts })),
-        endpoints: 0,
-        sessionAffinity: spec.sessionAffinity,
-        externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster',
-        internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
-      });
-    } else {
-      slices++;
-      const svc = item.metadata.labels[SERVICE_NAME_LABEL];
-      if (svc === undefined) return;
-      const ready = (item.endpoints ?? []).filter((e) => e.conditions.ready !== false).length;
-      const key = digest(item.metadata.namespace, svc);
-      sliceCounts.set(key, (sliceCounts.get(key) ?? 0) + ready);
-    }
-  };
-
-  const onToken = (t: Token): void => {
+  feed(t: Token): void {
+    const { tracker } = this;
     tracker.feed(t);
-    if (asm) {
-      asm.consume(t as never);
-      if (asm.done) {
-        takeItem(asm.current, itemIndex);
-        asm = undefined;
-      }
-      return;
-    }
+    if (this.asm) return this.inItem(t);
     const depth = tracker.depth;
     const where = tracker.path;
     if (depth === 0) {
-      if (t.name !== 'endObject' && t.name !== 'endArray') throw fail('(top level)', 'expected an object (a kubectl List)');
+      if (t.name !== 'endObject' && t.name !== 'endArray') throw this.fail('(top level)', 'expected an object (a kubectl List)');
       return;
     }
-    if (depth === 1 && tracker.path.length === 1 && t.name === 'startObject') return; // the List itself
-    if (depth === 1 && t.name === 'startArray') throw fail('(top level)', 'expected an object (a kubectl List), found an array');
-    // Inside the List: the top-level keys.
-    if (where[0] === 'kind' && depth === 1 && t.name === 'stringValue') topKind = t.value as string;
-    if (awaitingItems) {
-      awaitingItems = false;
-      if (t.name !== 'startArray') throw fail(ITEM_PATH, 'expected an array of Services and EndpointSlices');
-      sawItems = true;
+    if (depth === 1 && where.length === 1 && t.name === 'startObject') return; // the List itself
+    if (depth === 1 && t.name === 'startArray') throw this.fail('(top level)', 'expected an object (a kubectl List), found an array');
+    if (where[0] === 'kind' && depth === 1 && t.name === 'stringValue') this.topKind = t.value as string;
+    if (this.awaitingItems) {
+      this.awaitingItems = false;
+      if (t.name !== 'startArray') throw this.fail(ITEM_PATH, 'expected an array of Services and EndpointSlices');
+      this.sawItems = true;
       return;
     }
-    if (depth === 1 && t.name === 'keyValue' && t.value === ITEM_PATH) return void (awaitingItems = true);
-    if (where[0] === ITEM_PATH && typeof where[1] === 'number') {
-      if (depth === 2 && t.name.endsWith('Value')) throw fail(tracker.where(), 'expected an object (a Service or EndpointSlice)');
-      if (depth === 3 && where.length === 3) {
-        // The first token of one item: assemble it whole (one item is small).
-        itemIndex = where[1];
-        if (t.name !== 'startObject') throw fail(`${ITEM_PATH}[${itemIndex}]`, 'expected an object (a Service or EndpointSlice)');
-        asm = new Assembler();
-        asm.consume(t as never);
-      }
-    }
-  };
+    if (depth === 1 && t.name === 'keyValue' && t.value === ITEM_PATH) return void (this.awaitingItems = true);
+    if (where[0] === ITEM_PATH && typeof where[1] === 'number') this.itemStart(t, depth, where[1], where.length);
+  }
 
-  await new Promise<void>((resolvePromise, reject) => {
+  private itemStart(t: Token, depth: number, index: number, pathLength: number): void {
+    if (depth === 2 && t.name.endsWith('Value')) throw this.fail(this.tracker.where(), 'expected an object (a Service or EndpointSlice)');
+    if (depth !== 3 || pathLength !== 3) return;
+    // The first token of one item: assemble it whole (one item is small).
+    this.itemIndex = index;
+    if (t.name !== 'startObject') throw this.fail(`${ITEM_PATH}[${index}]`, 'expected an object (a Service or EndpointSlice)');
+    this.asm = new Assembler();
+    this.asm.consume(t as never);
+  }
+
+  private inItem(t: Token): void {
+    this.asm!.consume(t as never);
+    if (!this.asm!.done) return;
+    const value = this.asm!.current;
+    this.asm = undefined;
+    this.onItem(value, this.itemIndex);
+  }
+}
+
+/** Streams the file's JSON tokens into `feed`; a syntax error becomes a usage error at the path
+ * the walker had reached. */
+function streamTokens(file: string, walker: ListWalker, fail: Fail): Promise<void> {
+  return new Promise<void>((resolvePromise, reject) => {
     const input = createReadStream(file);
     const tokens = parser.asStream({ streamValues: false });
     let failed = false;
@@ -282,18 +285,15 @@ export async function readShape(file: string): Promise<ClusterShape> {
       failed = true;
       input.destroy();
       tokens.destroy();
-      reject(
-        e instanceof UsageError
-          ? e
-          : fail(tracker.where(), `not valid JSON: ${(e as Error).message.replace(/^Parser (cannot parse input: |has )?/, '')}`),
-      );
+      const why = (e as Error).message.replace(/^Parser (cannot parse input: |has )?/, '');
+      reject(e instanceof UsageError ? e : fail(walker.tracker.where(), `not valid JSON: ${why}`));
     };
     input.on('error', (e) => stop(new UsageError(`--shape: cannot read ${file}: ${e.message}`)));
     tokens.on('error', stop);
     tokens.on('data', (t: Token) => {
       if (failed) return;
       try {
-        onToken(t);
+        walker.feed(t);
       } catch (e) {
         stop(e);
       }
@@ -303,24 +303,38 @@ export async function readShape(file: string): Promise<ClusterShape> {
     });
     input.pipe(tokens);
   });
+}
 
-  if (topKind !== undefined && topKind !== 'List') throw fail('kind', `expected "List" (found ${JSON.stringify(topKind.slice(0, 40))})`);
-  if (!sawItems) throw fail(ITEM_PATH, 'expected an array of Services and EndpointSlices (no items found)');
-  let orphanSlices = 0;
-  for (const [key, n] of sliceCounts) {
-    const svc = services.get(key);
-    if (svc) svc.endpoints += n;
-    else orphanSlices++;
+async function fileSize(file: string): Promise<number> {
+  try {
+    const s = await stat(file);
+    if (!s.isFile()) throw new Error('not a regular file');
+    return s.size;
+  } catch (e) {
+    throw new UsageError(`--shape: cannot read ${file}: ${(e as Error).message}`);
   }
-  if (services.size === 0)
+}
+
+/** Reads a kubectl List export into its shape. Usage errors name `--shape`, the file, and for
+ * a malformed file the JSON path and what was expected there. */
+export async function readShape(file: string): Promise<ClusterShape> {
+  const bytes = await fileSize(file);
+  if (bytes === 0) throw new UsageError(`--shape: ${file} is empty, not JSON`);
+  const fail: Fail = (path, what) =>
+    new UsageError(
+      `--shape: ${file}: at ${path}: ${what} (the file should be the output of kubectl get services,endpointslices -A -o json)`,
+    );
+  const collector = new ShapeCollector(fail);
+  const walker = new ListWalker((value, index) => collector.take(value, index), fail);
+  await streamTokens(file, walker, fail);
+  if (walker.topKind !== undefined && walker.topKind !== 'List')
+    throw fail('kind', `expected "List" (found ${JSON.stringify(walker.topKind.slice(0, 40))})`);
+  if (!walker.sawItems) throw fail(ITEM_PATH, 'expected an array of Services and EndpointSlices (no items found)');
+  const { services, orphanSlices } = collector.finish();
+  const { skipped, slices } = collector;
+  if (services.length === 0)
     throw new UsageError(
       `--shape: ${file} has no services kube-proxy would program (${skipped.headless} headless, ${skipped.externalName} ExternalName, ${slices} EndpointSlices); export it with kubectl get services,endpointslices -A -o json`,
     );
-  return {
-    services: order.map((k) => services.get(k)!),
-    skipped,
-    slices,
-    orphanSlices,
-    bytes,
-  };
+  return { services, skipped, slices, orphanSlices, bytes };
 }
