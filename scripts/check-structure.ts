@@ -30,7 +30,6 @@ export const CHECKED_FOLDERS = ['src', 'backends'];
 export const IN_PROGRESS: ReadonlyMap<string, string> = new Map([
   ['src/run/runner.ts:runBench', 'h-exec'],
   ['src/run/scale.ts:prepareScale', 'h-exec'],
-  ['backends/shared/iptables/render.ts:buildText', 'h-shared'],
   ['backends/nft/*', 'h-nft'],
 ]);
 
