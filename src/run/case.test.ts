@@ -6,7 +6,7 @@ import type { Command, Exec, ExecResult } from '../exec/index.js';
 import { PROBE_SCRIPT } from '../probe/client.js';
 import { planTopology } from '../sandbox/plan.js';
 import { pathEndpoints, runCase } from './case.js';
-import type { BackendEnv } from './env.js';
+import type { BackendEnv } from './backend-sandbox.js';
 import type { PlannedCase } from './plan.js';
 
 // 4 server pods (3 endpoints + the spare) and one client, as openEnv builds them.

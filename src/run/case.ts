@@ -4,7 +4,7 @@ import { probe } from '../probe/client.js';
 import { pinned } from './pin.js';
 import type { PodPlan } from '../sandbox/plan.js';
 import { machineDelta, processCpuS, readMachineCpu, type MachineCpu } from './cpu.js';
-import type { BackendEnv } from './env.js';
+import type { BackendEnv } from './backend-sandbox.js';
 import type { PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
 import type { Path } from './types.js';
@@ -20,7 +20,7 @@ export interface CaseSettings {
 }
 
 /** The server pods that are the measured service's endpoints: the first `endpoints` ones. */
-export function endpointPods(env: BackendEnv, endpoints: number): PodPlan[] {
+export function endpointPods(env: Pick<BackendEnv, 'sandbox'>, endpoints: number): PodPlan[] {
   return env.sandbox.plan.pods.filter((p) => p.kind === 'server').slice(0, endpoints);
 }
 

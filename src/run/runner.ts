@@ -10,7 +10,7 @@ import { newRunId } from '../sandbox/names.js';
 import { createRng, MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { runCase } from './case.js';
 import type { RunFlags } from './config.js';
-import { closeEnv, openEnv, type BackendEnv } from './env.js';
+import { closeEnv, openEnv, type BackendEnv } from './backend-sandbox.js';
 import { captureEnvironment } from './environment.js';
 import { extraRound, fitsBudget, judgeGroups } from './adaptive.js';
 import { planCases, type PlannedCase } from './plan.js';

@@ -2,7 +2,7 @@ import { Bench } from 'tinybench';
 import type { Exec } from '../exec/index.js';
 import { PROBE_SCRIPT } from '../probe/client.js';
 import { exceededText, sync, type SyncRecord } from '../sync.js';
-import type { BackendEnv } from './env.js';
+import type { BackendEnv } from './backend-sandbox.js';
 import type { RunJson, SyncRow } from './results.js';
 import { NS, scaleState, withExtraEndpoint, withExtraService } from './services.js';
 import type { Workload } from '../../workloads/types.js';

@@ -27,18 +27,26 @@ export interface BackendEnv {
   unusable?: string;
 }
 
-export async function openEnv(
+/** A sandbox whose server pods run the workloads' servers, as bench run measures them. */
+export interface PodServers {
+  sandbox: Sandbox;
+  servers: Started[];
+  /** Where workloads that place their processes run them (pin.ts); undefined: below 2 CPUs. */
+  cpus: CpuPlan | undefined;
+}
+
+/** Builds a sandbox of `endpoints` server pods plus a spare one (partial syncs add it as an
+ * endpoint) and one client pod, starts in every server pod the ident server and each workload's
+ * server, placed by pin.ts and inside the run's cgroup, and resolves once every TCP server listens.
+ * Shared by bench run (openEnv) and the load-generator benchmark (scripts/bench-loadgen.ts). */
+export async function openPods(
   exec: Exec,
-  backend: Backend,
-  options: BackendOptions,
-  o: { endpoints: number; workloads: readonly Workload[]; check: () => void },
-): Promise<BackendEnv> {
-  // endpoints + 1 server pods: the last one is spare (partial syncs add it as an endpoint).
+  o: { endpoints: number; workloads: readonly Workload[]; command: string; check: () => void },
+): Promise<PodServers> {
   const cfg = sandboxSchema.parse({ pods: o.endpoints + 1, clients: 1 });
-  const sandbox = await openSandbox(exec, cfg, { command: `run (${backend.name})`, check: o.check });
+  const sandbox = await openSandbox(exec, cfg, { command: o.command, check: o.check });
   try {
     const { plan } = sandbox;
-    const target = nodeTarget(exec, sandbox, options);
     // Pod processes join the run's cgroup before entering their namespace (sandbox.exec).
     const servers: Started[] = [];
     const cpus = cpuPlan();
@@ -58,11 +66,22 @@ export async function openEnv(
       .filter((p) => p.kind === 'server')
       .flatMap((p) => [`${p.ip}:${IDENT_PORT}`, ...o.workloads.filter((w) => w.protocol === 'TCP').map((w) => `${p.ip}:${w.serverPort}`)]);
     await waitListening(sandbox.exec, client, targets);
-    return { backend, options, sandbox, target, servers, cpus };
+    return { sandbox, servers, cpus };
   } catch (e) {
     await closeSandbox(exec, sandbox);
     throw e;
   }
+}
+
+/** A backend's own sandbox for the whole run (openPods), with the node target it syncs into. */
+export async function openEnv(
+  exec: Exec,
+  backend: Backend,
+  options: BackendOptions,
+  o: { endpoints: number; workloads: readonly Workload[]; check: () => void },
+): Promise<BackendEnv> {
+  const { sandbox, servers, cpus } = await openPods(exec, { ...o, command: `run (${backend.name})` });
+  return { backend, options, sandbox, target: nodeTarget(exec, sandbox, options), servers, cpus };
 }
 
 export async function closeEnv(exec: Exec, env: BackendEnv): Promise<void> {
