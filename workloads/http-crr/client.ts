@@ -14,7 +14,7 @@
 // (the sandbox sets tcp_max_tw_buckets=0 there) and the client's ephemeral ports are free again as
 // soon as the connection is gone.
 //
-// HTTP is written and read here directly (one prepared request, client-kit's HttpResponseReader),
+// HTTP is written and read here directly (one prepared request, response-reader.ts),
 // not with node:http: with `agent: false`, node:http built a ClientRequest, an Agent, a parser and
 // a Socket per request and spent 400-600 µs of CPU per request on the pod path, where wrk needs
 // about 100 (scripts/bench-loadgen.ts). Each loop keeps ONE net.Socket and reconnects it after its
@@ -25,8 +25,6 @@ import { isIPv6, type Socket } from 'node:net';
 import {
   emitResult,
   ErrorLog,
-  HttpParseError,
-  HttpResponseReader,
   LatencyRecorder,
   Measurement,
   newTally,
@@ -37,6 +35,7 @@ import {
   sweepTimeouts,
   type TimedOp,
 } from '../client-kit.js';
+import { HttpParseError, HttpResponseReader } from './response-reader.js';
 
 const PROG = 'http-crr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 10_000, messageSize: 64 });
