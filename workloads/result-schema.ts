@@ -1,8 +1,8 @@
-// The one zod schema for what every workload client prints (types.ts: WorkloadResult). Shared by all
-// workloads' parseResult so a client that printed something else fails with the same clear message.
+// What every workload client prints, as one zod schema and the type inferred from it
+// (WorkloadResult). Every workload's parseResult validates with it, so a client that printed something
+// else fails with the same clear message, and run.json (src/run/results.ts) stores results of this shape.
 
 import { z } from 'zod';
-import type { WorkloadResult } from './types.js';
 
 const count = z.number().int().nonnegative();
 const micros = z.number().nonnegative();
@@ -19,26 +19,31 @@ export const latencySchema = z.object({
   max: micros,
 });
 
+/** What one client run measured: raw counts and a microsecond latency histogram. */
 export const workloadResultSchema = z.object({
+  /** Completed operations (requests, transactions, connections) in the measured time. */
   ops: count,
+  /** Measured time as the client clocked it. */
   durationMs: z.number().positive(),
   /** Failed operations other than timeouts (refused, reset, protocol violations). */
   errors: count,
   timeouts: count,
+  /** HTTP responses with a status outside 2xx. */
   non2xx: count,
+  /** TCP connections the client opened in the measured time (proves connection-per-request). */
   connectionsOpened: count,
+  /** Bytes received by the client in the measured time. */
   bytes: count,
+  /** Latency per operation, microseconds; `histogram` is the HdrHistogram compressed base64 form
+   * (hdr-histogram-js encodeIntoCompressedBase64), the raw data everything else derives from. */
   latencyUs: latencySchema,
+  /** The client process's own CPU time (process.resourceUsage), microseconds. */
   cpuUs: z.object({ user: count, system: count }),
+  /** Which servers answered (pod name → operations), when the protocol lets the server say. */
   answeredBy: z.record(z.string(), count).optional(),
 });
 
-// Compile-time proof that the schema and the contract in types.ts describe the same object.
-type Parsed = z.infer<typeof workloadResultSchema>;
-const _toContract = (r: Parsed): WorkloadResult => r;
-const _fromContract = (r: WorkloadResult): Parsed => r;
-void _toContract;
-void _fromContract;
+export type WorkloadResult = z.infer<typeof workloadResultSchema>;
 
 /** A client's stdout did not hold one valid result line. */
 export class WorkloadOutputError extends Error {

@@ -4,6 +4,8 @@
 // namespace). Both are plain argv arrays run through the exec port; the client prints one JSON
 // line that parseResult validates.
 
+import type { WorkloadResult } from './result-schema.js';
+
 export interface WorkloadParams {
   /**
    * Addresses the client drives, all on `port`: one for the Service paths (a cluster IP, or the
@@ -26,38 +28,8 @@ export interface WorkloadParams {
   messageSize: number;
 }
 
-/** What one client run measured: raw counts and a microsecond latency histogram. */
-export interface WorkloadResult {
-  /** Completed operations (requests, transactions, connections) in the measured time. */
-  ops: number;
-  /** Measured time as the client clocked it. */
-  durationMs: number;
-  errors: number;
-  timeouts: number;
-  /** HTTP responses with a status outside 2xx. */
-  non2xx: number;
-  /** TCP connections the client opened in the measured time (proves connection-per-request). */
-  connectionsOpened: number;
-  /** Bytes received by the client in the measured time. */
-  bytes: number;
-  /** Latency per operation, microseconds; `histogram` is the HdrHistogram compressed base64 form
-   * (hdr-histogram-js encodeIntoCompressedBase64), the raw data everything else derives from. */
-  latencyUs: {
-    histogram: string;
-    count: number;
-    min: number;
-    mean: number;
-    p50: number;
-    p90: number;
-    p99: number;
-    p999: number;
-    max: number;
-  };
-  /** The client process's own CPU time (process.resourceUsage), microseconds. */
-  cpuUs: { user: number; system: number };
-  /** Which servers answered (pod name → operations), when the protocol lets the server say. */
-  answeredBy?: Record<string, number>;
-}
+// What one client run measured is defined once, as the zod schema that validates it.
+export type { WorkloadResult };
 
 export interface Workload {
   name: string;

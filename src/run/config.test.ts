@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { runSchema, runShape } from './config.js';
+import { runFlagsSchema, runShape } from './config.js';
 
 // The flags of `bench run` as the CLI parses them (test/cli covers the exit-2 messages).
-const schema = runSchema(runShape(['nft', 'iptables-restore'], [{ name: 'http', byDefault: true }, { name: 'tcp-rr' }]));
+const schema = runFlagsSchema(runShape(['nft', 'iptables-restore'], [{ name: 'http', byDefault: true }, { name: 'tcp-rr' }]));
 
 describe('bench run flags: repetitions', () => {
   it('defaults: 3 repetitions, up to 10 while the CI is wider than ±5%', () => {

@@ -105,7 +105,7 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
 export type RunFlags = z.output<z.ZodObject<ReturnType<typeof runShape>>>;
 
 /** The checks across flags of `bench run`, for parseShape's refine (field errors come first). */
-export function runSchema<S extends ReturnType<typeof runShape>>(shape: S) {
+export function runFlagsSchema<S extends ReturnType<typeof runShape>>(shape: S) {
   return z.object(shape).superRefine((f, ctx) => {
     const { repeat, maxRepeat } = f as unknown as { repeat: unknown; maxRepeat: unknown };
     if (typeof repeat === 'number' && typeof maxRepeat === 'number' && maxRepeat < repeat)

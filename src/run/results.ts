@@ -1,6 +1,7 @@
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { workloadResultSchema } from '../../workloads/result-schema.js';
 import { readRunFile, runFileText, writeFileAtomic, type RunFileContent } from './run-file.js';
 
 // run.json: the only input of every report (DESIGN.md §6). It keeps every raw result (each
@@ -9,28 +10,8 @@ import { readRunFile, runFileText, writeFileAtomic, type RunFileContent } from '
 
 export const RUN_SCHEMA = 'svcbench/run@1';
 
-const workloadResult = z.object({
-  ops: z.number(),
-  durationMs: z.number(),
-  errors: z.number(),
-  timeouts: z.number(),
-  non2xx: z.number(),
-  connectionsOpened: z.number(),
-  bytes: z.number(),
-  latencyUs: z.object({
-    histogram: z.string(),
-    count: z.number(),
-    min: z.number(),
-    mean: z.number(),
-    p50: z.number(),
-    p90: z.number(),
-    p99: z.number(),
-    p999: z.number(),
-    max: z.number(),
-  }),
-  cpuUs: z.object({ user: z.number(), system: z.number() }),
-  answeredBy: z.record(z.string(), z.number()).optional(),
-});
+// The same schema the workloads validate their clients' output with: one definition of a result.
+const workloadResult = workloadResultSchema;
 
 /** CPU seconds spent during a case, split as the issue asks. */
 const cpu = z.object({

@@ -5,7 +5,7 @@ import { kernelShape } from '../../config/kernel.js';
 import { insideGuest } from '../../guest/detect.js';
 import { runInGuest } from '../../guest/runner.js';
 import { Interrupts } from '../../lifecycle.js';
-import { runSchema, runShape } from '../../run/config.js';
+import { runFlagsSchema, runShape } from '../../run/config.js';
 import { runBench } from '../../run/runner.js';
 import { summarizeRun, summaryTable } from '../../run/summary.js';
 import type { Context } from '../context.js';
@@ -18,7 +18,7 @@ export const runFlagsShape = {
 
 /** `bench run`: measures; prints the summary table on stdout (JSON with --json), progress on stderr. */
 export async function run(ctx: Context, flags: Record<string, unknown> & { json?: boolean }, argv: string[]): Promise<number> {
-  const f = parseShape(runFlagsShape, flags, runSchema(runFlagsShape));
+  const f = parseShape(runFlagsShape, flags, runFlagsSchema(runFlagsShape));
   // The guest writes run.json straight into this results directory, shared with it.
   if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv, results: resolve(f.out) });
   const interrupts = new Interrupts(ctx.say);
