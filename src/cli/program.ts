@@ -14,6 +14,7 @@ import { execIn } from './commands/exec.js';
 import { report } from './commands/report.js';
 import { up } from './commands/up.js';
 import { run, runFlagsShape } from './commands/run.js';
+import { syncCommand, syncFlagsShape } from './commands/sync.js';
 import { verify, verifyShape } from './commands/verify.js';
 import { defaultIo, makeContext, type Context, type GlobalOptions } from './context.js';
 import { addShapeOptions } from './options.js';
@@ -103,6 +104,18 @@ function addMeasureCommands(program: Command, { ctx, argv, setExit }: Wiring): v
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (flags) => {
       setExit(await run(ctx(), flags, argv));
+    });
+  addShapeOptions(
+    program
+      .command('sync')
+      .description(
+        'time syncs only, per backend (and kube-proxy line) and scale point: cold and restart full syncs, partial syncs, their phases, growth; writes results/<run-id>/sync.json and its reports',
+      ),
+    syncFlagsShape,
+  )
+    .option('--json', 'print the points as JSON on stdout')
+    .action(async (flags) => {
+      exitCode = await syncCommand(ctx(), flags, argv);
     });
   program
     .command('report')

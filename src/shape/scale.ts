@@ -1,10 +1,10 @@
-import type { ClusterShape, ShapeService } from './read.js';
+import type { ShapeService } from './read.js';
 
 // Scaling a shape to a service count: service i of n is the sample's service ⌊i · S / n⌋, so a
 // small representative sample (S services) is repeated evenly to reach n, or thinned evenly to n
 // below S, keeping the sample's proportions (of endpoint counts, protocols, affinity, policies)
 // as closely as whole services allow. Deterministic: the same file and n give the same services.
-export function scaleShape(shape: Pick<ClusterShape, 'services'>, n: number): ShapeService[] {
+export function scaleShape(shape: { services: readonly ShapeService[] }, n: number): ShapeService[] {
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`service count is ${n}: it must be a whole number ≥ 1`);
   const s = shape.services.length;
   if (s === 0) throw new RangeError('the shape has no services');
