@@ -1,0 +1,101 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/program.js';
+import { RecordingExec } from '../../src/exec/index.js';
+
+// `bench sync` bad input: exit 2, a message naming the flag, nothing run.
+
+async function cli(argv: string[]) {
+  const exec = new RecordingExec();
+  const stderr: string[] = [];
+  const io = { out: () => {}, say: (l: string) => void stderr.push(l) };
+  const code = await runCli(argv, { io, contextFor: () => ({ exec, ...io }) });
+  return { code, stderr: stderr.join('\n'), commands: exec.commands };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'svcbench-sync-cli-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('bench sync: bad input exits 2 naming the flag, and creates nothing', () => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      'unknown kube-proxy line',
+      ['sync', '--kube-proxy', '1.34'],
+      /--kube-proxy: "1\.34" is not a kube-proxy line; one of 1\.35, 1\.36, 1\.37, single-map/,
+    ],
+    [
+      '--kube-proxy with a backend that has none',
+      ['sync', '--backend', 'iptables-restore', '--kube-proxy', '1.37'],
+      /--kube-proxy: iptables-restore has no kube-proxy lines; only the nft backend does/,
+    ],
+    ['unknown backend', ['sync', '--backend', 'pf'], /--backend: "pf" is not a backend; one of /],
+    ['--churn 0', ['sync', '--churn', '0'], /--churn: must be at least 1 \(got 0\)/],
+    ['--churn not a number', ['sync', '--churn', 'lots'], /--churn: must be a whole number from 1 to 10000/],
+    ['--endpoints 0', ['sync', '--endpoints', '0'], /--endpoints: "0": a count must lie in 1\.\.10000; accepted: a count N/],
+    [
+      'bad --endpoints distribution',
+      ['sync', '--endpoints', 'zipf:1.2'],
+      /--endpoints: "zipf:1\.2" is not an endpoint count or distribution; accepted: .*zipf:S:MIN\.\.MAX/,
+    ],
+    ['empty --endpoints range', ['sync', '--endpoints', 'uniform:9..2'], /--endpoints: "uniform:9\.\.2": the range 9\.\.2 is empty/],
+    ['--services 1', ['sync', '--services', '1'], /--services: must be at least 2 \(got 1\)/],
+    ['--shape missing', ['sync', '--shape', join(dir, 'missing.json')], /--shape: cannot read .*missing\.json: ENOENT/],
+    [
+      '--shape not JSON',
+      ['sync', '--shape', file('notjson.json', 'services: []')],
+      /--shape: .*notjson\.json: at \(top level\): not valid JSON/,
+    ],
+    [
+      '--shape without services',
+      ['sync', '--shape', file('empty.json', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }))],
+      /--shape: .*empty\.json has no services kube-proxy would program/,
+    ],
+    [
+      '--shape malformed',
+      [
+        'sync',
+        '--shape',
+        file(
+          'bad.json',
+          JSON.stringify({
+            kind: 'List',
+            items: [{ kind: 'Service', metadata: { name: 'a', namespace: 'b' }, spec: { ports: [{ port: 'http' }] } }],
+          }),
+        ),
+      ],
+      /--shape: .*bad\.json: at items\[0\]\.spec\.ports\[0\]\.port: expected a port number/,
+    ],
+    [
+      '--shape with --endpoints',
+      ['sync', '--shape', 'scenarios/shape-44k-x1.json', '--endpoints', '3'],
+      /--endpoints: the services follow --shape FILE/,
+    ],
+  ];
+  it.each(cases)('%s', async (_name, argv, message) => {
+    const r = await cli(argv);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect(r.commands).toEqual([]);
+  });
+});
+
+describe('bench sync --dry-run', () => {
+  it('prints the commands of a small run and writes nothing', async () => {
+    const r = await cli(['sync', '--services', '5', '--repeat', '1', '--kube-proxy', '1.35,1.37']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/nft \(1\.35\), nft \(1\.37\) at 5 services, 1 repetitions/);
+    expect(r.commands.some((c) => c.argv.includes('nft'))).toBe(true);
+  });
+
+  it('reads a shape file and scales it', async () => {
+    const r = await cli(['sync', '--shape', 'scenarios/shape-5k-x50.json', '--services', '20', '--repeat', '1']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/at 20 services/);
+  });
+});
