@@ -72,12 +72,15 @@ function comparison(a: number[], b: number[], seed: number): Comparison | undefi
   return a.length === 0 || b.length === 0 ? undefined : compare(a, b, { seed });
 }
 
-/** "2.1× [1.8, 2.5]" faster/slower, or "not significant". */
+const r3 = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
+/** "median ratio [low, high]" of a comparison, three significant digits. */
+const ratioCi = (c: Comparison): string => `${r3(c.ratio.estimate)} [${r3(c.ratio.low)}, ${r3(c.ratio.high)}]`;
+
+/** "200× faster (time ratio 0.005 [0.0049, 0.0051])", or "not significant (…)". */
 function verdictText(c: Comparison): string {
-  const r = c.ratio;
   return c.verdict === 'not significant'
-    ? `not significant (ratio ${r.estimate.toFixed(2)} [${r.low.toFixed(2)}, ${r.high.toFixed(2)}])`
-    : `${(1 / r.estimate).toFixed(1)}× ${c.verdict === 'faster' ? 'faster' : 'slower'} (time ratio ${r.estimate.toFixed(2)} [${r.low.toFixed(2)}, ${r.high.toFixed(2)}])`;
+    ? `not significant (time ratio ${ratioCi(c)})`
+    : `${r3(1 / c.ratio.estimate)}× ${c.verdict === 'faster' ? 'faster' : 'slower'} (time ratio ${ratioCi(c)})`;
 }
 
 export function findings(run: SyncRun): string[] {
@@ -137,7 +140,7 @@ export function findings(run: SyncRun): string[] {
     const r = totals(run, id, 'full-restart', at).map((s) => s.totalMs);
     const cmp = comparison(r, c, seed)!;
     cold.push(
-      `${id} at ${commas(at)} services: cold start ${withCi(c, seed)} s, restart ${withCi(r, seed)} s; the cold start is ${cmp.verdict === 'not significant' ? `not significantly different (ratio ${cmp.ratio.estimate.toFixed(2)} [${cmp.ratio.low.toFixed(2)}, ${cmp.ratio.high.toFixed(2)}])` : `${cmp.ratio.estimate.toFixed(2)}× [${cmp.ratio.low.toFixed(2)}, ${cmp.ratio.high.toFixed(2)}] the restart's time`}`,
+      `${id} at ${commas(at)} services: cold start ${withCi(c, seed)} s, restart ${withCi(r, seed)} s; the cold start is ${cmp.verdict === 'not significant' ? `not significantly different (time ratio ${ratioCi(cmp)})` : `${ratioCi(cmp)} times the restart's`}`,
     );
   }
   if (cold.length > 0)
@@ -212,167 +215,191 @@ function stepChart(run: SyncRun, step: Step): Chart | undefined {
   return { name: `sync-${step}`, title: `${STEP_LABEL[step]}: time vs services`, spec: spec as unknown as TopLevelSpec };
 }
 
-export function syncReportDoc(run: SyncRun, generatedAt: string): ReportDoc {
-  const blocks: Block[] = [];
-  const charts: Chart[] = [];
-  const seed = run.seed;
-  const pts = servicePoints(run);
-  const ids = variantIds(run);
-  const steps = stepsRun(run);
+function headerBlocks(run: SyncRun, generatedAt: string, title: string): Block[] {
   const env = run.environment;
-  const title = `svcbench sync ${run.runId}`;
-  blocks.push({ kind: 'heading', level: 1, text: title });
-  blocks.push({
-    kind: 'list',
-    items: [
-      `state: ${run.state}${run.finishedAt ? `, ${run.startedAt} → ${run.finishedAt}` : ''}; generated ${generatedAt}`,
-      `kernel ${env.kernel} (${env.where}), ${env.cpus} × ${env.cpuModel}, ${env.memoryGiB} GiB, Node ${env.node}, svcbench ${env.commit}`,
-      `command: bench ${run.argv.join(' ')}; seed ${run.seed}`,
-      `services' endpoints: ${run.endpoints}${
-        run.shape
-          ? ` (shape: ${Object.entries(run.shape)
-              .map(([k, v]) => `${k} ${commas(v)}`)
-              .join(', ')})`
-          : ''
-      }; one probe service of 3 real pods in every point`,
-      `tools: ${
-        Object.entries(env.tools)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(', ') || 'none recorded'
-      }`,
-    ],
-  });
-  blocks.push({ kind: 'heading', level: 2, text: 'Findings' });
-  const found = findings(run);
-  blocks.push(found.length > 0 ? { kind: 'list', items: found } : { kind: 'para', text: 'No completed points to draw findings from.' });
+  const shape = run.shape
+    ? ` (shape: ${Object.entries(run.shape)
+        .map(([k, v]) => `${k} ${commas(v)}`)
+        .join(', ')})`
+    : '';
+  return [
+    { kind: 'heading', level: 1, text: title },
+    {
+      kind: 'list',
+      items: [
+        `state: ${run.state}${run.finishedAt ? `, ${run.startedAt} → ${run.finishedAt}` : ''}; generated ${generatedAt}`,
+        `kernel ${env.kernel} (${env.where}), ${env.cpus} × ${env.cpuModel}, ${env.memoryGiB} GiB, Node ${env.node}, svcbench ${env.commit}`,
+        `command: bench ${run.argv.join(' ')}; seed ${run.seed}`,
+        `services' endpoints: ${run.endpoints}${shape}; one probe service of 3 real pods in every point`,
+        `tools: ${
+          Object.entries(env.tools)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || 'none recorded'
+        }`,
+      ],
+    },
+  ];
+}
 
-  blocks.push({ kind: 'heading', level: 2, text: 'Syncs side by side (seconds: median of repetitions [95% CI])' });
+/** Every step's total, side by side: one row per series and scale point. */
+function sideBySide(run: SyncRun): Block[] {
+  const steps = stepsRun(run);
   const rows: string[][] = [];
-  for (const id of ids)
-    for (const n of pts) {
+  for (const id of variantIds(run))
+    for (const n of servicePoints(run)) {
       const point = run.points.find((p) => p.variant === id && p.services === n);
       if (!point) continue;
       const cells = steps.map((st) => {
         const xs = totals(run, id, st, n).map((s) => s.totalMs);
         const ex = run.samples.find((s) => s.variant === id && s.services === n && s.step === st && s.exceeded);
-        return xs.length > 0 ? withCi(xs, seed) : ex?.exceeded ? `stopped: ${exceededText(ex.exceeded)}` : '—';
+        return xs.length > 0 ? withCi(xs, run.seed) : ex?.exceeded ? `stopped: ${exceededText(ex.exceeded)}` : '—';
       });
       const size = run.samples.find((s) => s.variant === id && s.services === n && s.step === 'full-cold');
+      const reps = new Set(totals(run, id, 'full-cold', n).map((s) => s.repetition)).size;
       rows.push([
         id,
         commas(n),
-        point.state === 'completed' ? String(new Set(totals(run, id, 'full-cold', n).map((s) => s.repetition)).size) : point.state,
+        point.state === 'completed' ? String(reps) : point.state,
         ...cells,
         size ? `${commas(size.size.count)} ${size.size.unit}` : '—',
       ]);
     }
-  blocks.push({
-    kind: 'table',
-    header: ['series', 'services', 'n', ...steps.map((st) => STEP_LABEL[st]), 'ruleset size'],
-    rows,
-    numeric: [false, true, true, ...steps.map(() => true), true],
-  });
+  return [
+    { kind: 'heading', level: 2, text: 'Syncs side by side (seconds: median of repetitions [95% CI])' },
+    {
+      kind: 'table',
+      header: ['series', 'services', 'n', ...steps.map((st) => STEP_LABEL[st]), 'ruleset size'],
+      rows,
+      numeric: [false, true, true, ...steps.map(() => true), true],
+    },
+  ];
+}
 
-  blocks.push({ kind: 'heading', level: 2, text: 'Growth exponents (slope of log time on log services over every repetition, 95% CI)' });
-  blocks.push({
-    kind: 'para',
-    text: 'Super-linear where the whole interval lies above 1.1. Ordinary least squares over every repetition’s point with the t-based interval of the slope (src/stats/growth.ts).',
-  });
-  blocks.push({
-    kind: 'table',
-    header: ['series', ...steps.map((st) => STEP_LABEL[st])],
-    rows: ids.map((id) => [
-      id,
-      ...steps.map((st) => {
-        const g = growthOf(run, id, st);
-        return g ? exponentText(g) : '—';
-      }),
-    ]),
-  });
+function growthBlocks(run: SyncRun): Block[] {
+  const steps = stepsRun(run);
+  return [
+    { kind: 'heading', level: 2, text: 'Growth exponents (slope of log time on log services over every repetition, 95% CI)' },
+    {
+      kind: 'para',
+      text: 'Super-linear where the whole interval lies above 1.1. Ordinary least squares over every repetition’s point with the t-based interval of the slope (src/stats/growth.ts).',
+    },
+    {
+      kind: 'table',
+      header: ['series', ...steps.map((st) => STEP_LABEL[st])],
+      rows: variantIds(run).map((id) => [
+        id,
+        ...steps.map((st) => {
+          const g = growthOf(run, id, st);
+          return g ? exponentText(g) : '—';
+        }),
+      ]),
+    },
+  ];
+}
 
-  const phases = phaseNames(run);
-  blocks.push({ kind: 'heading', level: 2, text: 'Phases (seconds, medians of repetitions)' });
-  const phaseRows: string[][] = [];
-  for (const id of ids)
-    for (const n of pts)
-      for (const st of steps) {
+/** Rows of series × scale point × step with a sample, for the phase and memory tables. */
+function pointSteps(run: SyncRun): { id: string; n: number; st: Step; xs: SyncSample[] }[] {
+  const out: { id: string; n: number; st: Step; xs: SyncSample[] }[] = [];
+  for (const id of variantIds(run))
+    for (const n of servicePoints(run))
+      for (const st of stepsRun(run)) {
         const xs = totals(run, id, st, n);
-        if (xs.length === 0) continue;
-        phaseRows.push([
-          id,
-          commas(n),
-          STEP_LABEL[st],
-          ...phases.map((ph) => {
-            const ys = xs.map((s) => s.phases[ph]).filter((y): y is number => y !== undefined);
-            return ys.length === 0 ? '—' : sec(median(ys));
-          }),
-          sec(median(xs.map((s) => s.totalMs))),
-        ]);
+        if (xs.length > 0) out.push({ id, n, st, xs });
       }
-  blocks.push({
-    kind: 'table',
-    header: ['series', 'services', 'step', ...phases, 'total'],
-    rows: phaseRows,
-    numeric: [false, true, false, ...phases.map(() => true), true],
-  });
+  return out;
+}
 
-  const memKeys = [...new Set(run.samples.flatMap((s) => Object.keys(s.memory ?? {})))].sort();
-  if (memKeys.length > 0) {
-    blocks.push({ kind: 'heading', level: 2, text: 'Memory (medians of repetitions, as the backend reported it)' });
-    const memRows: string[][] = [];
-    for (const id of ids)
-      for (const n of pts)
-        for (const st of steps) {
-          const xs = totals(run, id, st, n).filter((s) => s.memory);
-          if (xs.length === 0) continue;
-          memRows.push([
-            id,
-            commas(n),
-            STEP_LABEL[st],
-            ...memKeys.map((k) => {
-              const ys = xs.map((s) => s.memory![k]).filter((y): y is number => y !== undefined);
-              return ys.length === 0 ? '—' : commas(Math.round(median(ys)));
-            }),
-          ]);
-        }
-    blocks.push({ kind: 'table', header: ['series', 'services', 'step', ...memKeys], rows: memRows });
-  }
+function phaseBlocks(run: SyncRun): Block[] {
+  const phases = phaseNames(run);
+  const rows = pointSteps(run).map(({ id, n, st, xs }) => [
+    id,
+    commas(n),
+    STEP_LABEL[st],
+    ...phases.map((ph) => {
+      const ys = xs.map((s) => s.phases[ph]).filter((y): y is number => y !== undefined);
+      return ys.length === 0 ? '—' : sec(median(ys));
+    }),
+    sec(median(xs.map((s) => s.totalMs))),
+  ]);
+  return [
+    { kind: 'heading', level: 2, text: 'Phases (seconds, medians of repetitions)' },
+    {
+      kind: 'table',
+      header: ['series', 'services', 'step', ...phases, 'total'],
+      rows,
+      numeric: [false, true, false, ...phases.map(() => true), true],
+    },
+  ];
+}
 
-  blocks.push({ kind: 'heading', level: 2, text: 'Charts' });
-  for (const st of steps) {
-    const c = stepChart(run, st);
-    if (!c) continue;
-    charts.push(c);
-    blocks.push({ kind: 'chart', chart: c });
-  }
+function memoryBlocks(run: SyncRun): Block[] {
+  const keys = [...new Set(run.samples.flatMap((s) => Object.keys(s.memory ?? {})))].sort();
+  if (keys.length === 0) return [];
+  const rows = pointSteps(run)
+    .map(({ id, n, st, xs }) => ({ id, n, st, xs: xs.filter((s) => s.memory) }))
+    .filter((r) => r.xs.length > 0)
+    .map(({ id, n, st, xs }) => [
+      id,
+      commas(n),
+      STEP_LABEL[st],
+      ...keys.map((k) => {
+        const ys = xs.map((s) => s.memory![k]).filter((y): y is number => y !== undefined);
+        return ys.length === 0 ? '—' : commas(Math.round(median(ys)));
+      }),
+    ]);
+  return [
+    { kind: 'heading', level: 2, text: 'Memory (medians of repetitions, as the backend reported it)' },
+    { kind: 'table', header: ['series', 'services', 'step', ...keys], rows },
+  ];
+}
 
+function outcomeBlocks(run: SyncRun): Block[] {
+  const blocks: Block[] = [];
   const notDone = run.points.filter((p) => p.state !== 'completed' || p.reason);
-  if (notDone.length > 0) {
-    blocks.push({ kind: 'heading', level: 2, text: 'Points not run or not complete' });
-    blocks.push({
-      kind: 'list',
-      items: notDone.map(
-        (p) =>
-          `${p.variant} @${commas(p.services)}: ${p.state}${p.predictedMs !== undefined ? `: predicted ${durationText(p.predictedMs)} (${p.model})` : ''}${p.reason ? `: ${p.reason}` : ''}`,
-      ),
-    });
-  }
+  if (notDone.length > 0)
+    blocks.push(
+      { kind: 'heading', level: 2, text: 'Points not run or not complete' },
+      {
+        kind: 'list',
+        items: notDone.map(
+          (p) =>
+            `${p.variant} @${commas(p.services)}: ${p.state}${p.predictedMs !== undefined ? `: predicted ${durationText(p.predictedMs)} (${p.model})` : ''}${p.reason ? `: ${p.reason}` : ''}`,
+        ),
+      },
+    );
   const probes = run.probes;
-  blocks.push({ kind: 'heading', level: 2, text: 'Probes' });
-  blocks.push({
-    kind: 'para',
-    text:
-      probes.length === 0
-        ? 'No probe ran.'
-        : `${probes.filter((p) => p.pass).length} of ${probes.length} probes passed (after each repetition's syncs, one new connection to the probe service's ClusterIP answered by one of its pods)${
-            probes.some((p) => !p.pass)
-              ? `; failed: ${probes
-                  .filter((p) => !p.pass)
-                  .map((p) => `${p.variant} @${commas(p.services)} repetition ${p.repetition}: ${p.detail}`)
-                  .join('; ')}`
-              : ''
-          }.`,
-  });
+  const failed = probes.filter((p) => !p.pass).map((p) => `${p.variant} @${commas(p.services)} repetition ${p.repetition}: ${p.detail}`);
+  blocks.push(
+    { kind: 'heading', level: 2, text: 'Probes' },
+    {
+      kind: 'para',
+      text:
+        probes.length === 0
+          ? 'No probe ran.'
+          : `${probes.length - failed.length} of ${probes.length} probes passed (after each repetition's syncs, one new connection to the probe service's ClusterIP answered by one of its pods)${failed.length > 0 ? `; failed: ${failed.join('; ')}` : ''}.`,
+    },
+  );
+  return blocks;
+}
+
+export function syncReportDoc(run: SyncRun, generatedAt: string): ReportDoc {
+  const title = `svcbench sync ${run.runId}`;
+  const found = findings(run);
+  const charts = stepsRun(run)
+    .map((st) => stepChart(run, st))
+    .filter((c): c is Chart => c !== undefined);
+  const blocks: Block[] = [
+    ...headerBlocks(run, generatedAt, title),
+    { kind: 'heading', level: 2, text: 'Findings' },
+    found.length > 0 ? { kind: 'list', items: found } : { kind: 'para', text: 'No completed points to draw findings from.' },
+    ...sideBySide(run),
+    ...growthBlocks(run),
+    ...phaseBlocks(run),
+    ...memoryBlocks(run),
+    { kind: 'heading', level: 2, text: 'Charts' },
+    ...charts.map((chart): Block => ({ kind: 'chart', chart })),
+    ...outcomeBlocks(run),
+  ];
   return { title, blocks, charts };
 }
 

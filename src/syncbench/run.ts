@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { backendByName, type Backend, type Preflight } from '../../backends/index.js';
-import type { NodeTarget } from '../../backends/types.js';
+import type { NodeTarget, Rendered } from '../../backends/types.js';
 import { sandboxSchema } from '../config/sandbox.js';
 import { AbortedError, BenchError } from '../errors.js';
 import type { Exec, Started } from '../exec/index.js';
@@ -14,11 +14,11 @@ import { newRunId } from '../sandbox/names.js';
 import { processStartTime } from '../sandbox/state.js';
 import type { ClusterShape } from '../shape/read.js';
 import { shapeSummary } from '../shape/scale.js';
-import { predictNext } from '../stats/index.js';
+import { predictNext, type Prediction } from '../stats/index.js';
 import { exceededText, sync, type SyncRecord } from '../sync.js';
 import { DEFAULT_ENDPOINTS, DEFAULT_SERVICES, recordedFlags, type SyncFlags } from './config.js';
 import { SYNC_SCHEMA, SyncWriter, type SyncPoint, type SyncRun, type SyncSample } from './results.js';
-import { partialSteps, pointStates, PROBE_PORT, type Step } from './states.js';
+import { partialSteps, pointStates, PROBE_PORT, type PartialSteps, type PointStates, type Step } from './states.js';
 import { durationText } from './text.js';
 import type { Variant } from './variants.js';
 
@@ -75,16 +75,11 @@ function sample(variant: string, services: number, repetition: number, step: Ste
 
 const s = durationText;
 
-export async function runSync(
-  ctx: SyncCtx,
-  f: SyncFlags,
-  o: { variants: Variant[]; shape?: ClusterShape; argv: string[] },
-): Promise<{ run: SyncRun; dir: string }> {
-  const seed = f.seed ?? randomInt(2 ** 31 - 1);
-  const servicesList = [...new Set(f.services ?? (o.shape ? [o.shape.services.length + 1] : DEFAULT_SERVICES))].sort((a, b) => a - b);
-  const endpoints = o.shape ? undefined : (f.endpoints ?? DEFAULT_ENDPOINTS);
+type PointSetup = { f: SyncFlags; seed: number; endpoints: SyncFlags['endpoints']; shape: ClusterShape | undefined };
+
+async function preflightSeries(ctx: SyncCtx, variants: readonly Variant[]): Promise<Series[]> {
   const series: Series[] = [];
-  for (const variant of o.variants) {
+  for (const variant of variants) {
     const backend = backendByName(variant.backend)!;
     series.push({ variant, backend, preflight: await backend.preflight(variant.options), servers: [] });
   }
@@ -93,25 +88,32 @@ export async function runSync(
       ctx.say(`${x.variant.id}: skipped, unavailable: ${x.preflight.reason} (fix: ${x.preflight.fix})`);
   if (series.every((x) => x.preflight.state === 'unavailable'))
     throw new BenchError('no backend can run here', { hint: 'bench doctor shows what each backend needs' });
+  return series;
+}
 
-  const runId = `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${newRunId()}`;
-  const run: SyncRun = {
+async function newSyncRun(
+  ctx: SyncCtx,
+  f: SyncFlags,
+  o: { series: Series[]; shape: ClusterShape | undefined; argv: string[]; seed: number; endpoints: SyncFlags['endpoints'] },
+): Promise<SyncRun> {
+  const { shape } = o;
+  return {
     schema: SYNC_SCHEMA,
-    runId,
+    runId: `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${newRunId()}`,
     state: 'running',
     startedAt: new Date().toISOString(),
     argv: o.argv,
-    flags: recordedFlags(f, seed),
-    seed,
+    flags: recordedFlags(f, o.seed),
+    seed: o.seed,
     environment: await captureEnvironment(
       ctx.exec,
-      series.map((x) => ({ backend: x.backend, preflight: x.preflight })),
+      o.series.map((x) => ({ backend: x.backend, preflight: x.preflight })),
     ),
-    endpoints: o.shape ? `shape of ${o.shape.services.length} services (scaled)` : formatEndpoints(endpoints!),
-    ...(o.shape
-      ? { shape: { ...shapeSummary(o.shape.services), ...o.shape.skipped, slices: o.shape.slices, orphanSlices: o.shape.orphanSlices } }
+    endpoints: shape ? `shape of ${shape.services.length} services (scaled)` : formatEndpoints(o.endpoints!),
+    ...(shape
+      ? { shape: { ...shapeSummary(shape.services), ...shape.skipped, slices: shape.slices, orphanSlices: shape.orphanSlices } }
       : {}),
-    variants: series.map((x) => ({
+    variants: o.series.map((x) => ({
       id: x.variant.id,
       backend: x.variant.backend,
       options: x.variant.options,
@@ -122,115 +124,135 @@ export async function runSync(
     samples: [],
     probes: [],
   };
-  const writer = new SyncWriter(resolve(f.out), run);
-  const real = !ctx.exec.dryRun;
-  if (real) await writer.init();
-  ctx.say(
-    `sync run ${runId}: ${o.variants.map((v) => v.id).join(', ')} at ${servicesList.map((n) => n.toLocaleString('en-US')).join(', ')} services, ${f.repeat} repetitions; results in ${writer.dir}/sync.json (seed ${seed})`,
+}
+
+/** One sandbox per ready series, with the probe servers listening in its server pods. */
+async function openSeries(ctx: SyncCtx, x: Series): Promise<void> {
+  const cfg = sandboxSchema.parse({ pods: SERVER_PODS, clients: 1 });
+  x.sandbox = await openSandbox(ctx.exec, cfg, { command: `sync (${x.variant.id})`, check: ctx.check });
+  const { plan } = x.sandbox;
+  const servers = plan.pods.filter((p) => p.kind === 'server');
+  for (const pod of servers)
+    x.servers.push(
+      x.sandbox.exec.start({ netns: pod.netns, argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(PROBE_PORT)] }),
+    );
+  await x.sandbox.state?.record(x.servers.map((p) => ({ kind: 'process', pid: p.pid, startTime: processStartTime(p.pid) ?? '' })));
+  const client = plan.pods.find((p) => p.kind === 'client')!.netns;
+  await waitListening(
+    x.sandbox.exec,
+    client,
+    servers.map((p) => `${p.ip}:${PROBE_PORT}`),
   );
+}
+
+/** The point of a series that is not run: skipped (backend unavailable), stopped earlier, or
+ * predicted past the budget (which stops the series); undefined when it runs. */
+function notRun(ctx: SyncCtx, x: Series, services: number, prediction: Prediction | undefined, budgetS: number): SyncPoint | undefined {
+  const id = x.variant.id;
+  if (x.preflight.state === 'unavailable')
+    return { variant: id, services, state: 'skipped', reason: `unavailable: ${x.preflight.reason} (fix: ${x.preflight.fix})` };
+  const predicted = prediction ? { predictedMs: prediction.y, model: prediction.model } : {};
+  if (x.stopped) return { variant: id, services, state: 'not-run', reason: x.stopped, ...predicted };
+  // The budget is the whole command's wall time, as bench run's: performance.now() counts from the
+  // process's start.
+  const elapsedS = performance.now() / 1000;
+  if (budgetS === 0 || !prediction || elapsedS + prediction.y / 1000 + WRAP_UP_S <= budgetS) return undefined;
+  const why = `${services.toLocaleString('en-US')} services: predicted ${s(prediction.y)}, not run (${prediction.model}; ${s(Math.max(0, budgetS - elapsedS) * 1000)} of the ${s(budgetS * 1000)} --time-budget left)`;
+  ctx.say(`${id}: ${why}`);
+  x.stopped = `an earlier point was predicted past --time-budget (${why})`;
+  return { variant: id, services, state: 'not-run', reason: 'predicted past --time-budget', ...predicted };
+}
+
+/** Every scale point, smallest first; at each, the series cheapest predicted first, so the budget a
+ * slow series uses cannot starve the fast ones. */
+async function sweep(
+  ctx: SyncCtx,
+  run: SyncRun,
+  series: Series[],
+  servicesList: number[],
+  setup: PointSetup,
+  flush: () => Promise<void>,
+): Promise<void> {
   const progress = new Progress(series.length * servicesList.length, ctx.write, ctx.tty);
-  const budgetS = f.timeBudget;
-
   try {
-    for (const x of series) {
-      if (x.preflight.state === 'unavailable') continue;
-      const cfg = sandboxSchema.parse({ pods: SERVER_PODS, clients: 1 });
-      x.sandbox = await openSandbox(ctx.exec, cfg, { command: `sync (${x.variant.id})`, check: ctx.check });
-      const { plan } = x.sandbox;
-      for (const pod of plan.pods.filter((p) => p.kind === 'server'))
-        x.servers.push(
-          x.sandbox.exec.start({
-            netns: pod.netns,
-            argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(PROBE_PORT)],
-          }),
-        );
-      await x.sandbox.state?.record(x.servers.map((p) => ({ kind: 'process', pid: p.pid, startTime: processStartTime(p.pid) ?? '' })));
-      const client = plan.pods.find((p) => p.kind === 'client')!.netns;
-      await waitListening(
-        x.sandbox.exec,
-        client,
-        plan.pods.filter((p) => p.kind === 'server').map((p) => `${p.ip}:${PROBE_PORT}`),
-      );
-    }
-
     for (const services of servicesList) {
-      // Cheapest predicted first, so the budget a slow series uses cannot starve the fast ones.
       const order = series
         .map((x) => ({ x, prediction: predictNext(pointsOf(run, x.variant.id), services) }))
         .sort((a, b) => (a.prediction?.y ?? 0) - (b.prediction?.y ?? 0));
       for (const { x, prediction } of order) {
         ctx.check();
-        const id = x.variant.id;
-        const at = `${id} @${services.toLocaleString('en-US')}`;
-        if (x.preflight.state === 'unavailable') {
-          run.points.push({
-            variant: id,
-            services,
-            state: 'skipped',
-            reason: `unavailable: ${x.preflight.reason} (fix: ${x.preflight.fix})`,
-          });
+        const skip = notRun(ctx, x, services, prediction, setup.f.timeBudget);
+        if (skip) {
+          run.points.push(skip);
           continue;
         }
-        if (x.stopped) {
-          run.points.push({
-            variant: id,
-            services,
-            state: 'not-run',
-            reason: x.stopped,
-            ...(prediction ? { predictedMs: prediction.y, model: prediction.model } : {}),
-          });
-          continue;
-        }
-        const elapsedS = performance.now() / 1000;
-        if (budgetS > 0 && prediction && elapsedS + prediction.y / 1000 + WRAP_UP_S > budgetS) {
-          const why = `${services.toLocaleString('en-US')} services: predicted ${s(prediction.y)}, not run (${prediction.model}; ${s(Math.max(0, budgetS - elapsedS) * 1000)} of the ${s(budgetS * 1000)} --time-budget left)`;
-          ctx.say(`${id}: ${why}`);
-          x.stopped = `an earlier point was predicted past --time-budget (${why})`;
-          run.points.push({
-            variant: id,
-            services,
-            state: 'not-run',
-            reason: 'predicted past --time-budget',
-            predictedMs: prediction.y,
-            model: prediction.model,
-          });
-          continue;
-        }
+        const at = `${x.variant.id} @${services.toLocaleString('en-US')}`;
         progress.step(`${at} services`);
-        const point = await runPoint(ctx, x, services, { f, seed, endpoints, shape: o.shape }, run);
+        const point = await runPoint(ctx, x, services, setup, run);
         run.points.push(point);
         if (point.state === 'errored' || point.reason?.startsWith('full sync')) x.stopped = `${at}: ${point.reason}`;
         progress.finishStep(point.state === 'completed' ? `done in ${s(point.wallMs ?? 0)}` : `${point.state}: ${point.reason}`);
-        if (real) await writer.flush();
+        await flush();
       }
     }
-    run.state = 'completed';
-  } catch (e) {
-    let err = e;
-    if (!(err instanceof AbortedError))
-      try {
-        ctx.check();
-      } catch (signalled) {
-        err = signalled;
-      }
-    run.state = err instanceof AbortedError ? 'aborted' : 'failed';
-    throw err;
   } finally {
     progress.end();
+  }
+}
+
+export async function runSync(
+  ctx: SyncCtx,
+  f: SyncFlags,
+  o: { variants: Variant[]; shape?: ClusterShape; argv: string[] },
+): Promise<{ run: SyncRun; dir: string }> {
+  const seed = f.seed ?? randomInt(2 ** 31 - 1);
+  const servicesList = [...new Set(f.services ?? (o.shape ? [o.shape.services.length + 1] : DEFAULT_SERVICES))].sort((a, b) => a - b);
+  const endpoints = o.shape ? undefined : (f.endpoints ?? DEFAULT_ENDPOINTS);
+  const series = await preflightSeries(ctx, o.variants);
+  const run = await newSyncRun(ctx, f, { series, shape: o.shape, argv: o.argv, seed, endpoints });
+  const writer = new SyncWriter(resolve(f.out), run);
+  const real = !ctx.exec.dryRun;
+  if (real) await writer.init();
+  ctx.say(
+    `sync run ${run.runId}: ${o.variants.map((v) => v.id).join(', ')} at ${servicesList.map((n) => n.toLocaleString('en-US')).join(', ')} services, ${f.repeat} repetitions; results in ${writer.dir}/sync.json (seed ${seed})`,
+  );
+  try {
+    for (const x of series) if (x.preflight.state === 'ready') await openSeries(ctx, x);
+    await sweep(ctx, run, series, servicesList, { f, seed, endpoints, shape: o.shape }, async () => void (real && (await writer.flush())));
+    run.state = 'completed';
+  } catch (e) {
+    run.state = aborted(ctx, e) ? 'aborted' : 'failed';
+    throw aborted(ctx, e) ?? e;
+  } finally {
     for (const x of series) if (x.sandbox) await closeSandbox(ctx.exec, x.sandbox);
     run.finishedAt = new Date().toISOString();
-    if (real) {
-      await writer.flush();
-      try {
-        const { writeSyncReports } = await import('./report.js');
-        await writeSyncReports(writer.dir, run);
-        ctx.say(`reports: ${writer.dir}/report.md, ${writer.dir}/report.html`);
-      } catch (e) {
-        ctx.say(`reports could not be rendered (${e instanceof Error ? e.message : String(e)})`);
-      }
-    }
+    if (real) await finish(ctx, writer, run);
   }
   return { run, dir: writer.dir };
+}
+
+/** The AbortedError behind a failure: a signal can make a step fail before the handler's
+ * AbortedError surfaces; once a signal has arrived, the run is aborted whatever came first. */
+function aborted(ctx: SyncCtx, e: unknown): AbortedError | undefined {
+  if (e instanceof AbortedError) return e;
+  try {
+    ctx.check();
+  } catch (signalled) {
+    if (signalled instanceof AbortedError) return signalled;
+  }
+  return undefined;
+}
+
+/** sync.json once more and every report, also of an interrupted or failed run. */
+async function finish(ctx: SyncCtx, writer: SyncWriter, run: SyncRun): Promise<void> {
+  await writer.flush();
+  try {
+    const { writeSyncReports } = await import('./report.js');
+    await writeSyncReports(writer.dir, run);
+    ctx.say(`reports: ${writer.dir}/report.md, ${writer.dir}/report.html`);
+  } catch (e) {
+    ctx.say(`reports could not be rendered (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 /** Every repetition's point of a series so far, as (services, wall time of the point per repetition). */
@@ -240,20 +262,25 @@ function pointsOf(run: SyncRun, variant: string): { x: number; y: number }[] {
     .map((p) => ({ x: p.services, y: p.wallMs! }));
 }
 
-async function runPoint(
-  ctx: SyncCtx,
-  x: Series,
-  services: number,
-  o: { f: SyncFlags; seed: number; endpoints: SyncFlags['endpoints']; shape: ClusterShape | undefined },
-  run: SyncRun,
-): Promise<SyncPoint> {
+/** What one point's repetitions share: the series, its states, and where samples go. */
+interface PointRun {
+  ctx: SyncCtx;
+  x: Series;
+  services: number;
+  pt: PointStates;
+  steps: PartialSteps;
+  run: SyncRun;
+  point: SyncPoint;
+  f: SyncFlags;
+  /** A new target per full sync: kube-proxy restarted (or a new node) keeps nothing in memory. */
+  fresh: () => NodeTarget;
+}
+
+async function runPoint(ctx: SyncCtx, x: Series, services: number, o: PointSetup, run: SyncRun): Promise<SyncPoint> {
   const started = performance.now();
-  const { backend, variant } = x;
   const sb = x.sandbox!;
   const { plan } = sb;
-  const id = variant.id;
   const servers = plan.pods.filter((p) => p.kind === 'server');
-  const client = plan.pods.find((p) => p.kind === 'client')!.netns;
   const pt = pointStates({
     services,
     endpoints: o.shape ? { kind: 'shape', services: o.shape.services } : o.endpoints!,
@@ -264,107 +291,117 @@ async function runPoint(
   });
   const steps = partialSteps(pt, { serviceCidr: plan.serviceCidr, podCidr: plan.podCidr, churn: o.f.churn, spareEndpoint: servers[3]!.ip });
   const point: SyncPoint = {
-    variant: id,
+    variant: x.variant.id,
     services,
     state: 'completed',
     endpoints: pt.endpoints,
     withoutNodePort: pt.withoutNodePort,
     readBackDifferences: [],
   };
-  // A new target per full sync: kube-proxy restarted (or a new node) keeps nothing in memory.
-  const fresh = (): NodeTarget => nodeTarget(ctx.exec, sb, variant.options);
-  const push = (rep: number, step: Step, r: SyncRecord) => run.samples.push(sample(id, services, rep, step, r));
-  const real = !ctx.exec.dryRun;
+  const fresh = (): NodeTarget => nodeTarget(ctx.exec, sb, x.variant.options);
+  const p: PointRun = { ctx, x, services, pt, steps, run, point, f: o.f, fresh };
   try {
-    for (let rep = 1; rep <= o.f.repeat; rep++) {
-      ctx.check();
-      let target = fresh();
-      await backend.teardown(target);
-      const cold = await sync(backend, target, undefined, pt.state);
-      push(rep, 'full-cold', cold.record);
-      if (cold.record.exceeded) {
-        point.reason = `full sync ${exceededText(cold.record.exceeded)} (--sync-timeout)`;
-        ctx.say(`${id} @${services}: ${point.reason}`);
-        break;
-      }
-      if (rep === 1 && real) {
-        const diffs = await backend.readBack(target, cold.rendered);
-        point.readBackDifferences!.push(diffs.length);
-        if (diffs.length > 0) {
-          point.state = 'errored';
-          point.reason = `read-back after the full sync found ${diffs.length} differences: ${diffs.slice(0, 3).join('; ')}`;
-          break;
-        }
-      }
-      ctx.check();
-      if (o.f.rawTool === 'yes' && backend.rawLoad) {
-        await backend.teardown(target);
-        const t0 = performance.now();
-        await backend.rawLoad(target, cold.rendered);
-        const ms = performance.now() - t0;
-        run.samples.push({
-          variant: id,
-          services,
-          repetition: rep,
-          step: 'raw-load',
-          totalMs: ms,
-          phases: { apply: ms },
-          size: cold.record.size,
-          commands: 1,
-        });
-        await backend.teardown(target);
-        target = fresh();
-        await sync(backend, target, undefined, pt.state); // the table back, untimed
-      }
-      target = fresh();
-      const restart = await sync(backend, target, undefined, pt.state);
-      push(rep, 'full-restart', restart.record);
-      ctx.check();
-      const add = await sync(backend, target, pt.state, steps.added);
-      push(rep, 'add-service', add.record);
-      const ep = await sync(backend, target, steps.added, steps.grown);
-      push(rep, 'add-endpoint', ep.record);
-      const rm = await sync(backend, target, steps.grown, steps.removed);
-      push(rep, 'remove-service', rm.record);
-      ctx.check();
-      const churn = await sync(backend, target, steps.removed, steps.churned);
-      push(rep, 'churn', churn.record);
-      // The probe: one new connection to the probe service's ClusterIP, answered by one of its pods.
-      if (real) {
-        const vip = `${pt.probe.clusterIP}:80`;
-        const [r] = await probe(sb.exec, client, [vip]);
-        const expected = servers.slice(0, 3).map((p) => p.role as string);
-        const pass = r !== undefined && r.ok && expected.includes(r.reply ?? '');
-        run.probes.push({
-          variant: id,
-          services,
-          repetition: rep,
-          pass,
-          detail: `${vip} ${r === undefined ? 'no result' : r.ok ? `answered by ${r.reply}` : `failed: ${r.error}`}`,
-        });
-        if (!pass) {
-          point.state = 'errored';
-          point.reason = `the probe service did not answer after the syncs: ${run.probes.at(-1)!.detail}`;
-          break;
-        }
-      }
-      ctx.say(
-        `${id} @${services}: repetition ${rep}: cold ${s(cold.record.totalMs)}, restart ${s(restart.record.totalMs)}, add a service ${s(add.record.totalMs)}, add an endpoint ${s(ep.record.totalMs)}, remove a service ${s(rm.record.totalMs)}, churn ${o.f.churn} ${s(churn.record.totalMs)}`,
-      );
-    }
+    for (let rep = 1; rep <= o.f.repeat && (await repetition(p, rep)); rep++) ctx.check();
   } catch (e) {
-    if (e instanceof AbortedError) throw e;
-    try {
-      ctx.check();
-    } catch (signalled) {
-      throw signalled;
-    }
+    const signal = aborted(ctx, e);
+    if (signal) throw signal;
     point.state = 'errored';
     point.reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    ctx.say(`${id} @${services}: ERROR: ${e instanceof Error ? e.message : String(e)}`);
+    ctx.say(`${x.variant.id} @${services}: ERROR: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
-    await backend.teardown(fresh()).catch(() => {});
+    await x.backend.teardown(fresh()).catch(() => {});
   }
   point.wallMs = performance.now() - started;
   return point;
+}
+
+/** One repetition of a point; false when the point cannot go on (recorded in point.reason). */
+async function repetition(p: PointRun, rep: number): Promise<boolean> {
+  const { ctx, x, services, pt, steps, point } = p;
+  const { backend } = x;
+  const push = (step: Step, r: SyncRecord) => p.run.samples.push(sample(x.variant.id, services, rep, step, r));
+  let target = p.fresh();
+  await backend.teardown(target);
+  const cold = await sync(backend, target, undefined, pt.state);
+  push('full-cold', cold.record);
+  if (cold.record.exceeded) {
+    point.reason = `full sync ${exceededText(cold.record.exceeded)} (--sync-timeout)`;
+    ctx.say(`${x.variant.id} @${services}: ${point.reason}`);
+    return false;
+  }
+  if (rep === 1 && !ctx.exec.dryRun && !(await readBackClean(p, target, cold.rendered))) return false;
+  ctx.check();
+  if (p.f.rawTool === 'yes' && backend.rawLoad) await rawLoad(p, rep, cold.rendered, cold.record.size);
+  target = p.fresh();
+  const restart = await sync(backend, target, undefined, pt.state);
+  push('full-restart', restart.record);
+  ctx.check();
+  const times: string[] = [];
+  for (const [step, from, to, label] of [
+    ['add-service', pt.state, steps.added, 'add a service'],
+    ['add-endpoint', steps.added, steps.grown, 'add an endpoint'],
+    ['remove-service', steps.grown, steps.removed, 'remove a service'],
+    ['churn', steps.removed, steps.churned, `churn ${p.f.churn}`],
+  ] as const) {
+    const r = await sync(backend, target, from, to);
+    push(step, r.record);
+    times.push(`${label} ${s(r.record.totalMs)}`);
+    ctx.check();
+  }
+  if (!ctx.exec.dryRun && !(await probeAnswers(p, rep))) return false;
+  ctx.say(
+    `${x.variant.id} @${services}: repetition ${rep}: cold ${s(cold.record.totalMs)}, restart ${s(restart.record.totalMs)}, ${times.join(', ')}`,
+  );
+  return true;
+}
+
+async function readBackClean(p: PointRun, target: NodeTarget, rendered: Rendered<unknown>): Promise<boolean> {
+  const diffs = await p.x.backend.readBack(target, rendered);
+  p.point.readBackDifferences!.push(diffs.length);
+  if (diffs.length === 0) return true;
+  p.point.state = 'errored';
+  p.point.reason = `read-back after the full sync found ${diffs.length} differences: ${diffs.slice(0, 3).join('; ')}`;
+  return false;
+}
+
+/** The backend's raw tool loading the cold sync's payload onto empty tables, timed; then the
+ * table back by an untimed full sync, for the restart to find. */
+async function rawLoad(p: PointRun, rep: number, rendered: Rendered<unknown>, size: SyncRecord['size']): Promise<void> {
+  const { backend } = p.x;
+  const target = p.fresh();
+  await backend.teardown(target);
+  const t0 = performance.now();
+  await backend.rawLoad!(target, rendered);
+  const ms = performance.now() - t0;
+  p.run.samples.push({
+    variant: p.x.variant.id,
+    services: p.services,
+    repetition: rep,
+    step: 'raw-load',
+    totalMs: ms,
+    phases: { apply: ms },
+    size,
+    commands: 1,
+  });
+  await backend.teardown(target);
+  await sync(backend, p.fresh(), undefined, p.pt.state);
+}
+
+/** One new connection to the probe service's ClusterIP must be answered by one of its pods. */
+async function probeAnswers(p: PointRun, rep: number): Promise<boolean> {
+  const sb = p.x.sandbox!;
+  const client = sb.plan.pods.find((x) => x.kind === 'client')!.netns;
+  const expected = sb.plan.pods
+    .filter((x) => x.kind === 'server')
+    .slice(0, 3)
+    .map((x) => x.role as string);
+  const vip = `${p.pt.probe.clusterIP}:80`;
+  const [r] = await probe(sb.exec, client, [vip]);
+  const pass = r !== undefined && r.ok && expected.includes(r.reply ?? '');
+  const detail = `${vip} ${r === undefined ? 'no result' : r.ok ? `answered by ${r.reply}` : `failed: ${r.error}`}`;
+  p.run.probes.push({ variant: p.x.variant.id, services: p.services, repetition: rep, pass, detail });
+  if (pass) return true;
+  p.point.state = 'errored';
+  p.point.reason = `the probe service did not answer after the syncs: ${detail}`;
+  return false;
 }

@@ -71,13 +71,16 @@ describe('partialSteps', () => {
   const p = pointStates({ ...base, services: 100, endpoints: { kind: 'fixed', count: 1 } });
   const steps = partialSteps(p, { serviceCidr: base.serviceCidr, podCidr: base.podCidr, churn: 5, spareEndpoint: '10.244.0.5' });
 
-  it('adds a service with a new cluster IP, then an endpoint on the probe, then returns to S', () => {
+  it('adds a service with a new cluster IP, then an endpoint on the probe, then removes the service', () => {
     expect(steps.added.services).toHaveLength(101);
     const added = steps.added.services.at(-1)!;
     expect(added.clusterIP).toBe('10.96.0.110');
     expect(steps.added.endpoints[`${NS}/added`]).toEqual([{ ip: '10.244.128.100', local: false }]);
     expect(steps.grown.endpoints[`${NS}/probe`]!.at(-1)).toEqual({ ip: '10.244.0.5', local: true });
-    expect(steps.removed).toBe(p.state);
+    expect(steps.removed.services).toBe(p.state.services);
+    expect(steps.removed.endpoints[`${NS}/probe`]).toHaveLength(4);
+    expect(steps.removed.endpoints[`${NS}/added`]).toBeUndefined();
+    expect(steps.churned.endpoints[`${NS}/probe`]).toHaveLength(4);
   });
 
   it('churns K services: the last K fillers out, K new ones in at once, the probe kept', () => {

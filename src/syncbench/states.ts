@@ -130,7 +130,7 @@ export interface PartialSteps {
   added: ClusterState;
   /** S + one service → the same with one more endpoint on the probe service (a pod of this node). */
   grown: ClusterState;
-  /** back to S (the added service removed, the probe's endpoint too). */
+  /** The added service removed again (the probe keeps its new endpoint): S plus that endpoint. */
   removed: ClusterState;
   /** S with K services removed and K new ones added at once (kube-proxy's churn: #139513's 50
    * services every 30 s). The removed ones are the last K fillers, the new ones take new IPs. */
@@ -157,15 +157,16 @@ export function partialSteps(
     services: added.services,
     endpoints: { ...added.endpoints, [probeKey]: [...state.endpoints[probeKey]!, { ip: o.spareEndpoint, local: true }] },
   };
-  // Churn: drop the last K fillers (never the probe) and add K new ones, in one sync.
+  const removed: ClusterState = { services: state.services, endpoints: { ...state.endpoints, [probeKey]: grown.endpoints[probeKey]! } };
+  // Churn, from there: drop the last K fillers (never the probe) and add K new ones, in one sync.
   const k = Math.min(o.churn, state.services.length - 1);
   const services = state.services.slice(0, state.services.length - k);
   const endpoints: Record<string, Endpoint[]> = {};
-  for (const s of services) endpoints[`${s.namespace}/${s.name}`] = state.endpoints[`${s.namespace}/${s.name}`]!;
+  for (const s of services) endpoints[`${s.namespace}/${s.name}`] = removed.endpoints[`${s.namespace}/${s.name}`]!;
   for (let i = 0; i < o.churn; i++) {
     const svc = newService(o.serviceCidr, `churn-${i}`, ipIndex++);
     services.push(svc);
     endpoints[`${NS}/churn-${i}`] = [{ ip: pool(next++), local: false }];
   }
-  return { added, grown, removed: state, churned: { services, endpoints } };
+  return { added, grown, removed, churned: { services, endpoints } };
 }
