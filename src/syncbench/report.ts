@@ -83,6 +83,28 @@ function verdictText(c: Comparison): string {
     : `${r3(1 / c.ratio.estimate)}× ${c.verdict === 'faster' ? 'faster' : 'slower'} (time ratio ${ratioCi(c)})`;
 }
 
+/** With --raw-tool: the full sync against the raw tool loading the same payload. */
+function rawToolFinding(run: SyncRun): string | undefined {
+  const parts: string[] = [];
+  for (const id of variantIds(run)) {
+    const at = [...servicePoints(run)]
+      .reverse()
+      .find((n) => totals(run, id, 'raw-load', n).length > 0 && totals(run, id, 'full-cold', n).length > 0);
+    if (at === undefined) continue;
+    const cmp = comparison(
+      totals(run, id, 'raw-load', at).map((s) => s.totalMs),
+      totals(run, id, 'full-cold', at).map((s) => s.totalMs),
+      run.seed,
+    )!;
+    parts.push(
+      `${id} at ${commas(at)} services: ${ratioCi(cmp)}${cmp.verdict === 'not significant' ? ' (not significantly different)' : ''}`,
+    );
+  }
+  return parts.length === 0
+    ? undefined
+    : `**The cold full sync against the raw tool loading the same payload** (time ratio, 95% CI): ${parts.join('; ')}.`;
+}
+
 export function findings(run: SyncRun): string[] {
   const out: string[] = [];
   const seed = run.seed;
@@ -147,6 +169,8 @@ export function findings(run: SyncRun): string[] {
     out.push(
       `**What a cold start of a new node costs** (full sync from an empty table, against a restart with the table present): ${cold.join('; ')}.`,
     );
+  const raw = rawToolFinding(run);
+  if (raw) out.push(raw);
   return out;
 }
 
