@@ -115,7 +115,7 @@ function addMeasureCommands(program: Command, { ctx, argv, setExit }: Wiring): v
   )
     .option('--json', 'print the points as JSON on stdout')
     .action(async (flags) => {
-      exitCode = await syncCommand(ctx(), flags, argv);
+      setExit(await syncCommand(ctx(), flags, argv));
     });
   program
     .command('report')
