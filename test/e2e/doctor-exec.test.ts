@@ -1,5 +1,6 @@
 import * as pty from 'node-pty';
 import { describe, expect, it } from 'vitest';
+import { BACKEND_NAMES } from '../../backends/index.js';
 import { BENCH, bench, isRoot, requireBuild } from '../helpers.js';
 
 describe('bench doctor', () => {
@@ -11,7 +12,7 @@ describe('bench doctor', () => {
       backends: { name: string; preflight: { state: string; reason?: string; fix?: string; checks: { what: string; state: string }[] } }[];
     };
     const by = Object.fromEntries(d.backends.map((b) => [b.name, b.preflight]));
-    expect(Object.keys(by)).toEqual(['iptables', 'iptables-restore', 'nft', 'ipvs', 'ebpf']);
+    expect(Object.keys(by)).toEqual(BACKEND_NAMES);
     expect(by.ipvs!.state).toBe('unavailable');
     expect(by.ipvs!.reason).toMatch(/CONFIG_IP_VS is not set/);
     expect(by.ipvs!.fix).toMatch(/--kernel guest/);
