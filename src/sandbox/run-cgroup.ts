@@ -64,6 +64,16 @@ export function joiningCgroup(inner: Exec, cgroup: string | undefined, namespace
  * freed by the kernel when the cgroup goes. */
 export async function removeCgroup(path: string, timeoutMs = 3000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
+  // A cgroup with children cannot go (EBUSY): a run's child cgroups (the per-sync memory
+  // cgroups of memory.ts, left by a killed run) go first. Their files are the kernel's; only
+  // directories are children.
+  let children: string[] = [];
+  try {
+    children = readdirSync(path, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? [join(path, d.name)] : []));
+  } catch {
+    // gone already, or not readable: rmdir below says which
+  }
+  for (const child of children) await removeCgroup(child, timeoutMs);
   for (;;) {
     try {
       await rmdir(path);
@@ -96,6 +106,9 @@ export function leftoverRunPaths(): Map<string, { cgroups: string[]; mounts: str
       for (const name of readdirSync(root)) {
         const id = name.slice(NS_PREFIX.length);
         if (isRunId(id) && name === runCgroupName(id)) entry(id).cgroups.push(join(root, name));
+        // The run's memory cgroup (memory.ts): svcb-<run>-mem.
+        const mem = /^([a-z0-9]+)-mem$/.exec(id);
+        if (mem && isRunId(mem[1]!) && name === `${runCgroupName(mem[1]!)}-mem`) entry(mem[1]!).cgroups.push(join(root, name));
       }
     } catch {
       // no cgroup2
