@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { Command, Exec, ExecResult } from '../exec/index.js';
 import { cgroup2Mount } from '../host/kernel.js';
 import { removeCgroup, runCgroupName } from './run-cgroup.js';
-import type { Recorder } from './sandbox.js';
+import type { Recorder } from './state.js';
 
 /** What one measured command (one sync's `nft -f`) cost. Fields are absent where not measurable. */
 export interface SyncMemory {
