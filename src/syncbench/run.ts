@@ -54,6 +54,23 @@ interface Series {
   stopped?: string;
 }
 
+/** The exec port's two questions, for either form of the port: `observe` (a read of what the run
+ * made: the dry-run exec answers `asMade`) and `alter` (a change outside commands: only a real exec
+ * makes it). An exec without them answers by its `dryRun` flag. */
+type PortForms = {
+  observe?: <T>(read: () => Promise<T>, asMade: T) => Promise<T>;
+  alter?: <T>(change: () => Promise<T>, instead: () => T) => Promise<T>;
+  dryRun?: boolean;
+};
+function observe<T>(exec: Exec, read: () => Promise<T>, asMade: T): Promise<T> {
+  const e = exec as unknown as PortForms;
+  return e.observe ? e.observe(read, asMade) : e.dryRun ? Promise.resolve(asMade) : read();
+}
+function alter(exec: Exec, change: () => Promise<void>): Promise<void> {
+  const e = exec as unknown as PortForms;
+  return e.alter ? e.alter(change, () => undefined) : e.dryRun ? Promise.resolve() : change();
+}
+
 const phasesOf = (r: SyncRecord): Record<string, number> =>
   (r as SyncRecord & { phases?: Record<string, number> }).phases ?? { render: r.renderMs, apply: r.applyMs };
 
@@ -81,7 +98,9 @@ async function preflightSeries(ctx: SyncCtx, variants: readonly Variant[]): Prom
   const series: Series[] = [];
   for (const variant of variants) {
     const backend = backendByName(variant.backend)!;
-    series.push({ variant, backend, preflight: await backend.preflight(variant.options), servers: [] });
+    // The exec goes along for backends whose preflight runs its checks through the port.
+    const preflight = await (backend.preflight as (o: typeof variant.options, e: Exec) => Promise<Preflight>)(variant.options, ctx.exec);
+    series.push({ variant, backend, preflight, servers: [] });
   }
   for (const x of series)
     if (x.preflight.state === 'unavailable')
@@ -211,14 +230,13 @@ export async function runSync(
   const series = await preflightSeries(ctx, o.variants);
   const run = await newSyncRun(ctx, f, { series, shape: o.shape, argv: o.argv, seed, endpoints });
   const writer = new SyncWriter(resolve(f.out), run);
-  const real = !ctx.exec.dryRun;
-  if (real) await writer.init();
+  await alter(ctx.exec, () => writer.init());
   ctx.say(
     `sync run ${run.runId}: ${o.variants.map((v) => v.id).join(', ')} at ${servicesList.map((n) => n.toLocaleString('en-US')).join(', ')} services, ${f.repeat} repetitions; results in ${writer.dir}/sync.json (seed ${seed})`,
   );
   try {
     for (const x of series) if (x.preflight.state === 'ready') await openSeries(ctx, x);
-    await sweep(ctx, run, series, servicesList, { f, seed, endpoints, shape: o.shape }, async () => void (real && (await writer.flush())));
+    await sweep(ctx, run, series, servicesList, { f, seed, endpoints, shape: o.shape }, () => alter(ctx.exec, () => writer.flush()));
     run.state = 'completed';
   } catch (e) {
     run.state = aborted(ctx, e) ? 'aborted' : 'failed';
@@ -226,7 +244,7 @@ export async function runSync(
   } finally {
     for (const x of series) if (x.sandbox) await closeSandbox(ctx.exec, x.sandbox);
     run.finishedAt = new Date().toISOString();
-    if (real) await finish(ctx, writer, run);
+    await alter(ctx.exec, () => finish(ctx, writer, run));
   }
   return { run, dir: writer.dir };
 }
@@ -329,7 +347,7 @@ async function repetition(p: PointRun, rep: number): Promise<boolean> {
     ctx.say(`${x.variant.id} @${services}: ${point.reason}`);
     return false;
   }
-  if (rep === 1 && !ctx.exec.dryRun && !(await readBackClean(p, target, cold.rendered))) return false;
+  if (rep === 1 && !(await readBackClean(p, target, cold.rendered))) return false;
   ctx.check();
   if (p.f.rawTool === 'yes' && backend.rawLoad) await rawLoad(p, rep, cold.rendered, cold.record.size);
   target = p.fresh();
@@ -348,7 +366,7 @@ async function repetition(p: PointRun, rep: number): Promise<boolean> {
     times.push(`${label} ${s(r.record.totalMs)}`);
     ctx.check();
   }
-  if (!ctx.exec.dryRun && !(await probeAnswers(p, rep))) return false;
+  if (!(await probeAnswers(p, rep))) return false;
   ctx.say(
     `${x.variant.id} @${services}: repetition ${rep}: cold ${s(cold.record.totalMs)}, restart ${s(restart.record.totalMs)}, ${times.join(', ')}`,
   );
@@ -356,7 +374,7 @@ async function repetition(p: PointRun, rep: number): Promise<boolean> {
 }
 
 async function readBackClean(p: PointRun, target: NodeTarget, rendered: Rendered<unknown>): Promise<boolean> {
-  const diffs = await p.x.backend.readBack(target, rendered);
+  const diffs = await observe(p.ctx.exec, () => p.x.backend.readBack(target, rendered), []);
   p.point.readBackDifferences!.push(diffs.length);
   if (diffs.length === 0) return true;
   p.point.state = 'errored';
@@ -396,7 +414,8 @@ async function probeAnswers(p: PointRun, rep: number): Promise<boolean> {
     .slice(0, 3)
     .map((x) => x.role as string);
   const vip = `${p.pt.probe.clusterIP}:80`;
-  const [r] = await probe(sb.exec, client, [vip]);
+  const asMade = { target: vip, ok: true, reply: expected[0]!, ms: 0 };
+  const [r] = await observe(p.ctx.exec, () => probe(sb.exec, client, [vip]), [asMade]);
   const pass = r !== undefined && r.ok && expected.includes(r.reply ?? '');
   const detail = `${vip} ${r === undefined ? 'no result' : r.ok ? `answered by ${r.reply}` : `failed: ${r.error}`}`;
   p.run.probes.push({ variant: p.x.variant.id, services: p.services, repetition: rep, pass, detail });
