@@ -113,3 +113,25 @@ export async function waitListening(netns: string, targets: string[], timeoutMs 
     await new Promise((res) => setTimeout(res, 100));
   }
 }
+
+/** A backend's preflight verdict on this machine, as `bench doctor --json` gives it: tests that
+ * involve a backend the kernel may or may not support (IPVS) assert what this verdict implies. */
+export interface Verdict {
+  state: 'ready' | 'unavailable';
+  reason?: string;
+  fix?: string;
+}
+
+const verdicts = new Map<string, Verdict>();
+
+export async function preflightVerdict(backend: string): Promise<Verdict> {
+  if (verdicts.size === 0) {
+    const r = await bench(['doctor', '--json']);
+    if (r.exitCode !== 0) throw new Error(`bench doctor --json exited with ${r.exitCode}:\n${r.stderr}`);
+    for (const b of (JSON.parse(r.stdout) as { backends: { name: string; preflight: Verdict }[] }).backends)
+      verdicts.set(b.name, b.preflight);
+  }
+  const v = verdicts.get(backend);
+  if (v === undefined) throw new Error(`bench doctor reported no backend ${backend}`);
+  return v;
+}
