@@ -230,8 +230,8 @@ export const nowUs = (): number => performance.now() * 1000;
 // operation goes mostly to Node's per-socket and per-read machinery, not to its own work. So the
 // TCP clients (1) read through net's `onread` option into one shared buffer (no Buffer allocation
 // and no stream push per read), (2) keep one net.Socket per loop and reconnect it after 'close'
-// (a documented use of socket.connect(); building a new Socket costs tens of µs of user CPU per
-// connection), and (3) check timeouts from one interval instead of a timer per socket that every
+// (a documented use of socket.connect(); building a new Socket per connection costs user CPU
+// that the connection loop would otherwise measure), and (3) check timeouts from one interval instead of a timer per socket that every
 // read and write refreshes.
 
 /** The receive buffer every socket of a client reads into (net's `onread` option). One is enough:

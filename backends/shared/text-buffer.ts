@@ -2,13 +2,9 @@
 // payload). A 10,000-service transaction is ~20 MB in ~185,000 lines.
 //
 // Lines are joined in small batches and each joined batch is copied into a Buffer that is
-// reused from render to render; the text becomes one string once, at the end. Measured on the
-// 2-core CI machines for 185k lines: one array + join 190–230 ms, Buffer.write per line 80–150 ms,
-// batches of 1,024 kept as strings and joined at the end 60–95 ms. Batches of 256 copied into a
-// reused Buffer were ~20% faster again in a micro-benchmark of the same shape (the kept batches,
-// ~110 KB strings, are copied by scavenges and promoted; here only the final string is), and
-// cut the full nft render at 10,000 services from ~90–100 to ~70–85 ms (best of 25, loaded
-// machine). The pool keeps at most three buffers of at most 64 MB: ~60 MB after 10,000 services.
+// reused from render to render; the text becomes one string once, at the end: batches kept as
+// strings are copied by scavenges and promoted, here only the final string is (the alternatives
+// measured are in backends/shared/README.md). The pool keeps at most three buffers of at most 64 MB.
 
 const BATCH = 256;
 

@@ -13,7 +13,6 @@ export function insideGuest(): boolean {
 }
 
 /** How much longer than on the host things take to start in the guest: qemu emulates the CPU
- * (TCG, no usable /dev/kvm), and a Node process there starts 20–40 times slower (measured: `node
- * -e 0` 0.04 s on the host, 1.5 s in the guest; `bench --version` 0.6 s of CPU against 20 s).
+ * (TCG, no usable /dev/kvm), so a Node process there starts far slower (src/guest/README.md).
  * Deadlines that wait for processes to come up are multiplied by it; measurements are not. */
 export const startupSlowdown = (): number => (insideGuest() ? 20 : 1);

@@ -17,8 +17,8 @@ export interface QemuSpec {
   results?: string;
   memoryMiB: number;
   cpus: number;
-  /** qboot, qemu's minimal firmware: the kernel starts 0.4 s after qemu instead of 1.3 s with
-   * SeaBIOS (measured here under TCG). Optional: SeaBIOS when it is not installed. */
+  /** qboot, qemu's minimal firmware: the kernel starts sooner than with SeaBIOS under TCG
+   * (src/guest/README.md). Optional: SeaBIOS when it is not installed. */
   bios?: string;
 }
 

@@ -1,20 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { Workload } from '../../workloads/types.js';
 
-// Where a workload's client and servers run (Workload.cpus), measured on this 2-vCPU machine:
+// Where a workload's client and servers run (Workload.cpus); the measurements behind each choice
+// are in workloads/README.md ("Where processes run").
 // - 'shared' (tcp-rr, udp-rr): round trips of one client and one server process. On different
 //   CPUs every half round trip wakes an idle vCPU (an IPI and a halt exit on a VM) and the
-//   scheduler's placement changes from run to run: tcp-rr on the pod path did 3,000–5,100
-//   transactions/s free, 3,900–5,900 pinned to two CPUs, and 15,600–19,100 with client and server
-//   on one CPU (p50 44–63 µs against 159–380). So, as netperf's -T does, they share one CPU: the
-//   last CPU this process may use.
+//   scheduler's placement changes from run to run. So, as netperf's -T does, they share one CPU:
+//   the last CPU this process may use.
 // - 'split' (http): a keep-alive load generator gets a CPU of its own and the servers the others,
-//   as a load generator on its own machine would. Left to the scheduler, autocannon and three
-//   Node servers kept waking each other across the two vCPUs (19 % idle while autocannon used
-//   0.6 cores) and autocannon reached 0.51–0.57× of three wrk processes on the same three pods
-//   (12,876 vs 22,574 requests/s at 3 connections, 16,608 vs 32,649 at 6); split, it reached
-//   0.86× at 3 connections and 1.00–1.02× at 6 and 12 (27,866 vs 27,780; 30,382 vs 29,933),
-//   the servers' CPU being the limit for both (scripts/bench-loadgen.ts measures it).
+//   as a load generator on its own machine would; left to the scheduler, the load generator and
+//   the servers keep waking each other across CPUs (scripts/bench-loadgen.ts measures it).
 // - unset: the scheduler's placement (pinning a connection-per-request client and its servers
 //   together made no difference).
 

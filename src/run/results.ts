@@ -106,8 +106,7 @@ export const runSchema = z.object({
   backends: z.array(
     z.object({
       name: z.string(),
-      // 'not-implemented': written by builds that registered backends without a data plane; kept so
-      // their run.json files still read.
+      // 'not-implemented': a state some stored run.json files hold; accepted so they still read.
       state: z.enum(['ready', 'unavailable', 'not-implemented']),
       reason: z.string().optional(),
       fix: z.string().optional(),

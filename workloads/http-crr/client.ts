@@ -15,9 +15,9 @@
 // soon as the connection is gone.
 //
 // HTTP is written and read here directly (one prepared request, response-reader.ts),
-// not with node:http: with `agent: false`, node:http built a ClientRequest, an Agent, a parser and
-// a Socket per request and spent 400-600 µs of CPU per request on the pod path, where wrk needs
-// about 100 (scripts/bench-loadgen.ts). Each loop keeps ONE net.Socket and reconnects it after its
+// not with node:http: with `agent: false`, node:http builds a ClientRequest, an Agent, a parser and
+// a Socket per request, several times wrk's CPU per request (workloads/README.md,
+// scripts/bench-loadgen.ts). Each loop keeps ONE net.Socket and reconnects it after its
 // 'close' (documented use of socket.connect(); each connect is a new TCP connection), reads into
 // the shared buffer, and timeouts come from one sweep (client-kit.ts, "Lean sockets").
 

@@ -18,13 +18,10 @@ export const http: Workload = {
   headline: 'p50',
   byDefault: true,
   paced: true,
-  // The load generator runs on a CPU of its own, the servers on the others (src/run/pin.ts:
-  // left to the scheduler on 2 vCPUs, autocannon reached 0.51–0.57× of wrk on the same three
-  // pods). Six keep-alive connections, two per endpoint pod at the default --endpoints 3: with
-  // one per pod, each of three servers sharing one CPU is woken for every single request
-  // (12,615 requests/s against 28,197 with two per pod and 29,638 with three on one pod, measured
-  // in a sandbox); from two per pod the servers' CPU is the limit, and autocannon matched three
-  // wrk processes (1.00×). autocannon itself defaults to 10.
+  // The load generator runs on a CPU of its own, the servers on the others (src/run/pin.ts).
+  // Six keep-alive connections, two per endpoint pod at the default --endpoints 3: with one per
+  // pod, each of three servers sharing one CPU is woken for every single request; from two per
+  // pod the servers' CPU is the limit (figures: workloads/README.md). autocannon itself defaults to 10.
   defaultConnections: 6,
   cpus: 'split',
   serverArgv: (podName) => [process.execPath, SERVER, '--name', podName, '--port', '8080'],

@@ -4,8 +4,8 @@
 // hosts (the pod path) each new connection goes to the next one, round-robin over all loops.
 //
 // The client closes first, and with RST (socket.resetAndDestroy(), Node ≥ 18.3): a FIN close
-// leaves each client socket in TIME_WAIT for 60 s (measured here: 5,443 TIME_WAIT sockets after
-// 4 loops × 1 s), which exhausts ephemeral ports and collides with old 4-tuples within seconds
+// leaves each client socket in TIME_WAIT for 60 s (thousands after a few loop-seconds), which
+// exhausts ephemeral ports and collides with old 4-tuples within seconds
 // (reference/environment.md, "Gotchas"). RST leaves no TIME_WAIT on either side, so the result
 // does not depend on tcp_tw_reuse; conntrack sees the RST and moves the entry to CLOSE (10 s).
 //

@@ -1,9 +1,9 @@
 // udp-rr server: a single-process node:dgram echo, `node server.js --port 7002`.
-// Not socat, measured on this machine's loopback with 8 client sockets for 1 s:
-//  - `UDP4-RECVFROM:7002,fork PIPE` forks a process per datagram: 894 transactions/s;
-//  - `UDP4-LISTEN:7002,fork PIPE` forks one child per client address (~20,000/s) but lost 13-22
-//    datagrams per run while forking for a new peer (loss that is the server's, not the path's),
-//    and its children never exit (no EOF in UDP), one per client socket per run, for ever.
+// Not socat (figures in workloads/README.md):
+//  - `UDP4-RECVFROM:7002,fork PIPE` forks a process per datagram, the bottleneck at once;
+//  - `UDP4-LISTEN:7002,fork PIPE` forks one child per client address but loses datagrams while
+//    forking for a new peer (loss that is the server's, not the path's), and its children never
+//    exit (no EOF in UDP), one per client socket per run, for ever.
 // One socket in one event loop has neither problem and is not the bottleneck.
 
 import { createSocket } from 'node:dgram';

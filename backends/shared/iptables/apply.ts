@@ -24,9 +24,9 @@ export async function ensureJump(t: NodeTarget, iptables: string, j: JumpRule, c
 /**
  * Runs ensureScript in the node namespace: kube-proxy's EnsureChain/EnsureRule calls (proxier.go,
  * syncProxyRules), in its order, each its own iptables process as kube-proxy's are, but started
- * from one shell. kube-proxy already lives in the node's namespace and forks iptables directly
- * (≈2 ms each here); starting each from Node through nsenter costs ≈10 ms, a harness cost that
- * made half a second of a 10,000-service full sync (42 processes). Returns the processes run.
+ * from one shell. kube-proxy already lives in the node's namespace and forks iptables directly;
+ * starting each from Node through nsenter would add a harness cost per process that kube-proxy
+ * does not pay (backends/shared/README.md). Returns the processes run.
  */
 export async function ensureJumps(
   t: NodeTarget,
