@@ -26,6 +26,11 @@ export interface BackendOptions {
   iptablesMode: IptablesMode;
   /** Time budget of one sync for backends that can run for minutes (rule by rule). */
   syncTimeoutMs: number;
+  /** nft backend: the kube-proxy line whose layout and per-sync work it reproduces (default 1.37). */
+  kubeProxy?: '1.35' | '1.36' | '1.37' | 'single-map';
+  /** nft backend: how each sync lists the table, overriding the profile's own way; `none` is the
+   * in-memory tracking proposed in kubernetes#139878. */
+  nftListing?: 'nft' | 'netlink' | 'none';
 }
 
 /** Where a backend programs rules: the node namespace of a sandbox, through the exec port. */
@@ -41,6 +46,9 @@ export interface NodeTarget {
   bpffs?: string;
   /** The node's external-facing interfaces (Cilium's --devices): where tc NodePort programs go. */
   devices?: string[];
+  /** What a backend keeps between syncs on this node, as kube-proxy keeps it in memory (the nft
+   * backend's stale chains and their flush times). One per node target, never in the backend object. */
+  memory?: Map<string, unknown>;
 }
 
 /** What a render produced: the backend's own payload plus a few numbers for people. */
@@ -56,6 +64,9 @@ export interface Applied {
   commands: number;
   /** Set when a time-budgeted apply stopped at its budget: the sync is reported as exceeded. */
   exceeded?: BudgetExceeded;
+  /** Milliseconds per named phase of the apply, in the order they ran (nft: list,
+   * read-elements, stale-delete, apply). */
+  phases?: Record<string, number>;
 }
 
 /** A time-budgeted apply that stopped: at its budget, or earlier when the pace of the commands

@@ -10,6 +10,9 @@ export interface SyncRecord {
   size: { count: number; unit: string };
   commands: number;
   exceeded?: BudgetExceeded;
+  /** Milliseconds per phase: `render`, then the backend's own (nft: list, read-elements,
+   * stale-delete, apply); a backend without phases has render and apply. */
+  phases: Record<string, number>;
 }
 
 /** Renders and applies one sync (full when `prev` is undefined), timing each half. Read-back is
@@ -34,6 +37,7 @@ export async function sync<P>(
       totalMs: t2 - t0,
       size: rendered.size,
       commands: applied.commands,
+      phases: { render: t1 - t0, ...(applied.phases ?? { apply: t2 - t1 }) },
       ...(applied.exceeded ? { exceeded: applied.exceeded } : {}),
     },
   };

@@ -4,6 +4,7 @@ import { binary, kernelOptions, verdict } from '../preflight.js';
 import type { Backend, Rendered } from '../types.js';
 import { diff, readback } from './readback.js';
 import { renderFull, renderPartial, TABLE, type RenderResult } from './render.js';
+import { applySync, nftMemory } from './sync-work.js';
 
 /** nft reports "/dev/stdin:LINE:COL-COL: Error: …" and then the line: keep both. One `nft -f` is
  * one kernel transaction, so a rejected line means nothing was applied. */
@@ -34,19 +35,25 @@ export const nft: Backend<RenderResult> = {
       ]),
     ]),
 
-  render(prev, next, cfg): Rendered<RenderResult> {
-    const r = prev === undefined ? renderFull(next, cfg) : renderPartial(prev, next, cfg);
+  render(prev, next, cfg, options): Rendered<RenderResult> {
+    const profile = options.kubeProxy;
+    const r = prev === undefined ? renderFull(next, cfg, { profile }) : renderPartial(prev, next, cfg, { profile });
     return { kind: prev === undefined ? 'full' : 'partial', payload: r, size: { count: r.stats.lines, unit: 'lines' } };
   },
 
-  async apply(t, { payload: r }) {
-    await t.exec.run({ netns: t.netns, argv: ['nft', '-f', '-'], stdin: r.script }).catch((e) => nftError(e, r.script));
-    return { commands: 1 };
+  async apply(t, rendered) {
+    return applySync(t, rendered, async (argv, stdin) => {
+      await t.exec.run({ netns: t.netns, argv, stdin }).catch((e) => nftError(e, stdin));
+    });
   },
 
   async readBack(t, { payload: r }) {
     const out = await t.exec.run({ netns: t.netns, argv: ['nft', '-j', 'list', 'table', 'ip', TABLE] });
-    return diff(r.desired, readback(out.stdout));
+    // Chains flushed by a sync and not yet deleted (≥ 1 s later, sync-work.ts) are in kube-proxy's
+    // table too: empty, and not part of the desired one.
+    const have = readback(out.stdout);
+    for (const c of nftMemory(t).staleChains.keys()) if (have.chains.get(c)?.rules.length === 0) have.chains.delete(c);
+    return diff(r.desired, have);
   },
 
   async teardown(t) {

@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cfg, smallState, smallStateNext } from '../../src/model/test-support/states.js';
 import { ReadbackError, diff, diffRuleText, parseListingRules, parseNftJson, readback, valueText, verdictText } from './readback.js';
-import { describe as describeTable, renderFull } from './render.js';
+import * as render from './render.js';
+
+// The fixtures are listings of the 1.35 layout.
+const renderFull = (s: Parameters<typeof render.renderFull>[0], c: typeof cfg) => render.renderFull(s, c, { profile: '1.35' });
+const describeTable = (s: Parameters<typeof render.describe>[0], c: typeof cfg) => render.describe(s, c, '1.35');
 import { nftListOutput } from './schema.js';
 import type { TableDesc } from './table.js';
 

@@ -59,6 +59,8 @@ const syncRecord = z.object({
   size: z.object({ count: z.number(), unit: z.string() }),
   commands: z.number(),
   exceeded: z.object({ budgetMs: z.number(), done: z.number(), total: z.number(), projectedMs: z.number().optional() }).optional(),
+  /** Milliseconds per phase (render, then the backend's own: nft list, read-elements, stale-delete, apply); absent in older runs. */
+  phases: z.record(z.string(), z.number()).optional(),
   /** Differences found by reading the installed state back (outside the timed region). */
   readBackDifferences: z.array(z.string()),
 });

@@ -70,6 +70,7 @@ export function nodeTarget(exec: Exec, sb: Sandbox, options: BackendOptions): No
     cgroup: sb.paths.cgroup,
     bpffs: sb.paths.bpffs,
     devices: [plan.node.extIf],
+    memory: new Map(),
   };
 }
 

@@ -24,7 +24,7 @@ interface Report {
   backend: string;
   options: { iptablesMode: string };
   checks: { name: string; pass: boolean; detail: string }[];
-  syncs: { step: string; kind: string; renderMs: number; applyMs: number }[];
+  syncs: { step: string; kind: string; renderMs: number; applyMs: number; phases: Record<string, number> }[];
   passed: boolean;
 }
 
@@ -40,7 +40,11 @@ describe.runIf(isRoot)('bench verify', () => {
   });
 
   const cases: [string, string[]][] = [
-    ['nft', []],
+    // Every kube-proxy profile of the nft backend (backends/nft/profiles.ts).
+    ['nft', ['--kube-proxy', '1.35']],
+    ['nft', ['--kube-proxy', '1.36']],
+    ['nft', ['--kube-proxy', '1.37']],
+    ['nft', ['--kube-proxy', 'single-map']],
     ['iptables-restore', ['--iptables-mode', 'legacy']],
     ['iptables-restore', ['--iptables-mode', 'nft']],
     ['iptables', ['--iptables-mode', 'legacy']],
@@ -54,7 +58,13 @@ describe.runIf(isRoot)('bench verify', () => {
     expect(r.exitCode).toBe(0);
     expect(report.checks.map((c) => c.name)).toEqual(CHECKS);
     expect(report.syncs.map((s) => s.kind)).toEqual(['full', 'partial']);
-    if (extra.length) expect(report.options.iptablesMode).toBe(extra[1]);
+    if (extra[0] === '--iptables-mode') expect(report.options.iptablesMode).toBe(extra[1]);
+    if (extra[0] === '--kube-proxy') {
+      expect(report.options).toMatchObject({ kubeProxy: extra[1] });
+      // kube-proxy's per-sync work, timed per phase (a full sync also reads the element stores).
+      expect(Object.keys(report.syncs[0]!.phases).sort()).toEqual(['apply', 'list', 'read-elements', 'render', 'stale-delete']);
+      expect(Object.keys(report.syncs[1]!.phases).sort()).toEqual(['apply', 'list', 'render', 'stale-delete']);
+    }
     expect(r.stderr).toMatch(new RegExp(`${backend}: all 14 checks passed`));
     expect(ourNamespaces()).toEqual([]);
   });
@@ -66,6 +76,12 @@ describe.runIf(isRoot)('bench verify', () => {
     const m = await bench(['verify', '--backend', 'nft', '--iptables-mode', 'fast']);
     expect(m.exitCode).toBe(2);
     expect(m.stderr).toMatch(/--iptables-mode: must be legacy or nft/);
+    const k = await bench(['verify', '--backend', 'nft', '--kube-proxy', '1.34']);
+    expect(k.exitCode).toBe(2);
+    expect(k.stderr).toMatch(/--kube-proxy: must be one of 1\.35, 1\.36, 1\.37, single-map/);
+    const o = await bench(['verify', '--backend', 'iptables-restore', '--kube-proxy', '1.36']);
+    expect(o.exitCode).toBe(2);
+    expect(o.stderr).toMatch(/--kube-proxy: only the nft backend has kube-proxy profiles/);
     // (ipvs on this host kernel: unavailable, exit 1, naming --kernel guest: test/e2e/ipvs-host.test.ts)
     expect(ourNamespaces()).toEqual([]);
   });

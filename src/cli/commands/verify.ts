@@ -1,5 +1,5 @@
 import { backendByName, BACKEND_NAMES } from '../../../backends/index.js';
-import { backendOptionsShape, toBackendOptions } from '../../config/backend.js';
+import { backendOptionsShape, nftOptionsShape, toBackendOptions } from '../../config/backend.js';
 import { intInRange } from '../../config/fields.js';
 import { kernelShape } from '../../config/kernel.js';
 import { BenchError, UsageError } from '../../errors.js';
@@ -18,6 +18,7 @@ export const verifyShape = {
     .default(TESTED.length)
     .describe(`services to install (the ${TESTED.length} tested ones plus fillers pointing at real pods)`),
   ...backendOptionsShape,
+  ...nftOptionsShape,
   ...kernelShape,
 };
 
@@ -26,6 +27,12 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
   const f = parseShape(verifyShape, flags);
   const backend = backendByName(f.backend);
   if (!backend) throw new UsageError(`--backend: unknown backend ${JSON.stringify(f.backend)}; one of ${BACKEND_NAMES.join(', ')}`);
+  for (const [flag, value] of [
+    ['--kube-proxy', f.kubeProxy],
+    ['--nft-listing', f.nftListing],
+  ] as const)
+    if (value !== undefined && backend.name !== 'nft')
+      throw new UsageError(`${flag}: only the nft backend has kube-proxy profiles, not ${backend.name}`);
   // In a guest kernel the backend's preflight runs inside the guest, on the kernel it checks.
   if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv });
   const options = toBackendOptions(f);
@@ -34,7 +41,9 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
 
   const interrupts = new Interrupts(ctx.say);
   try {
-    ctx.say(`verifying ${backend.name}${backend.iptablesFlavour ? ` (${options.iptablesMode})` : ''} with ${f.services} services…`);
+    ctx.say(
+      `verifying ${backend.name}${backend.iptablesFlavour ? ` (${options.iptablesMode})` : ''}${backend.name === 'nft' ? ` (kube-proxy ${options.kubeProxy ?? '1.37'})` : ''} with ${f.services} services…`,
+    );
     const report = await runVerify({ exec: ctx.exec, say: ctx.say, check: interrupts.check }, backend, options, f.services);
     if (flags.json) ctx.out(`${JSON.stringify(report)}\n`);
     const w = Math.max(...report.checks.map((c) => c.name.length));

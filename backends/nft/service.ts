@@ -1,0 +1,209 @@
+// The loop body of syncProxyRules: one service port's chains, rules and map elements, in the
+// layout of the render's profile (profiles.ts).
+
+import type { Endpoint, Service, ServicePort } from '../../src/model/types.js';
+import { addContainer, addRule, ensureChain, ensureElem, quote, type Context } from './context.js';
+import type { EndpointNames } from './names.js';
+import { endpointNamesOf, portNames, type PortNames } from './port-names.js';
+import { CHAIN, SET } from './setup.js';
+
+export function writeService(ctx: Context, svc: Service, eps: readonly Endpoint[], changed: boolean): void {
+  if (changed && ctx.w !== undefined && svc.ports.length > 0) ctx.stats.servicesWritten++;
+  for (const port of svc.ports) writeServicePort(ctx, svc, port, eps, changed);
+}
+
+/** An unchanged service on a partial sync: its chains and affinity sets stay active, nothing is
+ * written and its elements are left out of the diff (ensureChain with skipServiceUpdate). */
+export function noteService(ctx: Context, svc: Service, eps: readonly Endpoint[]): void {
+  for (const port of svc.ports) {
+    const k = categorize(ctx, svc, port, eps);
+    for (const n of k.epNames) ctx.chains.add(n.chain);
+    if (k.hasEndpoints && !k.shared) ctx.chains.add(k.pn.chains.service);
+    if (k.shared) ctx.chains.add(dispatchChain(eps.length));
+    if (k.local.length > 0) ctx.chains.add(k.pn.chains.local);
+    if (k.hasEndpoints && k.externallyAccessible) ctx.chains.add(k.pn.chains.external);
+    if (k.affinity) for (const n of k.epNames) ctx.affinitySets.add(n.affinitySet);
+  }
+}
+
+/** proxy.CategorizeEndpoints with every endpoint ready and no internalTrafficPolicy. */
+interface Categorized {
+  pn: PortNames;
+  protocol: 'tcp' | 'udp';
+  affinity: boolean;
+  externalPolicyLocal: boolean;
+  externallyAccessible: boolean;
+  hasEndpoints: boolean;
+  hasExternalEndpoints: boolean;
+  local: readonly Endpoint[];
+  /** Per-endpoint chains and affinity sets (≤ 1.35 always; 1.36+ with ClientIP affinity). */
+  epNames: readonly EndpointNames[];
+  /** single-map: a plain ClusterIP goes to a shared dispatch chain, not a service chain. */
+  shared: boolean;
+}
+
+function categorize(ctx: Context, svc: Service, port: ServicePort, eps: readonly Endpoint[]): Categorized {
+  const pn = portNames(svc, port);
+  const affinity = svc.sessionAffinity === 'ClientIP';
+  // ExternalPolicyLocal() is a property of the Service (externally accessible && eTP=Local);
+  // ExternallyAccessible() of the port is "has a node port" in this model.
+  const externalPolicyLocal = svc.type === 'NodePort' && svc.externalTrafficPolicy === 'Local';
+  const externallyAccessible = pn.nodePort !== 0;
+  const local = externalPolicyLocal && externallyAccessible ? eps.filter((e) => e.local) : [];
+  const hasEndpoints = eps.length > 0;
+  const endpointChains = ctx.profile.endpointDispatch === 'endpoint-chains' || affinity;
+  return {
+    pn,
+    protocol: pn.protocol === 'TCP' ? 'tcp' : 'udp',
+    affinity,
+    externalPolicyLocal,
+    externallyAccessible,
+    hasEndpoints,
+    hasExternalEndpoints: hasEndpoints && (!externalPolicyLocal || local.length > 0),
+    local,
+    epNames: endpointChains ? endpointNamesOf(pn, svc, port, eps) : [],
+    shared: ctx.profile.endpointDispatch === 'shared-dispatch' && !affinity && !externallyAccessible && hasEndpoints,
+  };
+}
+
+function writeServicePort(ctx: Context, svc: Service, port: ServicePort, eps: readonly Endpoint[], write: boolean): void {
+  const k = categorize(ctx, svc, port, eps);
+  const names = k.pn.chains;
+  for (const n of k.epNames) ensureChain(ctx, n.chain, write);
+  const usesClusterPolicyChain = k.hasEndpoints && !k.shared;
+  if (usesClusterPolicyChain) ensureChain(ctx, names.service, write);
+  const usesLocalPolicyChain = k.local.length > 0;
+  if (usesLocalPolicyChain) ensureChain(ctx, names.local, write);
+  const usesExternalTrafficChain = k.hasEndpoints && k.externallyAccessible;
+  if (usesExternalTrafficChain) ensureChain(ctx, names.external, write);
+  if (write && ctx.w !== undefined)
+    ctx.stats.chainsWritten +=
+      k.epNames.length + (usesClusterPolicyChain ? 1 : 0) + (usesLocalPolicyChain ? 1 : 0) + (usesExternalTrafficChain ? 1 : 0);
+
+  // The shared chain exists before the service-ips element that points at it.
+  if (k.shared) writeDispatchChain(ctx, eps.length, write);
+  writeElements(ctx, svc, k, eps);
+  if (k.affinity) for (const n of k.epNames) ctx.affinitySets.add(n.affinitySet);
+  // Rule texts are built only when they are written or recorded (skipServiceUpdate).
+  if (!((write && ctx.w !== undefined) || ctx.desc !== undefined)) return;
+
+  if (k.hasEndpoints && ctx.profile.masquerade === 'mark-chain' && ctx.cfg.podCidr !== '')
+    // localDetector.IfNotLocalNFT(): masquerade off-cluster sources (≤ 1.35; 1.36+ does it in `services`).
+    addRule(ctx, names.service, `ip daddr ${svc.clusterIP} ip saddr != ${ctx.cfg.podCidr} jump ${CHAIN.markMasq}`, write);
+  if (usesExternalTrafficChain) writeExternalRules(ctx, k, write);
+  if (k.affinity) {
+    for (const n of k.epNames) {
+      const set = {
+        name: n.affinitySet,
+        kind: 'set' as const,
+        type: 'ipv4_addr',
+        flags: ['dynamic', 'timeout'],
+        timeout: svc.stickyMaxAgeSeconds,
+      };
+      addContainer(ctx, set, write);
+    }
+  }
+  if (usesClusterPolicyChain) writeServiceToEndpointRules(ctx, names.service, k, eps, k.epNames, write);
+  if (usesLocalPolicyChain) {
+    const localNames = k.epNames.filter((_, i) => (eps[i] as Endpoint).local);
+    writeServiceToEndpointRules(ctx, names.local, k, k.local, localNames, write);
+  }
+  writeEndpointChains(ctx, k, eps, write);
+}
+
+/** service-ips / no-endpoint-* / service-nodeports elements, hairpin-connections, endpoints slots. */
+function writeElements(ctx: Context, svc: Service, k: Categorized, eps: readonly Endpoint[]): void {
+  const pn = k.pn;
+  let internalVerdict = '';
+  let externalVerdict = '';
+  if (!k.hasEndpoints) internalVerdict = externalVerdict = `goto ${CHAIN.reject}`;
+  else if (!k.hasExternalEndpoints) externalVerdict = 'drop';
+  ensureElem(ctx, SET.clusterIPs, svc.clusterIP, '');
+  if (!k.hasEndpoints) ensureElem(ctx, SET.noEndpointServices, pn.svcKey, internalVerdict, pn.nameString);
+  else if (!k.shared) ensureElem(ctx, SET.serviceIPs, pn.svcKey, pn.gotoService);
+  else {
+    ensureElem(ctx, SET.serviceIPs, pn.svcKey, `goto ${dispatchChain(eps.length)}`);
+    for (let i = 0; i < eps.length; i++)
+      ensureElem(ctx, SET.endpoints, `${pn.svcKey} . ${i}`, `${(eps[i] as Endpoint).ip} . ${pn.targetPort}`);
+  }
+  if (k.externallyAccessible) {
+    if (k.hasEndpoints) ensureElem(ctx, SET.serviceNodePorts, pn.nodePortKey, pn.gotoExternal);
+    if (!k.hasExternalEndpoints) ensureElem(ctx, SET.noEndpointNodePorts, pn.nodePortKey, externalVerdict, pn.nameString);
+  }
+  if (ctx.profile.masquerade === 'services-rule') ensureHairpin(ctx, k.pn, eps);
+}
+
+/** 1.36+: hairpin-connections holds "IP . IP . proto . port" of every local endpoint. */
+export function ensureHairpin(ctx: Context, pn: PortNames, eps: readonly Endpoint[]): void {
+  const proto = pn.protocol === 'TCP' ? 'tcp' : 'udp';
+  for (const e of eps) if (e.local) ensureElem(ctx, SET.hairpinConnections, `${e.ip} . ${e.ip} . ${proto} . ${pn.targetPort}`, '');
+}
+
+/** EXT chain: masquerade non-local traffic (Cluster), or short-circuit pod and host traffic (Local). */
+function writeExternalRules(ctx: Context, k: Categorized, write: boolean): void {
+  const names = k.pn.chains;
+  const inline = ctx.profile.masquerade === 'services-rule';
+  const mark = (comment: string) =>
+    inline ? `mark set mark or ${ctx.cfg.masqueradeMark} comment ${quote(comment)}` : `jump ${CHAIN.markMasq}`;
+  if (!k.externalPolicyLocal) {
+    addRule(ctx, names.external, mark('masquerade'), write);
+  } else {
+    if (ctx.cfg.podCidr !== '')
+      addRule(ctx, names.external, `ip saddr ${ctx.cfg.podCidr} goto ${names.service} comment "short-circuit pod traffic"`, write);
+    const masq = inline ? mark('masquerade local traffic') : `jump ${CHAIN.markMasq} comment "masquerade local traffic"`;
+    addRule(ctx, names.external, `fib saddr type local ${masq}`, write);
+    addRule(ctx, names.external, `fib saddr type local goto ${names.service} comment "short-circuit local traffic"`, write);
+  }
+  if (k.hasExternalEndpoints) addRule(ctx, names.external, `goto ${k.externalPolicyLocal ? names.local : names.service}`, write);
+}
+
+/** writeServiceToEndpointRules: affinity gotos first, then the load-balancing rule. */
+function writeServiceToEndpointRules(
+  ctx: Context,
+  chain: string,
+  k: Categorized,
+  eps: readonly Endpoint[],
+  names: readonly EndpointNames[],
+  write: boolean,
+): void {
+  if (k.affinity) for (const ep of names) addRule(ctx, chain, `ip saddr @${ep.affinitySet} goto ${ep.chain}`, write);
+  if (names.length > 0) {
+    addRule(ctx, chain, `numgen random mod ${names.length} vmap { ${names.map((n, i) => `${i} : goto ${n.chain}`).join(' , ')} }`, write);
+    return;
+  }
+  const port = k.pn.targetPort;
+  if (eps.length === 1 && ctx.profile.endpointDispatch !== 'dnat-map') {
+    // 1.37 (#140723, final form #140960): one endpoint needs no map.
+    addRule(ctx, chain, `meta l4proto ${k.protocol} dnat to ${(eps[0] as Endpoint).ip}:${port}`, write);
+    return;
+  }
+  const elems = eps.map((e, i) => `${i} : ${e.ip} . ${port}`).join(' , ');
+  addRule(ctx, chain, `meta l4proto ${k.protocol} dnat ip addr . port to numgen random mod ${eps.length} map { ${elems} }`, write);
+}
+
+export const dispatchChain = (n: number): string => `dispatch-${n}`;
+
+/** #140362: one chain per endpoint count, shared by every plain ClusterIP with that count. */
+function writeDispatchChain(ctx: Context, n: number, write: boolean): void {
+  const name = dispatchChain(n);
+  if (ctx.chains.has(name)) return;
+  ensureChain(ctx, name, write);
+  addRule(
+    ctx,
+    name,
+    `ct mark set numgen random mod ${n} dnat ip to ip daddr . meta l4proto . th dport . ct mark map @${SET.endpoints}`,
+    write,
+  );
+}
+
+/** Endpoint chains: hairpin masquerade (≤ 1.35), affinity update, DNAT. */
+function writeEndpointChains(ctx: Context, k: Categorized, eps: readonly Endpoint[], write: boolean): void {
+  const hairpin = ctx.profile.masquerade === 'mark-chain';
+  for (let i = 0; i < k.epNames.length; i++) {
+    const ip = (eps[i] as Endpoint).ip;
+    const n = k.epNames[i] as EndpointNames;
+    if (hairpin) addRule(ctx, n.chain, `ip saddr ${ip} jump ${CHAIN.markMasq}`, write);
+    if (k.affinity) addRule(ctx, n.chain, `update @${n.affinitySet} { ip saddr }`, write);
+    addRule(ctx, n.chain, `meta l4proto ${k.protocol} dnat to ${ip}:${k.pn.targetPort}`, write);
+  }
+}
