@@ -1,5 +1,5 @@
 import type { Workload } from '../../workloads/types.js';
-import type { Exec, ExecResult } from '../exec/index.js';
+import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
 import { probe } from '../probe/client.js';
 import { pinned } from './pin.js';
 import type { PodPlan } from '../sandbox/plan.js';
@@ -8,6 +8,7 @@ import type { BackendEnv } from './backend-sandbox.js';
 import type { PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
 import type { Path } from './types.js';
+import type { ProfileOutcome, Sampler } from '../profile/sampler.js';
 
 export interface CaseSettings {
   endpoints: number;
@@ -17,6 +18,8 @@ export interface CaseSettings {
   connections: number;
   rate?: number;
   messageSize: number;
+  /** Samples the kernel during the measured window (src/profile); absent: this case is not sampled. */
+  sampler?: Sampler;
 }
 
 /** The server pods that are the measured service's endpoints: the first `endpoints` ones. */
@@ -129,6 +132,7 @@ interface LoadRun {
   cpu0: MachineCpu;
   cpu1: MachineCpu;
   serversS: number;
+  profile?: ProfileOutcome;
 }
 
 /** Drives the workload's client through the path, reading CPU counters before and after. */
@@ -138,7 +142,7 @@ async function driveLoad(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workloa
   const serverPids = env.servers.map((x) => x.pid);
   const cpu0 = readMachineCpu();
   const srv0 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
-  const r = await exec.run({
+  const cmd: Command & { timeoutMs: number } = {
     netns: to.netns,
     argv: pinned(
       w,
@@ -156,15 +160,32 @@ async function driveLoad(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workloa
     ),
     timeoutMs: s.durationMs + s.warmupMs + 30_000,
     allowFailure: true,
-  });
+  };
+  // Sampled: the sampler starts first and waits out the warm-up (perf record -D), so it covers the
+  // measured window; the client runs through start() for its pid (attribution counts its samples).
+  const sampling = s.sampler === undefined ? undefined : await s.sampler.start(s.warmupMs, s.durationMs);
+  const client = sampling === undefined ? undefined : exec.start(cmd);
+  const r = client === undefined ? await exec.run(cmd) : await exitedWithin(client, cmd.timeoutMs);
   const cpu1 = readMachineCpu();
   const srv1 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
-  return { r, cpu0, cpu1, serversS: srv1 - srv0 };
+  // After the CPU counters: reading the recording back is not the case's CPU.
+  const profile = client === undefined ? undefined : await sampling!.finish([...serverPids, client.pid]);
+  return { r, cpu0, cpu1, serversS: srv1 - srv0, ...(profile === undefined ? {} : { profile }) };
+}
+
+/** A started process's result, stopped (SIGTERM, then SIGKILL) after `timeoutMs`. */
+async function exitedWithin(p: Started, timeoutMs: number): Promise<ExecResult> {
+  const timer = setTimeout(() => void p.stop(), timeoutMs);
+  try {
+    return await p.exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The case's result from the load generator's output: errored when it failed, did nothing, or
  * more than 1% of its operations failed. */
-function judgeLoad(b: ReturnType<typeof base>, w: Workload, { r, cpu0, cpu1, serversS }: LoadRun, checkedBy: string): CaseResult {
+function judgeLoad(b: ReturnType<typeof base>, w: Workload, { r, cpu0, cpu1, serversS, profile }: LoadRun, checkedBy: string): CaseResult {
   if (r.exitCode !== 0)
     return {
       ...b,
@@ -200,5 +221,6 @@ function judgeLoad(b: ReturnType<typeof base>, w: Workload, { r, cpu0, cpu1, ser
       kernelS: m.kernelS,
       totalBusyS: m.totalBusyS,
     },
+    ...(profile === undefined ? {} : profile.ok ? { profile: profile.profile } : { profileError: profile.reason }),
   };
 }

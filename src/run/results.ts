@@ -23,6 +23,34 @@ const cpu = z.object({
   totalBusyS: z.number(),
 });
 
+/** Kernel attribution of a sampled case (src/profile): the raw counts every per-operation figure
+ * derives from. groupNs: CPU nanoseconds per group over the window (samples × periodNs). */
+const groupCounts = z.record(z.string(), z.number());
+export const caseProfile = z.object({
+  hz: z.number(),
+  periodNs: z.number(),
+  windowMs: z.number(),
+  samples: z.object({ total: z.number(), counted: z.number(), idle: z.number(), unrelated: z.number() }),
+  groupNs: groupCounts,
+  groupSamples: groupCounts,
+  /** Folded stacks "group;root;…;leaf" (kernel frames, the 16 leaf-most) with sample counts, the
+   * 120 largest per case and the rest summed per group. */
+  stacks: z.array(z.tuple([z.string(), z.number()])),
+});
+export type CaseProfileJson = z.infer<typeof caseProfile>;
+
+/** How the run sampled the kernel (src/profile); absent in runs made before profiling existed. */
+const profiling = z.object({
+  state: z.enum(['on', 'off', 'unavailable']),
+  /** Why off or unavailable ("perf not found …"). */
+  reason: z.string().optional(),
+  hz: z.number().optional(),
+  perf: z.string().optional(),
+  /** Repetitions whose number is a multiple of this run unsampled: the sampler's overhead is the
+   * throughput of sampled against unsampled repetitions of the same groups. */
+  unsampledEvery: z.number().optional(),
+});
+
 const caseBase = z.object({
   id: z.string(),
   backend: z.string(),
@@ -41,7 +69,15 @@ const caseBase = z.object({
 export const caseResult = z.discriminatedUnion('state', [
   // checkedBy: who answered the path check before the case, one pod per host of the path,
   // comma-separated (the pod path: every endpoint pod; a Service path: the one it picked).
-  caseBase.extend({ state: z.literal('completed'), result: workloadResult, cpu, checkedBy: z.string() }),
+  caseBase.extend({
+    state: z.literal('completed'),
+    result: workloadResult,
+    cpu,
+    checkedBy: z.string(),
+    /** Present when the case was sampled: the attribution, or why sampling failed. */
+    profile: caseProfile.optional(),
+    profileError: z.string().optional(),
+  }),
   caseBase.extend({ state: z.literal('errored'), reason: z.string(), result: workloadResult.optional() }),
   caseBase.extend({ state: z.literal('skipped'), reason: z.string() }),
   caseBase.extend({ state: z.literal('aborted'), reason: z.string() }),
@@ -116,6 +152,7 @@ export const runSchema = z.object({
       sandbox: z.string().optional(),
     }),
   ),
+  profiling: profiling.optional(),
   syncs: z.array(syncRecord),
   programmingLatency: z.array(
     z.object({ backend: z.string(), services: z.number(), ms: z.number().nullable(), note: z.string().optional() }),

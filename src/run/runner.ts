@@ -17,6 +17,7 @@ import { planCases, type PlannedCase } from './plan.js';
 import { Progress } from './progress.js';
 import { RunWriter, RUN_SCHEMA, type CaseResult, type RunJson } from './results.js';
 import { prepareScale } from './scale.js';
+import { openProfiler } from '../profile/sampler.js';
 
 /** Seconds --time-budget keeps for the teardown and reports after the last case. */
 const WRAP_UP_S = 5;
@@ -50,6 +51,9 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
       hint: 'bench doctor shows what each backend needs',
     });
 
+  const profiler = await openProfiler(ctx.exec, flags.profile, flags.profileHz);
+  if (profiler.record.state === 'unavailable') ctx.say(`kernel attribution unavailable: ${profiler.record.reason}; cases run unsampled`);
+
   const runId = `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${newRunId()}`;
   const run: RunJson = {
     schema: RUN_SCHEMA,
@@ -66,6 +70,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
       ...(preflight.state === 'unavailable' ? { reason: preflight.reason, fix: preflight.fix } : {}),
       options: { ...options },
     })),
+    profiling: profiler.record,
     syncs: [],
     programmingLatency: [],
     syncBench: [],
@@ -105,7 +110,11 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     const env = envs.get(c.backend);
     const w = workloads.find((x) => x.name === c.workload) as Workload;
     const result: CaseResult = env
-      ? await runCase(env.sandbox.exec, env, c, w, { ...settings, connections: flags.connections ?? w.defaultConnections ?? 1 })
+      ? await runCase(env.sandbox.exec, env, c, w, {
+          ...settings,
+          connections: flags.connections ?? w.defaultConnections ?? 1,
+          ...profiler.forRepetition(c.repetition),
+        })
       : {
           id: c.id,
           backend: c.backend,

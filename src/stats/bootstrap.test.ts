@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapCI, bootstrapRatioCI, DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED } from './bootstrap.js';
+import { bootstrapCI, bootstrapDifferenceCI, bootstrapRatioCI, DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED } from './bootstrap.js';
 import { mean, median } from './descriptive.js';
 import { createRng } from './prng.js';
 
@@ -180,5 +180,75 @@ describe('bootstrapRatioCI', () => {
   it('throws when the denominator median is 0 on the data or on a resample', () => {
     expect(() => bootstrapRatioCI([0, 0, 0], [1, 2])).toThrow(RangeError);
     expect(() => bootstrapRatioCI([0, 0, 1, 1, 1], [1, 2], { seed: 1 })).toThrow(/ratio of a resample/);
+  });
+});
+
+describe('bootstrapDifferenceCI', () => {
+  it('has the exact difference of the medians as its estimate', () => {
+    expect(bootstrapDifferenceCI(A, B, { seed: 7 }).estimate).toBe(21.5 - 13.5);
+  });
+
+  it('gives the extreme differences for two-value samples (each has probability 1/16 > 2.5 %)', () => {
+    // Resample medians of [0, 2] are 0, 1, 2 (p 1/4, 1/2, 1/4), of [10, 14] 10, 12, 14; the lowest
+    // difference 10 − 2 and the highest 14 − 0 each have probability 1/16.
+    expect(bootstrapDifferenceCI([0, 2], [10, 14], { seed: 3 })).toEqual({
+      estimate: 11,
+      low: 8,
+      high: 14,
+      level: 0.95,
+      resamples: 2000,
+      seed: 3,
+      degenerate: false,
+    });
+  });
+
+  it('is exactly [d, d] for two constant samples d apart', () => {
+    expect(bootstrapDifferenceCI([5, 5, 5], [7.5, 7.5], { seed: 1 })).toMatchObject({
+      estimate: 2.5,
+      low: 2.5,
+      high: 2.5,
+      degenerate: false,
+    });
+  });
+
+  it('moves every bound by exactly c when b moves by c, and draws as a hand-written replay does', () => {
+    const base = bootstrapDifferenceCI(A, B, { seed: 9, resamples: 400 });
+    const moved = bootstrapDifferenceCI(
+      A,
+      B.map((x) => x + 4),
+      { seed: 9, resamples: 400 },
+    );
+    expect([moved.estimate, moved.low, moved.high]).toEqual([base.estimate + 4, base.low + 4, base.high + 4]);
+    // Replay: per replicate, len(A) indices into sorted A, then len(B) into sorted B, from one stream.
+    const rng = createRng(9);
+    const sa = [...A].sort((x, y) => x - y);
+    const sb = [...B].sort((x, y) => x - y);
+    const reps = Array.from({ length: 400 }, () => {
+      const ra = sa.map(() => sa[rng.nextInt(sa.length)]!);
+      const rb = sb.map(() => sb[rng.nextInt(sb.length)]!);
+      return median(rb) - median(ra);
+    }).sort((x, y) => x - y);
+    const q = (p: number) => {
+      const h = (reps.length - 1) * p;
+      const lo = Math.floor(h);
+      return reps[lo]! + (h - lo) * (reps[Math.min(lo + 1, reps.length - 1)]! - reps[lo]!);
+    };
+    expect([base.low, base.high]).toEqual([q(0.025), q(0.975)]);
+  });
+
+  it('pins the CI of median(b) − median(a) for seed 7', () => {
+    const ci = bootstrapDifferenceCI(A, B, { seed: 7 });
+    expect([ci.low, ci.high]).toEqual([6, 10.5]);
+  });
+
+  it('is degenerate when either sample has fewer than 2 values', () => {
+    expect(bootstrapDifferenceCI([10], B, { seed: 1 })).toMatchObject({
+      estimate: 11.5,
+      low: 11.5,
+      high: 11.5,
+      resamples: 0,
+      degenerate: true,
+    });
+    expect(bootstrapDifferenceCI(A, [27], { seed: 1 }).degenerate).toBe(true);
   });
 });

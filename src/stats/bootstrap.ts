@@ -154,3 +154,27 @@ export function bootstrapRatioCI(a: readonly number[], b: readonly number[], opt
   }
   return percentileInterval(estimate, replicates, o);
 }
+
+/**
+ * Percentile-bootstrap CI of statistic(b) − statistic(a) for two independent samples (default:
+ * difference of medians, b minus a), drawn as bootstrapRatioCI draws (a first, then b, from one
+ * seeded stream). Degenerate when either sample has fewer than 2 values. For quantities near
+ * zero, where a ratio is undefined or unstable: "ClusterIP adds 0.9 µs of NAT time".
+ */
+export function bootstrapDifferenceCI(a: readonly number[], b: readonly number[], opts: BootstrapOptions = {}): ConfidenceInterval {
+  const o = resolve(opts);
+  const sortedA = sortedAscending(a);
+  const sortedB = sortedAscending(b);
+  const estimate = finiteOrThrow(o.statistic(sortedB) - o.statistic(sortedA), 'difference of the samples');
+  if (sortedA.length < 2 || sortedB.length < 2) return degenerateInterval(estimate, o);
+
+  const rng = createRng(o.seed);
+  const resamplerA = new SortedResampler(sortedA);
+  const resamplerB = new SortedResampler(sortedB);
+  const replicates = new Array<number>(o.resamples);
+  for (let r = 0; r < o.resamples; r++) {
+    const subtrahend = o.statistic(resamplerA.draw(rng));
+    replicates[r] = finiteOrThrow(o.statistic(resamplerB.draw(rng)) - subtrahend, 'difference of a resample');
+  }
+  return percentileInterval(estimate, replicates, o);
+}
