@@ -86,6 +86,8 @@ export interface BackendInfo {
   /** Programs rules through iptables, so --iptables-mode (legacy or nft) picks its tools: reports
    * and `bench verify` name the flavour it ran with. */
   iptablesFlavour: boolean;
+  /** True when the backend reproduces kube-proxy's versions (`--kube-proxy`, BackendOptions.kubeProxy). */
+  kubeProxyProfiles?: boolean;
   preflight(options: BackendOptions): Promise<Preflight>;
 }
 

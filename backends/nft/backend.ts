@@ -22,6 +22,7 @@ export const nft: Backend<RenderResult> = {
   name: 'nft',
   title: "kube-proxy's nftables mode: verdict maps and per-service chains, one nft -f transaction per sync",
   iptablesFlavour: false,
+  kubeProxyProfiles: true,
   preflight: async () =>
     verdict([
       await binary('nft', ['--version'], 'nftables'),

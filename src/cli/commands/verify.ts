@@ -31,7 +31,7 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
     ['--kube-proxy', f.kubeProxy],
     ['--nft-listing', f.nftListing],
   ] as const)
-    if (value !== undefined && backend.name !== 'nft')
+    if (value !== undefined && backend.kubeProxyProfiles !== true)
       throw new UsageError(`${flag}: only the nft backend has kube-proxy profiles, not ${backend.name}`);
   // In a guest kernel the backend's preflight runs inside the guest, on the kernel it checks.
   if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv });
@@ -42,7 +42,7 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
   const interrupts = new Interrupts(ctx.say);
   try {
     ctx.say(
-      `verifying ${backend.name}${backend.iptablesFlavour ? ` (${options.iptablesMode})` : ''}${backend.name === 'nft' ? ` (kube-proxy ${options.kubeProxy ?? '1.37'})` : ''} with ${f.services} services…`,
+      `verifying ${backend.name}${backend.iptablesFlavour ? ` (${options.iptablesMode})` : ''}${backend.kubeProxyProfiles === true ? ` (kube-proxy ${options.kubeProxy ?? '1.37'})` : ''} with ${f.services} services…`,
     );
     const report = await runVerify({ exec: ctx.exec, say: ctx.say, check: interrupts.check }, backend, options, f.services);
     if (flags.json) ctx.out(`${JSON.stringify(report)}\n`);
