@@ -49,7 +49,7 @@ export async function clean(exec: Exec, opts: { only?: string } = {}): Promise<C
   for (const entry of await StateFile.readAll()) {
     if (!entry.state) {
       // A half-written or foreign file: the name-prefix pass below finds its namespaces.
-      if (opts.only === undefined) await rm(entry.path, { force: true });
+      if (opts.only === undefined) await removeStateFile(exec, entry.path);
       continue;
     }
     const s = entry.state;
@@ -63,7 +63,7 @@ export async function clean(exec: Exec, opts: { only?: string } = {}): Promise<C
       continue;
     }
     const r = await removeObjects(exec, s.objects);
-    await rm(entry.path, { force: true });
+    await removeStateFile(exec, entry.path);
     report.removed.push({ runId: s.runId, source: 'state file', ...r });
   }
   const namespacesByRun = sandboxNamespaces();
@@ -85,6 +85,12 @@ export async function clean(exec: Exec, opts: { only?: string } = {}): Promise<C
     } else report.removed.push({ runId, source: 'name prefix', ...r });
   }
   return report;
+}
+
+/** In a dry run the removal is printed, not done (as removeObjects' printRemoval). */
+async function removeStateFile(exec: Exec, path: string): Promise<void> {
+  if (exec.dryRun) await exec.run({ argv: ['rm', '-f', path], allowFailure: true });
+  else await rm(path, { force: true });
 }
 
 /** Sandboxes that exist now (kept by `bench up` or belonging to live runs), newest first. */

@@ -74,6 +74,7 @@ export async function removeObjects(exec: Exec, objects: readonly StateObject[])
   const recorded = objects.flatMap((o) => (o.kind === 'process' && isAlive(o) ? [o.pid] : []));
   const cgroups = objects.flatMap((o) => (o.kind === 'cgroup' ? [o.path] : []));
   const pids = [...new Set([...recorded, ...pidsInNetns(namespaces), ...pidsInCgroups(cgroups)])];
+  if (exec.dryRun) return printRemoval(exec, objects, pids, namespaces, cgroups);
   const processes = killAll(pids);
   await waitGone(pids, 2000);
   if (namespaces.length > 0) {
@@ -96,6 +97,32 @@ export async function removeObjects(exec: Exec, objects: readonly StateObject[])
     }
   }
   return { processes, namespaces, cgroups: removedCgroups, mounts, files };
+}
+
+/** --dry-run: the removal as commands through the printing exec, and nothing touched. Killing,
+ * rmdir and rm are direct system calls in removeObjects, which a printing exec would not stop: in a
+ * dry run they would remove other runs' processes, cgroups and files. */
+async function printRemoval(
+  exec: Exec,
+  objects: readonly StateObject[],
+  pids: number[],
+  namespaces: string[],
+  cgroups: string[],
+): Promise<Removed> {
+  const mounts = objects.flatMap((o) => (o.kind === 'mount' && existsSync(o.path) ? [o.path] : []));
+  const files = objects.flatMap((o) => (o.kind === 'file' && existsSync(o.path) ? [o.path] : []));
+  const existing = cgroups.filter((c) => existsSync(c));
+  if (pids.length > 0) await exec.run({ argv: ['kill', '-KILL', ...pids.map(String)], allowFailure: true });
+  if (namespaces.length > 0)
+    await exec.run({
+      argv: ['ip', '-force', '-batch', '-'],
+      stdin: namespaces.map((n) => `netns del ${n}\n`).join(''),
+      allowFailure: true,
+    });
+  for (const path of existing) await exec.run({ argv: ['rmdir', path], allowFailure: true });
+  for (const path of mounts) await exec.run({ argv: ['umount', path], allowFailure: true });
+  for (const path of files) await exec.run({ argv: ['rm', '-rf', path], allowFailure: true });
+  return { processes: pids.length, namespaces, cgroups: existing, mounts, files };
 }
 
 async function waitGone(pids: readonly number[], timeoutMs: number): Promise<void> {
