@@ -71,7 +71,15 @@ export function podsNeeded(s: Scenario): number {
 export function parseScenario(text: string, file: string): Scenario {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) throw new UsageError(`${file}: not valid YAML or JSON: ${doc.errors[0]!.message}`);
-  const result = scenarioSchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    // toJS resolves aliases: it throws on an alias bomb (yaml's maxAliasCount) or a value nested
+    // past the stack's depth, both errors in the file.
+    value = doc.toJS();
+  } catch (e) {
+    throw new UsageError(`${file}: cannot be read as YAML: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const result = scenarioSchema.safeParse(value);
   if (!result.success) throw usageErrorFrom(result.error, { kind: 'file', file });
   return result.data;
 }

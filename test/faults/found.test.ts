@@ -1,0 +1,52 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/program.js';
+import { RecordingExec } from '../../src/exec/index.js';
+
+// Inputs the fuzzer (test/faults/fuzz) found mishandled, kept as regression cases: each exits 1
+// or 2 with a message naming the field, no stack trace, and runs no command.
+
+async function cli(argv: string[]) {
+  const exec = new RecordingExec();
+  let stdout = '';
+  const stderr: string[] = [];
+  const io = { out: (t: string) => void (stdout += t), say: (l: string) => void stderr.push(l) };
+  const code = await runCli(argv, { io, contextFor: () => ({ exec, ...io }) });
+  return { code, stdout, stderr: stderr.join('\n'), commands: exec.commands };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'svcbench-found-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+const STACK = /^\s+at .+:\d+:\d+\)?$|unexpected error/m;
+
+describe('scenario files the fuzzer found', () => {
+  const aliasBomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    ...Array.from(
+      { length: 12 },
+      (_, i) =>
+        `l${i + 1}: &l${i + 1} [${Array(10)
+          .fill(i === 0 ? '*a' : `*l${i}`)
+          .join(', ')}]`,
+    ),
+    'services: [{name: web, ports: [{port: 80}]}]',
+  ].join('\n');
+  const cases: [string, string, number, RegExp][] = [
+    ['an alias bomb (yaml stops at its alias count)', aliasBomb, 2, /alias\.yaml: cannot be read as YAML: Excessive alias count/],
+  ];
+  it.each(cases)('%s', async (name, text, code, message) => {
+    const r = await cli(['up', '--scenario', file(`${name.split(' ')[1]}.yaml`, text)]);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.commands).toEqual([]);
+  });
+});
