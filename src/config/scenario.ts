@@ -5,14 +5,20 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_PATHS, PATHS } from '../model/paths.js';
 import { usageErrorFrom } from './errors.js';
 import { dns1035Label, dns1123Label, intInRange, portName } from './fields.js';
-import { sandboxFields } from './sandbox.js';
+import { MAX_PODS, sandboxFields } from './sandbox.js';
 
 // A scenario file (YAML or JSON) describes the services, their endpoints and the paths to test.
 
-/** Endpoints name server pods as `bench up` names them: srv-0, srv-1, … */
-const podRef = z.string().regex(/^srv-(0|[1-9]\d{0,3})$/, {
-  error: (i) => `must name a server pod as srv-N (srv-0, srv-1, …); got ${JSON.stringify(i.input)}`,
-});
+/** Endpoints name server pods as `bench up` names them: srv-0, srv-1, … up to the largest
+ * sandbox's last pod (an endpoint beyond it would only fail later, as --pods). */
+const podRef = z
+  .string()
+  .regex(/^srv-(0|[1-9]\d*)$/, {
+    error: (i) => `must name a server pod as srv-N (srv-0, srv-1, …); got ${JSON.stringify(i.input)}`,
+  })
+  .refine((s) => Number(s.slice(4)) < MAX_PODS, {
+    error: (i) => `names ${String(i.input)}, beyond the largest sandbox (${MAX_PODS} server pods: srv-0 … srv-${MAX_PODS - 1})`,
+  });
 
 const portSpec = z
   .object({

@@ -41,6 +41,18 @@ describe('scenario files the fuzzer found', () => {
   ].join('\n');
   const cases: [string, string, number, RegExp][] = [
     ['an alias bomb (yaml stops at its alias count)', aliasBomb, 2, /alias\.yaml: cannot be read as YAML: Excessive alias count/],
+    [
+      'an endpoint beyond the largest sandbox (was reported as --pods)',
+      'services: [{name: web, ports: [{port: 80}], endpoints: [srv-1000]}]',
+      2,
+      /endpoint\.yaml: services\[0\]\.endpoints\[0\]: names srv-1000, beyond the largest sandbox \(1000 server pods: srv-0 … srv-999\)/,
+    ],
+    [
+      "too few pods in the file's own sandbox section (was reported as --pods)",
+      'sandbox: {pods: 4}\nservices: [{name: web, ports: [{port: 80}], endpoints: [srv-999]}]',
+      2,
+      /few\.yaml: sandbox\.pods: the scenario's endpoints name srv-999, so at least 1000 pods are needed \(got 4\)/,
+    ],
   ];
   it.each(cases)('%s', async (name, text, code, message) => {
     const r = await cli(['up', '--scenario', file(`${name.split(' ')[1]}.yaml`, text)]);

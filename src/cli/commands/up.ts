@@ -24,7 +24,8 @@ export async function up(ctx: Context, flags: UpFlags): Promise<void> {
   const cfg = parseShape(sandboxShape, raw, sandboxSchema);
   if (cfg.pods < minPods)
     throw new UsageError(
-      `--pods: the scenario's endpoints name srv-${minPods - 1}, so at least ${minPods} pods are needed (got ${cfg.pods})`,
+      // The pod count came from --pods or, without it, from the file's sandbox section.
+      `${flags.pods === undefined ? `${flags.scenario}: sandbox.pods` : '--pods'}: the scenario's endpoints name srv-${minPods - 1}, so at least ${minPods} pods are needed (got ${cfg.pods})`,
     );
 
   const interrupts = new Interrupts(ctx.say);
