@@ -59,11 +59,16 @@ export async function spreadCheck(exec: Exec, netns: string, target: string, end
   const counts = await spread(exec, netns, target, n);
   const observed = endpoints.map((e) => counts.get(e) ?? 0);
   const stray = [...counts.keys()].filter((k) => !endpoints.includes(k));
+  const name = `spread over ${endpoints.length} endpoints`;
+  // No connection reached an endpoint (all failed, or --dry-run ran none): nothing to test the
+  // spread of, and chi-square needs at least one observation.
+  if (observed.every((o) => o === 0))
+    return check(name, false, `${n} connections, none answered by an endpoint${stray.length ? `: ${stray.join(', ')}` : ''}`);
   const { statistic, pValue } = chiSquareUniform(observed);
   const pass = stray.length === 0 && pValue > 0.001;
   const text = endpoints.map((e, i) => `${e}=${observed[i]}`).join(' ');
   return check(
-    `spread over ${endpoints.length} endpoints`,
+    name,
     pass,
     `${n} connections: ${text}; χ²=${statistic.toFixed(2)}, p=${pValue.toPrecision(3)}${stray.length ? `; unexpected: ${stray.join(', ')}` : ''}`,
   );

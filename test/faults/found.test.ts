@@ -62,3 +62,12 @@ describe('scenario files the fuzzer found', () => {
     expect(r.commands).toEqual([]);
   });
 });
+
+describe('command lines the fuzzer found', () => {
+  it('verify whose spread probe got no answer at all (here --dry-run: none ran) fails the check instead of throwing', async () => {
+    const r = await cli(['verify', '--backend', 'nft']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/spread over 3 endpoints\s+FAIL\s+300 connections, none answered by an endpoint/);
+    expect(r.stderr).not.toMatch(STACK);
+  });
+});
