@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,5 +69,17 @@ describe('command lines the fuzzer found', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/spread over 3 endpoints\s+FAIL\s+300 connections, none answered by an endpoint/);
     expect(r.stderr).not.toMatch(STACK);
+  });
+});
+
+describe('--dry-run creates nothing', () => {
+  it('bench --dry-run report RUN renders and lists the reports without writing them', async () => {
+    const run = join(dir, 'run');
+    cpSync(join(import.meta.dirname, '..', '..', 'src', 'report', 'testdata', 'run'), run, { recursive: true });
+    const r = await cli(['--dry-run', 'report', run]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(join(run, 'report.html'));
+    expect(r.stderr).toMatch(/reports rendered, not written \(--dry-run\)/);
+    expect(readdirSync(run)).toEqual(['run.json']);
   });
 });
