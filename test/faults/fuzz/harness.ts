@@ -91,15 +91,21 @@ export async function runInput(argv: string[], cwd: string, judge: Judge, opts: 
   const sysBefore = opts.checkSystem === false ? [] : systemSnapshot();
   const treeBefore = treeSnapshot(cwd);
   const t0 = performance.now();
-  const r = await execa(process.execPath, [BENCH, ...argv], {
-    cwd,
-    reject: false,
-    stdin: 'ignore',
-    timeout: TIMEOUT_MS,
-    killSignal: 'SIGKILL',
-    env: { NO_COLOR: '1' },
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const run = () =>
+    execa(process.execPath, [BENCH, ...argv], {
+      cwd,
+      reject: false,
+      stdin: 'ignore',
+      timeout: TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+      env: { NO_COLOR: '1' },
+      maxBuffer: 256 * 1024 * 1024,
+    });
+  let r = await run();
+  // The shared node_modules of a development machine can change under a long campaign (another
+  // checkout's npm install): Node then fails to load a module before bench runs. Not the input's
+  // doing: tried once more.
+  if (/ERR_MODULE_NOT_FOUND|Cannot find (package|module)/.test(String(r.stderr))) r = await run();
   const ms = performance.now() - t0;
   const stderr = String(r.stderr);
   const stdout = String(r.stdout);

@@ -63,7 +63,13 @@ function setAt(root: Json, path: (string | number)[], value: Json | undefined): 
   if (path.length === 0) return value ?? null;
   const copy = structuredClone(root) as Record<string | number, Json>;
   let cur = copy;
-  for (const k of path.slice(0, -1)) cur = cur[k] as Record<string | number, Json>;
+  for (const k of path.slice(0, -1)) {
+    const next = cur[k];
+    // An earlier mutation removed or replaced the way there: nothing to change.
+    if (next === null || typeof next !== 'object') return root;
+    cur = next as Record<string | number, Json>;
+  }
+  if (cur === null || typeof cur !== 'object') return root;
   const last = path.at(-1)!;
   if (value === undefined) {
     if (Array.isArray(cur)) cur.splice(Number(last), 1);
