@@ -38,17 +38,17 @@ export async function loadRun(arg: string, name: string, say: (line: string) => 
 }
 
 /** `bench report [RUN]`: re-renders every report of a run from its run.json. */
-export async function report(ctx: Context, arg: string | undefined, flags: { json?: boolean }): Promise<number> {
+export async function report(ctx: Context, arg: string | undefined, flags: { json?: boolean; dryRun?: boolean }): Promise<number> {
   const { dir, run } = await loadRun(arg ?? join('results', 'latest'), 'RUN', ctx.say);
   // The renderers load vega: imported here so other commands start without it.
   const { renderReports, writeReports } = await import('../../report/write.js');
   // --dry-run creates nothing: the reports are rendered (so a run that cannot be rendered still
   // fails) and listed, not written.
-  const files = ctx.exec.dryRun ? [...(await renderReports(run)).files.keys()] : await writeReports(dir, run);
+  const files = flags.dryRun ? [...(await renderReports(run)).files.keys()] : await writeReports(dir, run);
   if (flags.json) ctx.out(`${JSON.stringify({ runId: run.runId, dir, files: files.map((f) => join(dir, f)) })}\n`);
   else for (const f of files) ctx.out(`${join(dir, f)}\n`);
   ctx.say(
-    `run ${run.runId} (${run.state}, ${run.cases.length} cases): ${ctx.exec.dryRun ? 'reports rendered, not written (--dry-run)' : `reports written; open ${join(dir, 'report.html')}`}`,
+    `run ${run.runId} (${run.state}, ${run.cases.length} cases): ${flags.dryRun ? 'reports rendered, not written (--dry-run)' : `reports written; open ${join(dir, 'report.html')}`}`,
   );
   return 0;
 }
