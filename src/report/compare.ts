@@ -23,7 +23,7 @@ export interface Change {
   a: { n: number; median: number; low: number; high: number } | null;
   b: { n: number; median: number; low: number; high: number } | null;
   ratio: { estimate: number; low: number; high: number } | null;
-  verdict: 'regression' | 'improvement' | 'not significant' | 'only in A' | 'only in B' | 'not measured';
+  verdict: 'regression' | 'improvement' | 'not significant' | 'only in A' | 'only in B' | 'not measured' | 'no ratio';
   /** Significant and beyond --fail-on-regression (false without it). */
   failing: boolean;
   /** Why a side has no samples: its cases' states. */
@@ -87,7 +87,16 @@ function one(
   pct: number | null,
 ): Change {
   if (xa.length === 0 || xb.length === 0) return { ...base, a: null, b: null, ratio: null, verdict: 'not measured', failing: false };
-  const c = compare(xa, xb, { seed, better: base.better });
+  // A ratio needs finite values and baseline medians that are not 0, on the data and on every
+  // resample (a case with 0 operations has 0 throughput and infinite CPU per operation): the
+  // bootstraps throw a RangeError otherwise, which is this row's verdict, not the command's end.
+  let c: Comparison;
+  try {
+    c = compare(xa, xb, { seed, better: base.better });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return { ...base, a: null, b: null, ratio: null, verdict: 'no ratio', failing: false, note: e.message };
+  }
   const verdict = c.verdict === 'slower' ? 'regression' : c.verdict === 'faster' ? 'improvement' : 'not significant';
   return {
     ...base,

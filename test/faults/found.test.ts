@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -81,5 +81,25 @@ describe('--dry-run creates nothing', () => {
     expect(r.stdout).toContain(join(run, 'report.html'));
     expect(r.stderr).toMatch(/reports rendered, not written \(--dry-run\)/);
     expect(readdirSync(run)).toEqual(['run.json']);
+  });
+});
+
+describe('run.json files the fuzzer found', () => {
+  it('bench compare with a run whose cases did 0 operations: those rows have no ratio, the command does not crash', async () => {
+    const fixture = join(import.meta.dirname, '..', '..', 'src', 'report', 'testdata', 'run');
+    const zero = join(dir, 'zero-ops');
+    mkdirSync(zero);
+    const run = JSON.parse(readFileSync(join(fixture, 'run.json'), 'utf8')) as { cases: { result?: { ops: number } }[] };
+    for (const c of run.cases) if (c.result) c.result.ops = 0;
+    writeFileSync(join(zero, 'run.json'), JSON.stringify(run));
+    for (const argv of [
+      ['compare', zero, fixture],
+      ['compare', zero, zero, '--fail-on-regression', '10'],
+    ]) {
+      const r = await cli(argv);
+      expect(r.stderr).not.toMatch(STACK);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/no ratio \(ratio of (the samples|a resample) is (Infinity|NaN)/);
+    }
   });
 });
