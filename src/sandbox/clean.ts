@@ -1,10 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Exec } from '../exec/index.js';
 import { parseNetnsName } from './names.js';
 import { removeObjects } from './sandbox.js';
 import { leftoverRunPaths } from './run-cgroup.js';
-import { isAlive, StateFile, type RunState, type StateObject } from './state.js';
+import { isAlive, processStartTime, StateFile, tempFileWriter, type RunState, type StateObject } from './state.js';
 
 export interface CleanEntry {
   runId: string;
@@ -48,7 +49,15 @@ export async function clean(exec: Exec, opts: { only?: string } = {}): Promise<C
   const protectedRuns = new Set<string>();
   for (const entry of await StateFile.readAll()) {
     if (!entry.state) {
-      // A half-written or foreign file: the name-prefix pass below finds its namespaces.
+      // A state file being written right now by a live run: removing it would make that run's
+      // rename fail, and its run is that writer's to tear down.
+      const writer = tempFileWriter(basename(entry.path));
+      if (writer && writer.pid !== process.pid && processStartTime(writer.pid) !== undefined) {
+        protectedRuns.add(writer.runId);
+        continue;
+      }
+      // A half-written file of a dead writer, or a foreign one: the name-prefix pass below finds
+      // its namespaces.
       if (opts.only === undefined) await removeStateFile(exec, entry.path);
       continue;
     }

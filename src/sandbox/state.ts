@@ -49,6 +49,13 @@ export function processStartTime(pid: number): string | undefined {
 
 export const isAlive = (p: { pid: number; startTime: string }): boolean => processStartTime(p.pid) === p.startTime;
 
+/** The run id and writer pid of a state file's temporary file (`<run id>.json.<pid>.tmp`), or
+ * undefined for any other name (also the `<run id>.json.tmp` of older builds, which named no writer). */
+export function tempFileWriter(name: string): { runId: string; pid: number } | undefined {
+  const m = /^([a-z0-9]+)\.json\.(\d+)\.tmp$/.exec(name);
+  return m ? { runId: m[1]!, pid: Number(m[2]) } : undefined;
+}
+
 export class StateFile {
   private constructor(
     readonly path: string,
@@ -90,8 +97,9 @@ export class StateFile {
   }
 
   private async flush(): Promise<void> {
-    // write-then-rename: a reader (bench clean) never sees a half-written file.
-    const tmp = `${this.path}.tmp`;
+    // write-then-rename: a reader (bench clean) never sees a half-written file. The temporary
+    // file names its writer (tempFileWriter), so bench clean leaves a live run's alone.
+    const tmp = `${this.path}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(this.state, null, 1));
     await rename(tmp, this.path);
   }
@@ -105,7 +113,7 @@ export class StateFile {
     }
     return Promise.all(
       names
-        .filter((n) => n.endsWith('.json') || n.endsWith('.json.tmp'))
+        .filter((n) => n.endsWith('.json') || n.endsWith('.tmp'))
         .map(async (n) => {
           const path = join(dir, n);
           try {
