@@ -101,7 +101,8 @@ export function addContainer(ctx: Context, set: Omit<SetDesc, 'elements'>, write
     ctx.desc.sets.set(set.name, { ...set, elements });
   }
   if (!write || ctx.w === undefined) return;
-  let body = `type ${set.map === undefined ? set.type : `${set.type} : ${set.map}`} ;`;
+  let body =
+    set.typeof !== undefined ? `typeof ${set.typeof} ;` : `type ${set.map === undefined ? set.type : `${set.type} : ${set.map}`} ;`;
   if (set.flags.length > 0) body += ` flags ${set.flags.join(',')} ;`;
   if (set.timeout !== undefined) body += ` timeout ${set.timeout}s ;`;
   if (set.comment !== undefined) body += ` comment ${quote(set.comment)} ;`;

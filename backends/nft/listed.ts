@@ -9,13 +9,17 @@ import { BenchError } from '../../src/errors.js';
 export function listed(rule: string, mark: string): string {
   if (!rule.includes('mark') && !rule.includes(' , ') && !rule.includes('addr . port')) return rule;
   const m = formatMark(mark);
-  return rule
-    .replaceAll(`mark set mark or ${mark}`, `meta mark set meta mark | ${m}`)
-    .replaceAll(`mark set mark xor ${mark}`, `meta mark set meta mark ^ ${m}`)
-    .replaceAll(`mark and ${mark} == 0 `, `meta mark & ${m} == 0x00000000 `)
-    .replaceAll(`mark and ${mark} != 0 `, `meta mark & ${m} != 0x00000000 `)
-    .replaceAll(' , ', ', ')
-    .replaceAll('dnat ip addr . port to ', 'dnat ip to ');
+  return (
+    rule
+      .replaceAll(`mark set mark or ${mark}`, `meta mark set meta mark | ${m}`)
+      .replaceAll(`mark set mark xor ${mark}`, `meta mark set meta mark ^ ${m}`)
+      .replaceAll(`mark and ${mark} == 0 `, `meta mark & ${m} == 0x00000000 `)
+      .replaceAll(`mark and ${mark} != 0 `, `meta mark & ${m} != 0x00000000 `)
+      .replaceAll(' , ', ', ')
+      // nft leaves out the protocol match that `P dport` already implies (#140362's lb chains).
+      .replace(/^meta l4proto (tcp|udp|sctp) dnat ip addr \. port to ip daddr \. \1 dport /, 'dnat ip to ip daddr . $1 dport ')
+      .replaceAll('dnat ip addr . port to ', 'dnat ip to ')
+  );
 }
 
 /** "0x4000" (or "16384") → "0x00004000", the form in which `nft list` prints a mark. */

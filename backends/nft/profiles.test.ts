@@ -68,13 +68,42 @@ describe('1.37 single endpoint (#140960)', () => {
   });
 });
 
-describe('single-map (#140362)', () => {
+/** The PR's diff lines of a testdata file: "-" lines it removes, "+" lines it adds. */
+function diffLines(file: string): { removed: string[]; added: string[] } {
+  const lines = readFileSync(new URL(`./testdata/${file}`, import.meta.url), 'utf8').split('\n');
+  const pick = (sign: string) => lines.filter((l) => l.startsWith(sign)).map((l) => l.slice(1).replace(/\s+/g, ' ').trim());
+  return { removed: pick('-'), added: pick('+') };
+}
+
+describe('single-map: #140362 TestOverallNFTablesRules diff (svc1)', () => {
+  const { removed, added } = diffLines('single-map-140362.txt');
   const r = renderFull(overall, cfg, { profile: 'single-map' });
-  it('sends plain ClusterIPs to a shared dispatch chain and one endpoints map', () => {
-    expect(r.script).toContain('add element ip kube-proxy service-ips { 172.30.0.44 . tcp . 80 : goto dispatch-2 }');
-    expect(r.script).toContain('add element ip kube-proxy endpoints { 172.30.0.44 . tcp . 80 . 1 : 10.180.0.5 . 80 }');
+  const lines = r.script.split('\n');
+  it("writes the PR's lb-1-endpoints chain and its three per-protocol rules, each once", () => {
+    for (const l of added) expect(lines.filter((x) => x === l)).toEqual([l]);
+    const lb1 = lines.filter((l) => /kube-proxy lb-1-endpoints( |$)/.test(l) && !l.startsWith('flush '));
+    expect(lb1).toEqual(added);
+  });
+  it('writes no service chain for svc1', () => {
+    for (const l of removed) expect(lines).not.toContain(l);
+    expect(r.script).not.toContain('service-ULMVA6XW-ns1/svc1/tcp/p80');
+  });
+  it('sends svc1 to lb-1-endpoints and fills its slot (ours: the hunk stops before the elements)', () => {
+    expect(lines).toContain('add element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 : goto lb-1-endpoints }');
+    expect(lines).toContain('add element ip kube-proxy endpoints-tcp { 172.30.0.41 . 80 . 0 : 10.180.0.1 . 80 }');
+    expect(lines).toContain(
+      'add map ip kube-proxy endpoints-tcp { typeof ip daddr . tcp dport . numgen random mod 1 : ip daddr . tcp dport ; }',
+    );
+  });
+});
+
+describe('single-map (#140362): what is ours', () => {
+  const r = renderFull(overall, cfg, { profile: 'single-map' });
+  it('shares lb-N-endpoints between services with N endpoints', () => {
+    expect(r.script).toContain('add element ip kube-proxy service-ips { 172.30.0.44 . tcp . 80 : goto lb-2-endpoints }');
+    expect(r.script).toContain('add element ip kube-proxy endpoints-tcp { 172.30.0.44 . 80 . 1 : 10.180.0.5 . 80 }');
     expect(r.script).toContain(
-      'add rule ip kube-proxy dispatch-2 ct mark set numgen random mod 2 dnat ip to ip daddr . meta l4proto . th dport . ct mark map @endpoints',
+      'add rule ip kube-proxy lb-2-endpoints meta l4proto tcp dnat ip addr . port to ip daddr . tcp dport . numgen random mod 2 map @endpoints-tcp',
     );
     expect(r.script).not.toContain('service-LAUZTJTB-ns4/svc4/tcp/p80');
   });
@@ -82,14 +111,17 @@ describe('single-map (#140362)', () => {
     expect(r.script).toContain('add rule ip kube-proxy service-4AT6LBPK-ns3/svc3/tcp/p80 meta l4proto tcp dnat to 10.180.0.3:80');
     expect(r.script).toContain('add chain ip kube-proxy endpoint-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80');
   });
-  it('a partial sync rewrites the slots of a changed service only', () => {
+  it('a partial sync rewrites the slots of a changed service: slots follow kube-proxy order, the last one goes', () => {
+    // svc4 loses 10.180.0.4 (slot 0): 10.180.0.5 moves from slot 1 to slot 0, slot 1 is deleted.
     const next: ClusterState = { ...overall, endpoints: { ...overall.endpoints, 'ns4/svc4': [{ ip: '10.180.0.5', local: true }] } };
     const p = renderPartial(overall, next, cfg, { profile: 'single-map' });
     expect(p.script.split('\n')).toEqual(
       expect.arrayContaining([
         'delete element ip kube-proxy service-ips { 172.30.0.44 . tcp . 80 }',
-        'add element ip kube-proxy service-ips { 172.30.0.44 . tcp . 80 : goto dispatch-1 }',
-        'delete element ip kube-proxy endpoints { 172.30.0.44 . tcp . 80 . 1 }',
+        'add element ip kube-proxy service-ips { 172.30.0.44 . tcp . 80 : goto lb-1-endpoints }',
+        'delete element ip kube-proxy endpoints-tcp { 172.30.0.44 . 80 . 0 }',
+        'add element ip kube-proxy endpoints-tcp { 172.30.0.44 . 80 . 0 : 10.180.0.5 . 80 }',
+        'delete element ip kube-proxy endpoints-tcp { 172.30.0.44 . 80 . 1 }',
       ]),
     );
   });

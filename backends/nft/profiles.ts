@@ -16,9 +16,10 @@ export interface Profile {
    * - `endpoint-chains`: `numgen random mod N vmap { i : goto endpoint-… }`, one chain per endpoint (≤ 1.35)
    * - `dnat-map`: `meta l4proto P dnat ip addr . port to numgen random mod N map { i : IP . PORT }` (1.36, #135800)
    * - `dnat-map-single-direct`: as dnat-map, but N = 1 is `meta l4proto P dnat to IP:PORT` (1.37, #140723 + #140960)
-   * - `shared-dispatch`: plain ClusterIPs go to a shared `dispatch-N` chain and one `endpoints` map (#140362)
+   * - `shared-lb-chains`: plain ClusterIPs go to a shared `lb-N-endpoints` chain (one per endpoint
+   *   count) that looks the endpoint up in per-protocol maps `endpoints-tcp|udp|sctp` (#140362)
    */
-  endpointDispatch: 'endpoint-chains' | 'dnat-map' | 'dnat-map-single-direct' | 'shared-dispatch';
+  endpointDispatch: 'endpoint-chains' | 'dnat-map' | 'dnat-map-single-direct' | 'shared-lb-chains';
   /**
    * `mark-chain`: a mark-for-masquerade chain, jumped to from service, external and endpoint chains
    * (≤ 1.35). `services-rule`: the services chain marks `ip daddr @cluster-ips ip saddr != PODCIDR`,
@@ -34,7 +35,7 @@ export const PROFILES: Record<KubeProxyProfile, Profile> = {
   '1.35': { name: '1.35', endpointDispatch: 'endpoint-chains', masquerade: 'mark-chain', listing: 'nft-chains-sets' },
   '1.36': { name: '1.36', endpointDispatch: 'dnat-map', masquerade: 'services-rule', listing: 'nft-terse' },
   '1.37': { name: '1.37', endpointDispatch: 'dnat-map-single-direct', masquerade: 'services-rule', listing: 'netlink' },
-  'single-map': { name: 'single-map', endpointDispatch: 'shared-dispatch', masquerade: 'services-rule', listing: 'netlink' },
+  'single-map': { name: 'single-map', endpointDispatch: 'shared-lb-chains', masquerade: 'services-rule', listing: 'netlink' },
 };
 
 export const profileOf = (name: KubeProxyProfile | undefined): Profile => PROFILES[name ?? DEFAULT_PROFILE];

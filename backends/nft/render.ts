@@ -26,7 +26,7 @@ import { newContext, TABLE, T, type Context, type RenderStats, type TableIndex }
 import { isAffinitySetName, isServiceChainName } from './names.js';
 import { profileOf, type KubeProxyProfile, type Profile } from './profiles.js';
 import { ScriptWriter } from './script.js';
-import { ensureHairpin, noteService, writeService } from './service.js';
+import { ensureHairpin, isLbChainName, noteService, writeService } from './service.js';
 import { trackedContainers, writeSetup } from './setup.js';
 import type { TableDesc } from './table.js';
 import { sortedEndpoints, validate } from './validate.js';
@@ -200,8 +200,8 @@ export function staleObjects(
 ): { chains: string[]; sets: string[]; lines: string[] } {
   const chains: string[] = [];
   const sets: string[] = [];
-  // single-map's shared dispatch-N chains go the same way once no service uses them.
-  for (const c of listing.chains) if ((isServiceChainName(c) || c.startsWith('dispatch-')) && !r.activeChains.has(c)) chains.push(c);
+  // single-map's shared lb-N-endpoints chains go the same way once no service uses them.
+  for (const c of listing.chains) if ((isServiceChainName(c) || isLbChainName(c)) && !r.activeChains.has(c)) chains.push(c);
   for (const s of listing.sets) if (isAffinitySetName(s) && !r.activeAffinitySets.has(s)) sets.push(s);
   const lines = [...chains.map((c) => `flush chain ${T} ${c}`), ...sets.map((s) => `delete set ${T} ${s}`)];
   return { chains, sets, lines };

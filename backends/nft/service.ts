@@ -5,7 +5,7 @@ import type { Endpoint, Service, ServicePort } from '../../src/model/types.js';
 import { addContainer, addRule, ensureChain, ensureElem, quote, type Context } from './context.js';
 import type { EndpointNames } from './names.js';
 import { endpointNamesOf, portNames, type PortNames } from './port-names.js';
-import { CHAIN, SET } from './setup.js';
+import { CHAIN, ENDPOINT_MAPS, SET } from './setup.js';
 
 export function writeService(ctx: Context, svc: Service, eps: readonly Endpoint[], changed: boolean): void {
   if (changed && ctx.w !== undefined && svc.ports.length > 0) ctx.stats.servicesWritten++;
@@ -19,7 +19,7 @@ export function noteService(ctx: Context, svc: Service, eps: readonly Endpoint[]
     const k = categorize(ctx, svc, port, eps);
     for (const n of k.epNames) ctx.chains.add(n.chain);
     if (k.hasEndpoints && !k.shared) ctx.chains.add(k.pn.chains.service);
-    if (k.shared) ctx.chains.add(dispatchChain(eps.length));
+    if (k.shared) ctx.chains.add(lbChain(eps.length));
     if (k.local.length > 0) ctx.chains.add(k.pn.chains.local);
     if (k.hasEndpoints && k.externallyAccessible) ctx.chains.add(k.pn.chains.external);
     if (k.affinity) for (const n of k.epNames) ctx.affinitySets.add(n.affinitySet);
@@ -38,7 +38,7 @@ interface Categorized {
   local: readonly Endpoint[];
   /** Per-endpoint chains and affinity sets (≤ 1.35 always; 1.36+ with ClientIP affinity). */
   epNames: readonly EndpointNames[];
-  /** single-map: a plain ClusterIP goes to a shared dispatch chain, not a service chain. */
+  /** single-map: a plain ClusterIP goes to a shared lb-N-endpoints chain, not a service chain. */
   shared: boolean;
 }
 
@@ -62,7 +62,7 @@ function categorize(ctx: Context, svc: Service, port: ServicePort, eps: readonly
     hasExternalEndpoints: hasEndpoints && (!externalPolicyLocal || local.length > 0),
     local,
     epNames: endpointChains ? endpointNamesOf(pn, svc, port, eps) : [],
-    shared: ctx.profile.endpointDispatch === 'shared-dispatch' && !affinity && !externallyAccessible && hasEndpoints,
+    shared: ctx.profile.endpointDispatch === 'shared-lb-chains' && !affinity && !externallyAccessible && hasEndpoints,
   };
 }
 
@@ -81,7 +81,7 @@ function writeServicePort(ctx: Context, svc: Service, port: ServicePort, eps: re
       k.epNames.length + (usesClusterPolicyChain ? 1 : 0) + (usesLocalPolicyChain ? 1 : 0) + (usesExternalTrafficChain ? 1 : 0);
 
   // The shared chain exists before the service-ips element that points at it.
-  if (k.shared) writeDispatchChain(ctx, eps.length, write);
+  if (k.shared) writeLbChain(ctx, eps.length, write);
   writeElements(ctx, svc, k, eps);
   if (k.affinity) for (const n of k.epNames) ctx.affinitySets.add(n.affinitySet);
   // Rule texts are built only when they are written or recorded (skipServiceUpdate).
@@ -111,7 +111,7 @@ function writeServicePort(ctx: Context, svc: Service, port: ServicePort, eps: re
   writeEndpointChains(ctx, k, eps, write);
 }
 
-/** service-ips / no-endpoint-* / service-nodeports elements, hairpin-connections, endpoints slots. */
+/** service-ips / no-endpoint-* / service-nodeports elements, hairpin-connections, endpoint slots. */
 function writeElements(ctx: Context, svc: Service, k: Categorized, eps: readonly Endpoint[]): void {
   const pn = k.pn;
   let internalVerdict = '';
@@ -122,9 +122,12 @@ function writeElements(ctx: Context, svc: Service, k: Categorized, eps: readonly
   if (!k.hasEndpoints) ensureElem(ctx, SET.noEndpointServices, pn.svcKey, internalVerdict, pn.nameString);
   else if (!k.shared) ensureElem(ctx, SET.serviceIPs, pn.svcKey, pn.gotoService);
   else {
-    ensureElem(ctx, SET.serviceIPs, pn.svcKey, `goto ${dispatchChain(eps.length)}`);
+    ensureElem(ctx, SET.serviceIPs, pn.svcKey, `goto ${lbChain(eps.length)}`);
+    // Slot i of endpoints-P is the i-th endpoint in kube-proxy's order (ours: the PR's diff shows
+    // the lookup, not the elements).
+    const map = k.protocol === 'tcp' ? SET.endpointsTcp : SET.endpointsUdp;
     for (let i = 0; i < eps.length; i++)
-      ensureElem(ctx, SET.endpoints, `${pn.svcKey} . ${i}`, `${(eps[i] as Endpoint).ip} . ${pn.targetPort}`);
+      ensureElem(ctx, map, `${svc.clusterIP} . ${pn.port} . ${i}`, `${(eps[i] as Endpoint).ip} . ${pn.targetPort}`);
   }
   if (k.externallyAccessible) {
     if (k.hasEndpoints) ensureElem(ctx, SET.serviceNodePorts, pn.nodePortKey, pn.gotoExternal);
@@ -181,19 +184,23 @@ function writeServiceToEndpointRules(
   addRule(ctx, chain, `meta l4proto ${k.protocol} dnat ip addr . port to numgen random mod ${eps.length} map { ${elems} }`, write);
 }
 
-export const dispatchChain = (n: number): string => `dispatch-${n}`;
+/** #140362's shared chain for services with n endpoints. */
+export const lbChain = (n: number): string => `lb-${n}-endpoints`;
+export const isLbChainName = (chain: string): boolean => /^lb-\d+-endpoints$/.test(chain);
 
-/** #140362: one chain per endpoint count, shared by every plain ClusterIP with that count. */
-function writeDispatchChain(ctx: Context, n: number, write: boolean): void {
-  const name = dispatchChain(n);
+/** #140362 (proxier_test.go TestOverallNFTablesRules, svc1): one chain per endpoint count, shared
+ * by every plain ClusterIP with that count, one DNAT rule per protocol. */
+function writeLbChain(ctx: Context, n: number, write: boolean): void {
+  const name = lbChain(n);
   if (ctx.chains.has(name)) return;
   ensureChain(ctx, name, write);
-  addRule(
-    ctx,
-    name,
-    `ct mark set numgen random mod ${n} dnat ip to ip daddr . meta l4proto . th dport . ct mark map @${SET.endpoints}`,
-    write,
-  );
+  for (const { proto, name: map } of ENDPOINT_MAPS)
+    addRule(
+      ctx,
+      name,
+      `meta l4proto ${proto} dnat ip addr . port to ip daddr . ${proto} dport . numgen random mod ${n} map @${map}`,
+      write,
+    );
 }
 
 /** Endpoint chains: hairpin masquerade (≤ 1.35), affinity update, DNAT. */

@@ -24,7 +24,7 @@ export const CHAIN = {
   masquerading: 'masquerading',
 } as const;
 
-/** Fixed set and map names (proxier.go constants; `endpoints` is #140362's). */
+/** Fixed set and map names (proxier.go constants; `endpoints-*` are #140362's). */
 export const SET = {
   clusterIPs: 'cluster-ips',
   nodePortIPs: 'nodeport-ips',
@@ -34,8 +34,17 @@ export const SET = {
   noEndpointNodePorts: 'no-endpoint-nodeports',
   firewallIPs: 'firewall-ips',
   hairpinConnections: 'hairpin-connections',
-  endpoints: 'endpoints',
+  endpointsTcp: 'endpoints-tcp',
+  endpointsUdp: 'endpoints-udp',
+  endpointsSctp: 'endpoints-sctp',
 } as const;
+
+/** #140362's per-protocol endpoint maps, in the order its lb-N-endpoints chains refer to them. */
+export const ENDPOINT_MAPS = [
+  { proto: 'tcp', name: SET.endpointsTcp },
+  { proto: 'udp', name: SET.endpointsUdp },
+  { proto: 'sctp', name: SET.endpointsSctp },
+] as const;
 
 /** The containers whose elements kube-proxy tracks with nftElementStorage, in its order. */
 export function trackedContainers(ctx: Pick<Context, 'profile'>): string[] {
@@ -48,7 +57,7 @@ export function trackedContainers(ctx: Pick<Context, 'profile'>): string[] {
     SET.serviceNodePorts,
   ];
   if (ctx.profile.masquerade === 'services-rule') base.push(SET.hairpinConnections);
-  if (ctx.profile.endpointDispatch === 'shared-dispatch') base.push(SET.endpoints);
+  if (ctx.profile.endpointDispatch === 'shared-lb-chains') for (const m of ENDPOINT_MAPS) base.push(m.name);
   return base;
 }
 
@@ -135,7 +144,7 @@ export function writeSetup(ctx: Context, recreateBaseChains: boolean, emit = tru
 
   addContainer(c, verdictMap(SET.serviceIPs, SERVICE_KEY_TYPE, 'ClusterIP, ExternalIP and LoadBalancer IP traffic'), true);
   addContainer(c, verdictMap(SET.serviceNodePorts, NODEPORT_KEY_TYPE, 'NodePort traffic'), true);
-  if (c.profile.endpointDispatch === 'shared-dispatch') addEndpointsMap(c);
+  if (c.profile.endpointDispatch === 'shared-lb-chains') addEndpointMaps(c);
   writeServicesChain(c);
   // The maps are not flushed: their elements are diffed against what is installed.
 }
@@ -190,20 +199,29 @@ function writeMasquerading(c: Context): void {
   );
 }
 
-/** #140362: one map from (VIP, protocol, port, slot) to the slot's endpoint. */
-function addEndpointsMap(c: Context): void {
-  addContainer(
-    c,
-    {
-      name: SET.endpoints,
-      kind: 'map',
-      type: `${SERVICE_KEY_TYPE} . mark`,
-      map: 'ipv4_addr . inet_service',
-      flags: [],
-      comment: 'service endpoints by slot',
-    },
-    true,
-  );
+/**
+ * #140362: one map per protocol from (VIP, port, slot) to the slot's endpoint, looked up by the
+ * lb-N-endpoints chains as `ip daddr . P dport . numgen random mod N map @endpoints-P`. The
+ * declaration is ours (the PR's test diff shows the rules, not the maps): `typeof`, because the
+ * third key part is numgen's output, a plain 32-bit integer that no `type` name matches (nft
+ * 1.0.6 rejects `integer` in a concatenated `type` and `mark` against numgen). nft lists the
+ * key type as "ipv4_addr . inet_service . integer".
+ */
+function addEndpointMaps(c: Context): void {
+  for (const { proto, name } of ENDPOINT_MAPS) {
+    addContainer(
+      c,
+      {
+        name,
+        kind: 'map',
+        type: 'ipv4_addr . inet_service . integer',
+        map: 'ipv4_addr . inet_service',
+        typeof: `ip daddr . ${proto} dport . numgen random mod 1 : ip daddr . ${proto} dport`,
+        flags: [],
+      },
+      true,
+    );
+  }
 }
 
 function writeServicesChain(c: Context): void {

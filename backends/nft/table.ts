@@ -33,6 +33,8 @@ export interface SetDesc {
   type: string;
   /** Data type of a map ("verdict"); undefined for a set. */
   map?: string;
+  /** Written as `typeof …` instead of `type … : …` (type and map are then what nft lists). */
+  typeof?: string;
   /** Sorted flag names ("dynamic", "timeout", "interval", "constant"). */
   flags: string[];
   /** Default element timeout in seconds. */
