@@ -1,7 +1,7 @@
-import type { SandboxConfig } from '../config/sandbox.js';
-import { GATEWAY_IP } from '../config/sandbox.js';
+import type { Placement, SandboxConfig } from '../config/sandbox.js';
+import { GATEWAY_IP, nodePodCidrs, serverNode } from '../config/sandbox.js';
 import { nthIp, parseCidr } from '../model/ipv4.js';
-import { netnsName, type Role } from './names.js';
+import { netnsName, nodeRole, type Role } from './names.js';
 
 // The topology as data (pure): which namespaces exist, which veth joins which, and every
 // address and route. The sandbox module turns it into `ip -batch` input.
@@ -11,6 +11,16 @@ import { netnsName, type Role } from './names.js';
 //                     └─ veth ext0 (198.18.0.1/24) ─ external (eth0, 198.18.0.2/24)
 // The node's default route points at the external namespace, which has no route onwards: traffic to
 // any address outside the sandbox dies inside it. No link ever reaches the root namespace.
+//
+// With --nodes N > 1 every node is such a namespace with its own pods, from its own slice of the pod
+// CIDR, and the nodes meet on an underlay: a bridge in a namespace of its own that the external
+// client joins too (host-gw routing, as flannel's host-gw backend and Calico without an overlay do):
+//
+//   node (ext0 198.18.0.1) ─┐
+//   node-1 (ext0 198.18.0.3) ─ ul: br0 ─ external (eth0 198.18.0.2)
+//   node-2 (ext0 198.18.0.4) ─┘
+// Each node routes every other node's pod CIDR via that node's IP on ext0, and its default route
+// points at the external namespace as on one node.
 
 export interface PodPlan {
   role: Role & (`srv-${number}` | `cli-${number}`);
@@ -19,46 +29,95 @@ export interface PodPlan {
   ip: string;
   /** The veth's name on the node side (pod side is always eth0). */
   nodeIf: string;
+  /** The index of the node the pod lives on (plan.nodes). */
+  node: number;
+}
+
+export interface NodePlan {
+  index: number;
+  netns: string;
+  /** The node's underlay (or, on one node, external-facing) interface. */
+  extIf: string;
+  /** The node IP: NodePort destination, and the next hop to this node's pods. */
+  ip: string;
+  gateway: string;
+  /** This node's slice of the pod CIDR (the whole CIDR on one node). */
+  podCidr: string;
 }
 
 export interface TopologyPlan {
   runId: string;
-  node: { netns: string; extIf: string; ip: string; gateway: string };
+  /** Node 0: the client pods' node ("node A"); the only one of a single-node sandbox. */
+  node: NodePlan;
+  nodes: NodePlan[];
+  /** The namespace holding the bridge that joins the nodes and the external client; absent on one node. */
+  underlay?: { netns: string; bridge: string };
   external: { netns: string; ip: string; prefix: number };
   pods: PodPlan[];
   serviceCidr: string;
+  /** The cluster's pod CIDR (kube-proxy's --cluster-cidr), whatever the node count. */
   podCidr: string;
+  placement: Placement;
 }
 
 export function planTopology(runId: string, cfg: SandboxConfig): TopologyPlan {
-  const podNet = parseCidr(cfg.podCidr)!;
+  const nodeCount = cfg.nodes ?? 1;
+  const placement = cfg.placement ?? 'spread';
   const extNet = parseCidr(cfg.externalCidr)!;
+  const slices = nodePodCidrs(cfg.podCidr, nodeCount).map((c) => parseCidr(c)!);
+  // One node: node .1, external .2 (as always). More: node 0 .1, external .2, node i .(i+2).
+  const nodes: NodePlan[] = slices.map((slice, i) => ({
+    index: i,
+    netns: netnsName(runId, nodeRole(i)),
+    extIf: 'ext0',
+    ip: nthIp(extNet, i === 0 ? 1 : i + 2),
+    gateway: GATEWAY_IP,
+    podCidr: nodeCount === 1 ? cfg.podCidr : `${nthIp(slice, 0)}/${slice.prefix}`,
+  }));
+  const used = nodes.map(() => 0);
   const pods: PodPlan[] = [];
-  const add = (kind: PodPlan['kind'], i: number) => {
+  const add = (kind: PodPlan['kind'], i: number, node: number) => {
     const role = (kind === 'server' ? `srv-${i}` : `cli-${i}`) as PodPlan['role'];
     pods.push({
       role,
       kind,
       netns: netnsName(runId, role),
-      ip: nthIp(podNet, pods.length + 2),
+      ip: nthIp(slices[node]!, used[node]! + 2),
       nodeIf: `${kind === 'server' ? 'vs' : 'vc'}${i}`,
+      node,
     });
+    used[node]!++;
   };
-  for (let i = 0; i < cfg.pods; i++) add('server', i);
-  for (let i = 0; i < cfg.clients; i++) add('client', i);
+  for (let i = 0; i < cfg.pods; i++) add('server', i, serverNode(i, nodeCount, placement));
+  for (let i = 0; i < cfg.clients; i++) add('client', i, 0);
   return {
     runId,
-    node: { netns: netnsName(runId, 'node'), extIf: 'ext0', ip: nthIp(extNet, 1), gateway: GATEWAY_IP },
+    node: nodes[0]!,
+    nodes,
+    ...(nodeCount > 1 ? { underlay: { netns: netnsName(runId, 'underlay'), bridge: 'br0' } } : {}),
     external: { netns: netnsName(runId, 'external'), ip: nthIp(extNet, 2), prefix: extNet.prefix },
     pods,
     serviceCidr: cfg.serviceCidr,
     podCidr: cfg.podCidr,
+    placement,
   };
 }
 
-/** Every namespace of the plan, node first (creation order). */
+/** Every namespace of the plan, nodes first (creation order). */
 export function planNamespaces(plan: TopologyPlan): string[] {
-  return [plan.node.netns, plan.external.netns, ...plan.pods.map((p) => p.netns)];
+  const underlay = plan.underlay ? [plan.underlay.netns] : [];
+  return [...plan.nodes.map((n) => n.netns), ...underlay, plan.external.netns, ...plan.pods.map((p) => p.netns)];
+}
+
+/** The pods of node `i`. */
+export const podsOn = (plan: TopologyPlan, i: number): PodPlan[] => plan.pods.filter((p) => p.node === i);
+
+/** The node a namespace belongs to: a node's own, or a pod's; undefined for the external and underlay ones. */
+export function nodeOf(plan: TopologyPlan, netns: string): NodePlan | undefined {
+  const node = plan.nodes.find((n) => n.netns === netns);
+  if (node) return node;
+  const pod = plan.pods.find((p) => p.netns === netns);
+  return pod ? plan.nodes[pod.node] : undefined;
 }
 
 /** Per-namespace sysctls (../shared/reference/environment.md, "Gotchas"). Values are strings as
@@ -73,7 +132,8 @@ export function sysctlsFor(plan: TopologyPlan, netns: string): Record<string, st
     'net.core.somaxconn': '4096',
     'net.ipv4.tcp_max_syn_backlog': '4096',
   };
-  if (netns === plan.node.netns)
+  if (plan.underlay?.netns === netns) return {};
+  if (plan.nodes.some((n) => n.netns === netns))
     return {
       ...client,
       'net.ipv4.ip_forward': '1',
@@ -92,9 +152,12 @@ export function sysctlsFor(plan: TopologyPlan, netns: string): Record<string, st
 }
 
 /** `ip -n NODE -batch -` input: veths to every pod and to the external namespace, created from
- * the node side straight into their namespaces (the root namespace already has an eth0). */
-export function renderNodeBatch(plan: TopologyPlan): string {
-  const { node, external } = plan;
+ * the node side straight into their namespaces (the root namespace already has an eth0). On more
+ * than one node, ext0 already exists (renderUnderlayBatch made it) and routes lead to the other
+ * nodes' pod CIDRs via their node IPs. */
+export function renderNodeBatch(plan: TopologyPlan, node: NodePlan = plan.node): string {
+  if (plan.underlay) return renderClusterNodeBatch(plan, node);
+  const { external } = plan;
   const lines = [
     'link set lo up',
     `address add ${node.gateway}/32 dev lo`,
@@ -112,6 +175,41 @@ export function renderNodeBatch(plan: TopologyPlan): string {
   // Default route towards the external namespace: gives VIPs a route for the node's own OUTPUT
   // traffic (ClusterIP from the node) while keeping every packet inside the sandbox.
   lines.push(`route add default via ${external.ip} dev ${node.extIf}`);
+  return lines.join('\n') + '\n';
+}
+
+function renderClusterNodeBatch(plan: TopologyPlan, node: NodePlan): string {
+  const lines = [
+    'link set lo up',
+    `address add ${node.gateway}/32 dev lo`,
+    `address add ${node.ip}/${plan.external.prefix} dev ${node.extIf}`,
+    `link set ${node.extIf} up`,
+  ];
+  for (const p of podsOn(plan, node.index))
+    lines.push(
+      `link add ${p.nodeIf} type veth peer name eth0 netns ${p.netns}`,
+      `link set ${p.nodeIf} up`,
+      `route add ${p.ip}/32 dev ${p.nodeIf} scope link`,
+    );
+  // host-gw: another node's pods are one hop away, via that node's IP on the shared segment.
+  for (const other of plan.nodes) if (other !== node) lines.push(`route add ${other.podCidr} via ${other.ip} dev ${node.extIf}`);
+  lines.push(`route add default via ${plan.external.ip} dev ${node.extIf}`);
+  return lines.join('\n') + '\n';
+}
+
+/** `ip -n UNDERLAY -batch -` input: the bridge, and one veth per node (its ext0) and to the external
+ * namespace, each created from the underlay side straight into its namespace and enslaved here. */
+export function renderUnderlayBatch(plan: TopologyPlan): string {
+  const ul = plan.underlay!;
+  const lines = ['link set lo up', `link add ${ul.bridge} type bridge`, `link set ${ul.bridge} up`];
+  const port = (name: string, peer: string, netns: string) =>
+    lines.push(
+      `link add ${name} type veth peer name ${peer} netns ${netns}`,
+      `link set ${name} master ${ul.bridge}`,
+      `link set ${name} up`,
+    );
+  port('x0', 'eth0', plan.external.netns);
+  for (const n of plan.nodes) port(`n${n.index}`, n.extIf, n.netns);
   return lines.join('\n') + '\n';
 }
 

@@ -4,7 +4,15 @@ import pLimit from 'p-limit';
 import type { Exec } from '../exec/index.js';
 import { killAll, pidsInCgroups, pidsInNetns } from './procs.js';
 import { removeCgroup, removeMount } from './run-cgroup.js';
-import { planNamespaces, renderExternalBatch, renderNodeBatch, renderPodBatch, sysctlsFor, type TopologyPlan } from './plan.js';
+import {
+  planNamespaces,
+  renderExternalBatch,
+  renderNodeBatch,
+  renderPodBatch,
+  renderUnderlayBatch,
+  sysctlsFor,
+  type TopologyPlan,
+} from './plan.js';
 import { isAlive, type Recorder, type StateObject } from './state.js';
 
 // Namespaces are configured in parallel: each needs its own `ip -n` and sysctl process, and on two
@@ -24,16 +32,24 @@ export async function buildTopology(exec: Exec, plan: TopologyPlan, recorder: Re
   const limit = pLimit(CONCURRENCY);
   // sysctls before links: the node's veths inherit conf/default (proxy_arp, rp_filter) at creation.
   await settleAll(
-    namespaces.map((ns) =>
-      limit(() => {
-        step();
-        const settings = Object.entries(sysctlsFor(plan, ns)).map(([k, v]) => `${k}=${v}`);
-        return exec.run({ netns: ns, argv: ['sysctl', '-q', '-w', ...settings] });
-      }),
-    ),
+    // The underlay holds only a bridge: it needs no sysctl.
+    namespaces
+      .filter((ns) => Object.keys(sysctlsFor(plan, ns)).length > 0)
+      .map((ns) =>
+        limit(() => {
+          step();
+          const settings = Object.entries(sysctlsFor(plan, ns)).map(([k, v]) => `${k}=${v}`);
+          return exec.run({ netns: ns, argv: ['sysctl', '-q', '-w', ...settings] });
+        }),
+      ),
   );
   step();
-  await exec.run({ argv: ['ip', '-n', plan.node.netns, '-batch', '-'], stdin: renderNodeBatch(plan) });
+  // More than one node: the underlay first, since it creates each node's ext0.
+  if (plan.underlay) await exec.run({ argv: ['ip', '-n', plan.underlay.netns, '-batch', '-'], stdin: renderUnderlayBatch(plan) });
+  step();
+  await settleAll(
+    plan.nodes.map((node) => limit(() => exec.run({ argv: ['ip', '-n', node.netns, '-batch', '-'], stdin: renderNodeBatch(plan, node) }))),
+  );
   step();
   const rest = [
     { netns: plan.external.netns, batch: renderExternalBatch(plan) },

@@ -1,8 +1,10 @@
 import type { BackendOptions, NodeTarget } from '../../backends/types.js';
 import type { SandboxConfig } from '../config/sandbox.js';
 import type { Exec } from '../exec/index.js';
-import { newRunId } from './names.js';
-import { planTopology, type TopologyPlan } from './plan.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { newRunId, nodeRole } from './names.js';
+import { planTopology, podsOn, type TopologyPlan } from './plan.js';
 import { createRunPaths, joiningCgroup, planRunPaths, type RunPaths } from './run-cgroup.js';
 import { buildTopology, removeObjects, type Removed } from './sandbox.js';
 import { StateFile, type Recorder, type StateObject } from './state.js';
@@ -34,13 +36,13 @@ export async function openSandbox(
   const runId = opts.runId ?? newRunId();
   const plan = planTopology(runId, cfg);
   const paths = planRunPaths(runId);
-  const members = [plan.node.netns, ...plan.pods.map((p) => p.netns)];
-  const sandboxExec = joiningCgroup(exec, paths.cgroup, members);
+  const sandboxExec = sandboxProcesses(exec, plan, paths);
   const started = performance.now();
   if (exec.dryRun) {
     const recorder = memoryRecorder();
     await buildTopology(exec, plan, recorder, opts.check);
     await createRunPaths(exec, paths, recorder);
+    await createNodePaths(exec, plan, paths, recorder);
     return { plan, paths, exec: sandboxExec, buildMs: performance.now() - started };
   }
   const state = await StateFile.create(runId, opts.command);
@@ -48,6 +50,7 @@ export async function openSandbox(
   try {
     await buildTopology(exec, plan, state, opts.check);
     await createRunPaths(exec, paths, state);
+    await createNodePaths(exec, plan, paths, state);
   } catch (e) {
     await closeSandbox(exec, sb);
     throw e;
@@ -56,23 +59,63 @@ export async function openSandbox(
   return sb;
 }
 
-/** Where a backend programs this sandbox: its node namespace, with the run's cgroup and bpffs and
- * the node's external-facing veth (for tc programs). `exec` is the plain one, not `sb.exec`: rule
- * programs need not join the run's cgroup, and joining costs one more process (sh) per command,
- * inside the timed syncs. The masquerade mark is kube-proxy's default (--iptables-masquerade-bit 14). */
-export function nodeTarget(exec: Exec, sb: Sandbox, options: BackendOptions): NodeTarget {
+/** Where each node's processes go. One node: the run's cgroup and bpffs. More: a child cgroup and a
+ * bpffs directory per node, so a socket-level backend's cgroup programs act on that node's pods and
+ * node processes only (cgroup sock_addr programs act on every process of their cgroup, whatever its
+ * network namespace) and each node's instance pins apart. */
+export function nodePaths(plan: TopologyPlan, paths: RunPaths, i: number): { cgroup?: string; bpffs: string } {
+  if (plan.nodes.length === 1) return paths;
+  const role = nodeRole(i);
+  return { ...(paths.cgroup === undefined ? {} : { cgroup: join(paths.cgroup, role) }), bpffs: join(paths.bpffs, role) };
+}
+
+/** Records, then creates each node's cgroup and bpffs directory (nodePaths) on more than one node. */
+async function createNodePaths(exec: Exec, plan: TopologyPlan, paths: RunPaths, recorder: Recorder): Promise<void> {
+  if (plan.nodes.length === 1) return;
+  const each = plan.nodes.map((n) => nodePaths(plan, paths, n.index));
+  await recorder.record(each.flatMap((p) => (p.cgroup === undefined ? [] : [{ kind: 'cgroup' as const, path: p.cgroup }])));
+  if (exec.dryRun) return;
+  // The bpffs directories live inside the run's bpffs mount and go with it.
+  for (const p of each) {
+    if (p.cgroup !== undefined) await mkdir(p.cgroup);
+    await mkdir(p.bpffs);
+  }
+}
+
+/** The exec pod-side and node-side processes start through: they join their node's cgroup. */
+function sandboxProcesses(exec: Exec, plan: TopologyPlan, paths: RunPaths): Exec {
+  return plan.nodes.reduce(
+    (inner, node) =>
+      joiningCgroup(inner, nodePaths(plan, paths, node.index).cgroup, [node.netns, ...podsOn(plan, node.index).map((p) => p.netns)]),
+    exec,
+  );
+}
+
+/** Where a backend programs node `i` of this sandbox: its node namespace, with its cgroup and bpffs
+ * (nodePaths) and its external-facing veth (for tc programs), and its node IP. `exec` is the plain
+ * one, not `sb.exec`: rule programs need not join the run's cgroup, and joining costs one more
+ * process (sh) per command, inside the timed syncs. The masquerade mark is kube-proxy's default
+ * (--iptables-masquerade-bit 14). Which endpoints are local to the node is the state's business
+ * (src/model/nodes.ts localizes it per node). */
+export function nodeTarget(exec: Exec, sb: Sandbox, options: BackendOptions, i = 0): NodeTarget {
   const { plan } = sb;
+  const node = plan.nodes[i]!;
+  const where = nodePaths(plan, sb.paths, i);
   return {
     exec,
-    netns: plan.node.netns,
-    cfg: { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [plan.node.ip] },
+    netns: node.netns,
+    cfg: { podCidr: plan.podCidr, masqueradeMark: '0x4000', nodeIPs: [node.ip] },
     options,
-    cgroup: sb.paths.cgroup,
-    bpffs: sb.paths.bpffs,
-    devices: [plan.node.extIf],
+    ...(where.cgroup === undefined ? {} : { cgroup: where.cgroup }),
+    bpffs: where.bpffs,
+    devices: [node.extIf],
     memory: new Map(),
   };
 }
+
+/** Every node's target, node 0 first. */
+export const nodeTargets = (exec: Exec, sb: Sandbox, options: BackendOptions): NodeTarget[] =>
+  sb.plan.nodes.map((n) => nodeTarget(exec, sb, options, n.index));
 
 export async function closeSandbox(exec: Exec, sb: Sandbox): Promise<Removed & { ms: number }> {
   const started = performance.now();
