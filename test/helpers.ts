@@ -87,6 +87,16 @@ export function startReplyServers(servers: { netns: string; reply: string; port:
   );
 }
 
+/** svcbench's own ident servers (dist/src/probe/serve.js --report): each answers "NAME PEER TTL". */
+export function startIdentServers(servers: { netns: string; name: string; port: number }[]) {
+  return servers.map(({ netns, name, port }) =>
+    exec.start({
+      netns,
+      argv: [process.execPath, PROBE.replace(/connect\.js$/, 'serve.js'), '--name', name, '--tcp', String(port), '--report'],
+    }),
+  );
+}
+
 export async function probe(netns: string, targets: string[], opts: { timeoutMs?: number; udp?: boolean } = {}): Promise<ProbeResult[]> {
   const args = ['--timeout', String(opts.timeoutMs ?? 2000), ...(opts.udp ? ['--udp'] : []), ...targets];
   const r = await exec.run({ netns, argv: [process.execPath, PROBE, ...args] });

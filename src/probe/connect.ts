@@ -12,14 +12,9 @@
 
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
+import { parseReply, type ProbeResult } from './reply.js';
 
-export interface ProbeResult {
-  target: string;
-  ok: boolean;
-  reply?: string;
-  error?: string;
-  ms: number;
-}
+export type { ProbeResult } from './reply.js';
 
 function probeTcp(host: string, port: number, send: string, timeoutMs: number, connectOnly = false): Promise<Omit<ProbeResult, 'target'>> {
   const started = performance.now();
@@ -38,7 +33,7 @@ function probeTcp(host: string, port: number, send: string, timeoutMs: number, c
     // see our FIN first and close before its answer is read.
     sock.on('connect', () => (connectOnly ? finish({ ok: true }) : sock.write(send)));
     sock.on('data', (d) => (reply += d.toString()));
-    sock.on('end', () => finish({ ok: true, reply: reply.trim() }));
+    sock.on('end', () => finish({ ok: true, ...parseReply(reply.trim()) }));
     sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, error: e.code ?? e.message }));
   });
 }

@@ -6,8 +6,8 @@ import { BENCH, bench, isRoot, ourNamespaces, processesMentioning, requireBuild,
 // leave no namespace, veth, process or state file. "Points" are deterministic: the signal is sent
 // right after the k-th command has been printed by --print-commands.
 
-async function interruptAfter(k: number, signal: 'SIGINT' | 'SIGKILL') {
-  const child = execa(process.execPath, [BENCH, '--print-commands', 'up', '--pods', '8'], { reject: false, stdin: 'ignore' });
+async function interruptAfter(k: number, signal: 'SIGINT' | 'SIGKILL', extra: string[] = []) {
+  const child = execa(process.execPath, [BENCH, '--print-commands', 'up', '--pods', '8', ...extra], { reject: false, stdin: 'ignore' });
   let seen = 0;
   let sent = false;
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -61,12 +61,38 @@ describe.runIf(isRoot)('interrupts', () => {
     expect(again.stderr).toContain('nothing to clean');
   });
 
+  // `up --pods 8 --nodes 3` runs 1 + 13 + 1 + 3 + 10 + 1 = 29 commands (namespaces, sysctls, the
+  // underlay, the nodes, the rest, the bpffs mount; the cgroups are made in-process).
+  it.each([2, 15, 17, 20, 29])('--nodes 3: SIGINT after command %i tears everything down', async (k) => {
+    const r = await interruptAfter(k, 'SIGINT', ['--nodes', '3']);
+    expect(r.sent).toBe(true);
+    expect(r.exitCode, r.stderr).toBe(130);
+    expectNoResidue();
+  });
+
+  it.each([1, 16, 18, 29])('--nodes 3: SIGKILL after command %i, then bench clean, leaves nothing', async (k) => {
+    const r = await interruptAfter(k, 'SIGKILL', ['--nodes', '3']);
+    expect(r.signal).toBe('SIGKILL');
+    const c = await bench(['clean']);
+    expect(c.exitCode, c.stderr).toBe(0);
+    expectNoResidue();
+  });
+
   it('bench clean finds namespaces by name prefix when no state file names them', async () => {
     const up = await bench(['up', '--pods', '1', '--json']);
     const { runId } = JSON.parse(up.stdout) as { runId: string };
     await execa('rm', ['-f', `/run/svcbench/${runId}.json`]);
     const c = await bench(['clean']);
     expect(c.stderr).toContain(`removed run ${runId} (found by name prefix): 4 namespaces`);
+    expectNoResidue();
+  });
+
+  it('bench clean finds every node and the underlay of a multi-node sandbox by name prefix', async () => {
+    const up = await bench(['up', '--pods', '2', '--nodes', '3', '--json']);
+    const { runId } = JSON.parse(up.stdout) as { runId: string };
+    await execa('rm', ['-f', `/run/svcbench/${runId}.json`]);
+    const c = await bench(['clean']);
+    expect(c.stderr).toContain(`removed run ${runId} (found by name prefix): 8 namespaces`);
     expectNoResidue();
   });
 

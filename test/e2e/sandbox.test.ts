@@ -7,6 +7,7 @@ import {
   probe,
   requireBuild,
   rootSnapshot,
+  startIdentServers,
   startReplyServers,
   stateFiles,
   waitListening,
@@ -18,8 +19,9 @@ interface UpJson {
   runId: string;
   buildSeconds: number;
   node: { netns: string; ip: string };
+  nodes?: { netns: string; ip: string; podCidr: string }[];
   external: { netns: string; ip: string };
-  pods: { name: string; netns: string; ip: string }[];
+  pods: { name: string; netns: string; ip: string; node?: number }[];
 }
 
 async function up(args: string[]): Promise<UpJson> {
@@ -72,6 +74,45 @@ describe.runIf(isRoot)('sandbox topology (real namespaces)', () => {
       const down = await bench(['down', sb.runId]);
       expect(down.exitCode, down.stderr).toBe(0);
       expect(down.stderr).toMatch(/removed sandbox \w+ \(53 namespaces\) in \d+\.\d+ s/);
+    }
+    expect(ourNamespaces(sb.runId)).toEqual([]);
+    expect(stateFiles()).toEqual([]);
+    expect(await rootSnapshot()).toEqual(before);
+  });
+
+  it('--nodes 3: pods on three nodes reach each other via the node IPs (one more hop across nodes), then all goes', async () => {
+    const sb = await up(['--pods', '50', '--nodes', '3']);
+    try {
+      // 3 nodes, the underlay, the external namespace, 50 server pods and a client pod.
+      expect(ourNamespaces(sb.runId)).toHaveLength(56);
+      expect(sb.nodes!.map((n) => n.ip)).toEqual(['198.18.0.1', '198.18.0.3', '198.18.0.4']);
+      expect(sb.pods.filter((p) => p.node === 1)).toHaveLength(17);
+      const servers = sb.pods.filter((p) => p.name.startsWith('srv-')).slice(0, 6);
+      const client = sb.pods.find((p) => p.name === 'cli-0')!;
+      startIdentServers(servers.map((p) => ({ netns: p.netns, name: p.name, port: 7000 })));
+      await waitListening(
+        client.netns,
+        servers.map((p) => `${p.ip}:7000`),
+      );
+      const r = await probe(
+        client.netns,
+        servers.map((p) => `${p.ip}:7000`),
+      );
+      // The server sees the client pod's own address; the TTL tells the hops: one router (the
+      // client's node) on the same node, two (and the bridge, which is no router) across nodes.
+      expect(r.map((x, i) => [x.reply, x.peer, x.ttl, servers[i]!.node])).toEqual(
+        servers.map((p) => [p.name, client.ip, p.node === 0 ? 63 : 62, p.node]),
+      );
+      // The external client reaches every node IP over the underlay.
+      startReplyServers(sb.nodes!.map((n) => ({ netns: n.netns, reply: n.netns, port: 7000 })));
+      const ext = await probe(
+        sb.external.netns,
+        sb.nodes!.map((n) => `${n.ip}:7000`),
+      );
+      expect(ext.map((x) => x.reply)).toEqual(sb.nodes!.map((n) => n.netns));
+    } finally {
+      const down = await bench(['down', sb.runId]);
+      expect(down.exitCode, down.stderr).toBe(0);
     }
     expect(ourNamespaces(sb.runId)).toEqual([]);
     expect(stateFiles()).toEqual([]);

@@ -52,19 +52,26 @@ function report(ctx: Context, sb: Sandbox, json: boolean): void {
         runId: plan.runId,
         buildSeconds: Number(seconds),
         node: plan.node,
+        ...(plan.underlay ? { nodes: plan.nodes, underlay: plan.underlay } : {}),
         external: plan.external,
-        pods: plan.pods.map(({ role, netns, ip }) => ({ name: role, netns, ip })),
+        pods: plan.pods.map(({ role, netns, ip, node }) => ({ name: role, netns, ip, ...(plan.underlay ? { node } : {}) })),
       })}\n`,
     );
   }
   const servers = plan.pods.filter((p) => p.kind === 'server').length;
   ctx.say(
-    `sandbox ${plan.runId} ${sb.state ? 'ready' : 'planned (dry run)'} in ${seconds} s: node, external, ${servers} server pod(s), ${plan.pods.length - servers} client pod(s)`,
+    `sandbox ${plan.runId} ${sb.state ? 'ready' : 'planned (dry run)'} in ${seconds} s: ${plan.underlay ? `${plan.nodes.length} nodes (${plan.placement})` : 'node'}, external, ${servers} server pod(s), ${plan.pods.length - servers} client pod(s)`,
   );
+  const multi = plan.underlay !== undefined;
   const rows: [string, string, string][] = [
-    ['node', plan.node.netns, `${plan.node.ip} (pods' gateway ${plan.node.gateway})`],
+    ...plan.nodes.map((n): [string, string, string] => [
+      n.index === 0 ? 'node' : `node-${n.index}`,
+      n.netns,
+      `${n.ip} (pods' gateway ${n.gateway}${multi ? `, pods ${n.podCidr}` : ''})`,
+    ]),
+    ...(plan.underlay ? [['underlay', plan.underlay.netns, `bridge ${plan.underlay.bridge}`] as [string, string, string]] : []),
     ['external', plan.external.netns, plan.external.ip],
-    ...plan.pods.map((p): [string, string, string] => [p.role, p.netns, p.ip]),
+    ...plan.pods.map((p): [string, string, string] => [p.role, p.netns, multi ? `${p.ip} (node ${p.node})` : p.ip]),
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
