@@ -34,16 +34,17 @@ const expectedLines = (file: string): string[] =>
     .map((l) => l.replace(/\s+/g, ' ').trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
 
-/** The rendered lines that concern these services, the hairpin set and the two shared chains. */
+/** The rendered lines that concern these services, the hairpin set and the shared masquerade chains. */
 function relevant(script: string): string[] {
   return script
     .split('\n')
     .filter((l) => !l.startsWith('flush '))
-    .filter((l) => /ns[1-6]\/svc|172\.30\.0\.4[1-6]|hairpin-connections|kube-proxy (masquerading|services) /.test(l))
+    .filter((l) => /ns[1-6]\/svc|172\.30\.0\.4[1-6]|hairpin-connections|kube-proxy (masquerading|services|mark-for-masquerade) /.test(l))
     .filter((l) => !/services fib daddr type local/.test(l)); // match-all NodePorts (no --nodeport-addresses)
 }
 
 describe.each([
+  { profile: '1.35' as const, file: 'overall-1.35.txt', fix: (l: string) => l },
   { profile: '1.36' as const, file: 'overall-1.36.txt', fix: (l: string) => l },
   // v1.37 replaced the cycle's single-endpoint form before release (#140960, proxier.go @736e3b68).
   {
