@@ -72,7 +72,12 @@ export const EXCLUSIVE = process.env.FAULTS_EXCLUSIVE === '1' || process.env.CI 
 
 const mentionsRunOf = (object: string, output: string): boolean => {
   const id = /(?:svcb-|state:|\/run\/svcbench\/)([a-z0-9]{6})/.exec(object)?.[1];
-  return id === undefined || output.includes(id);
+  // `bench --dry-run clean` names other runs it would remove: those lines are not the input's own.
+  const own = output
+    .split('\n')
+    .filter((l) => !/would remove|left run|netns del|\brm -r?f\b|\bumount\b|\brmdir\b|\bkill -KILL\b/.test(l))
+    .join('\n');
+  return id === undefined || own.includes(id);
 };
 
 /** A JavaScript stack frame ("    at f (file:1:2)") or the CLI's own last-resort message. */
