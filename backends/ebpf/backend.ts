@@ -114,20 +114,24 @@ export const ebpf: Backend<EbpfPayload> = {
    * new state does not have (Cilium's restore-then-GC after an agent restart). */
   async apply(t, { kind, payload }) {
     const p = pinsOf(t);
-    const fresh = t.exec.dryRun || !isLoaded(p);
+    const fresh = !isLoaded(p);
     // tc attaches in its own process while this one writes the maps.
-    const tc = fresh ? load(t, p) : Promise.resolve(0);
+    const { loaded, attached: tc } = fresh ? load(t, p) : { loaded: Promise.resolve(), attached: Promise.resolve(0) };
     try {
-      if (!t.exec.dryRun)
-        withMap(mapPin(p, 'svc_map'), (fd) => {
-          updateBatch(fd, payload.update);
-          deleteBatch(fd, payload.remove.keys, payload.remove.count);
-          if (kind === 'full' && !fresh) {
-            const desired = payload.desired();
-            const stale = dump(fd).filter((e) => !desired.has(describeKey(e)));
-            if (stale.length > 0) deleteBatch(fd, encodeKeys(stale), stale.length);
-          }
-        });
+      await loaded;
+      await t.exec.alter(
+        async () =>
+          withMap(mapPin(p, 'svc_map'), (fd) => {
+            updateBatch(fd, payload.update);
+            deleteBatch(fd, payload.remove.keys, payload.remove.count);
+            if (kind === 'full' && !fresh) {
+              const desired = payload.desired();
+              const stale = dump(fd).filter((e) => !desired.has(describeKey(e)));
+              if (stale.length > 0) deleteBatch(fd, encodeKeys(stale), stale.length);
+            }
+          }),
+        () => undefined,
+      );
     } catch (e) {
       await tc.catch(() => {}); // never leave tc running past a failed update
       throw e;

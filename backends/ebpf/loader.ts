@@ -58,17 +58,22 @@ const tcAttach = (p: Pins): string =>
     .map((l) => `${l}\n`)
     .join('');
 
-/** Loads, pins and attaches the object and the cgroup programs (synchronously: a failure throws
- * here), then starts attaching the tc programs: the returned promise settles when `tc` is done (the
- * caller writes the maps meanwhile) with the number of processes spawned. */
-export function load(t: NodeTarget, p: Pins): Promise<number> {
-  if (!t.exec.dryRun) {
-    const object = objectPath();
-    if (object === undefined)
-      throw new BenchError('the eBPF object backends/ebpf/bpf/proxy.o is missing', { hint: 'run scripts/build-bpf (or scripts/setup)' });
-    loadObject(object, p);
-  }
-  return t.exec.run({ netns: t.netns, argv: ['tc', '-batch', '-'], stdin: tcAttach(p) }).then(() => 1);
+/** Loads, pins and attaches the object and the cgroup programs (`loaded`), then starts attaching
+ * the tc programs: `attached` settles when `tc` is done (the caller writes the maps meanwhile)
+ * with the number of processes spawned. tc is spawned by the first reaction to `loaded`, so it is
+ * running before a caller that awaits `loaded` goes on; a failed load never starts tc. */
+export function load(t: NodeTarget, p: Pins): { loaded: Promise<void>; attached: Promise<number> } {
+  const loaded = t.exec.alter(
+    async () => {
+      const object = objectPath();
+      if (object === undefined)
+        throw new BenchError('the eBPF object backends/ebpf/bpf/proxy.o is missing', { hint: 'run scripts/build-bpf (or scripts/setup)' });
+      loadObject(object, p);
+    },
+    () => undefined,
+  );
+  const attached = loaded.then(() => t.exec.run({ netns: t.netns, argv: ['tc', '-batch', '-'], stdin: tcAttach(p) })).then(() => 1);
+  return { loaded, attached };
 }
 
 function loadObject(object: string, p: Pins): void {
@@ -101,7 +106,13 @@ function loadObject(object: string, p: Pins): void {
  * and maps. */
 export async function unload(t: NodeTarget, p: Pins): Promise<void> {
   for (const dev of p.devices) await t.exec.run({ netns: t.netns, argv: ['tc', 'qdisc', 'del', 'dev', dev, 'clsact'], allowFailure: true });
-  if (t.exec.dryRun) return;
+  await t.exec.alter(
+    async () => detachAndUnpin(p),
+    () => undefined,
+  );
+}
+
+function detachAndUnpin(p: Pins): void {
   if (existsSync(p.cgroup)) {
     const cg = openSync(p.cgroup, 'r');
     try {

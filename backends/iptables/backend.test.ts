@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordingExec } from '../../src/exec/index.js';
+import { FakeExec } from '../../src/exec/index.js';
 import { cfg, smallState } from '../../src/model/test-support/states.js';
 import type { NodeTarget } from '../types.js';
 import { iptables } from './backend.js';
@@ -8,12 +8,12 @@ import { iptables } from './backend.js';
 // wall time (a busy wait), to see where the time budget (--sync-timeout) stops it.
 
 const slowExec = (ms: number) =>
-  new RecordingExec(undefined, (c) => {
+  new FakeExec(undefined, (c) => {
     if (c.argv[0] !== 'iptables-legacy') return;
     const until = performance.now() + ms;
     while (performance.now() < until);
   });
-const target = (exec: RecordingExec, syncTimeoutMs: number): NodeTarget => ({
+const target = (exec: FakeExec, syncTimeoutMs: number): NodeTarget => ({
   exec,
   netns: 'node',
   cfg,

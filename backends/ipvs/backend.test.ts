@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { RecordingExec, type Command } from '../../src/exec/index.js';
+import { FakeExec, type Command } from '../../src/exec/index.js';
 import { cfg, smallState, smallStateNext } from '../../src/model/test-support/states.js';
 import type { NodeTarget } from '../types.js';
 import { ipvs } from './backend.js';
 
 // apply and teardown against the recording exec: which tools run, in which order, with which input.
 
-const target = (exec: RecordingExec): NodeTarget => ({
+const target = (exec: FakeExec): NodeTarget => ({
   exec,
   netns: 'node',
   cfg,
@@ -19,7 +19,7 @@ const steps = (cmds: Command[]): string[] =>
 describe('apply', () => {
   it('full sync: device, addresses, ipvsadm-restore, sysctls, ipset, then the iptables side', async () => {
     // Every jump's check fails on the empty table, so the script inserts all 9.
-    const exec = new RecordingExec((c) => (c.argv[0] === 'sh' ? { stdout: 'inserted\n'.repeat(9) } : undefined));
+    const exec = new FakeExec((c) => (c.argv[0] === 'sh' ? { stdout: 'inserted\n'.repeat(9) } : undefined));
     const rendered = ipvs.render(undefined, smallState, cfg, target(exec).options);
     const applied = await ipvs.apply(target(exec), rendered);
     const s = steps(exec.commands);
@@ -41,7 +41,7 @@ describe('apply', () => {
   });
 
   it('partial sync: ipvsadm -R and ipset restore with the diff, jumps checked only, stale addresses last', async () => {
-    const exec = new RecordingExec();
+    const exec = new FakeExec();
     const rendered = ipvs.render(smallState, smallStateNext, cfg, target(exec).options);
     await ipvs.apply(target(exec), rendered);
     const s = steps(exec.commands);
@@ -53,19 +53,19 @@ describe('apply', () => {
   });
 
   it('a full sync of no services still clears the IPVS table', async () => {
-    const exec = new RecordingExec();
+    const exec = new FakeExec();
     await ipvs.apply(target(exec), ipvs.render(undefined, { services: [], endpoints: {} }, cfg, target(exec).options));
     expect(exec.commands.map((c) => c.argv.join(' '))).toContain('ipvsadm -C');
   });
 
   it('fails on any ipvsadm -R error, even with exit status 0', async () => {
-    const exec = new RecordingExec((c) => (c.argv[0] === 'ipvsadm' ? { stderr: 'Service already exists\n' } : undefined));
+    const exec = new FakeExec((c) => (c.argv[0] === 'ipvsadm' ? { stderr: 'Service already exists\n' } : undefined));
     const rendered = ipvs.render(smallState, smallStateNext, cfg, target(exec).options);
     await expect(ipvs.apply(target(exec), rendered)).rejects.toThrow(/ipvsadm -R failed \(exit 0\): Service already exists/);
   });
 
   it('names the line ipset restore rejected', async () => {
-    const exec = new RecordingExec((c) =>
+    const exec = new FakeExec((c) =>
       c.argv[0] === 'ipset' ? { exitCode: 1, stderr: 'ipset v7.17: Error in line 2: Element cannot be added\n' } : undefined,
     );
     const rendered = ipvs.render(smallState, smallStateNext, cfg, target(exec).options);
@@ -76,7 +76,7 @@ describe('apply', () => {
 
 describe('teardown', () => {
   it('removes iptables rules before the sets that they use, then IPVS, the device and the sysctls', async () => {
-    const exec = new RecordingExec();
+    const exec = new FakeExec();
     await ipvs.teardown(target(exec));
     expect(steps(exec.commands)).toEqual(['iptables-legacy-restore -w', 'ipset destroy', 'ipvsadm -C', 'ip link', 'sysctl -q']);
   });

@@ -1,6 +1,6 @@
-import { PrintingExec, RealExec, RecordingExec, formatCommand, type Exec } from '../exec/index.js';
+import { DryRunExec, PrintingExec, RealExec, type Exec } from '../exec/index.js';
 
-/** What every command gets: the exec port (real, printing, or recording for --dry-run) and the
+/** What every command gets: the exec port (real, printing, or the dry-run one) and the
  * two output streams. stdout carries data, stderr carries people's output (DESIGN.md §7). */
 export interface Context {
   exec: Exec;
@@ -15,18 +15,11 @@ export interface GlobalOptions {
 
 export function makeContext(g: GlobalOptions, io: { out: (t: string) => void; say: (l: string) => void } = defaultIo): Context {
   let exec: Exec;
-  if (g.dryRun) exec = new RecordingExec(undefined, (cmd) => io.say(`+ ${formatCommand(cmd)}${cmd.stdin ? `\n${indent(cmd.stdin)}` : ''}`));
+  if (g.dryRun) exec = new DryRunExec((l) => io.say(l));
   else if (g.printCommands) exec = new PrintingExec(new RealExec(), (l) => io.say(l));
   else exec = new RealExec();
   return { exec, ...io };
 }
-
-const indent = (s: string): string =>
-  s
-    .trimEnd()
-    .split('\n')
-    .map((l) => `    ${l}`)
-    .join('\n');
 
 export const defaultIo = {
   out: (t: string) => void process.stdout.write(t),

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CommandError, formatCommand, PrintingExec, RealExec, RecordingExec, resolveArgv } from './index.js';
+import { CommandError, DryRunExec, FakeExec, formatCommand, PrintingExec, RealExec, resolveArgv } from './index.js';
 
 describe('exec port', () => {
   it('runs namespaced commands through nsenter, which keeps /sys (cgroup2, bpffs) visible', () => {
@@ -58,14 +58,39 @@ describe('exec port', () => {
     expect((timedOut as Error).message).toMatch(/timed out after 100 ms/);
   });
 
-  it('records instead of running (--dry-run) and prints before running (--print-commands)', async () => {
+  it('the fake records and answers from its canned responses; reads run, machine changes do not', async () => {
     const lines: string[] = [];
-    const rec = new RecordingExec((c) => (c.argv[0] === 'nft' ? { stdout: '{}' } : undefined));
-    const printing = new PrintingExec(rec, (l) => lines.push(l));
+    const fake = new FakeExec((c) => (c.argv[0] === 'nft' ? { stdout: '{}' } : c.argv[0] === 'false' ? { exitCode: 1 } : undefined));
+    const printing = new PrintingExec(fake, (l) => lines.push(l));
     expect((await printing.run({ argv: ['nft', '-j', 'list', 'ruleset'], netns: 'x' })).stdout).toBe('{}');
     await printing.run({ argv: ['rm', '-rf', '/'] });
-    expect(rec.transcript()).toEqual(['[x] nft -j list ruleset', 'rm -rf /']);
+    await expect(fake.run({ argv: ['false'] })).rejects.toBeInstanceOf(CommandError);
+    expect(fake.transcript()).toEqual(['[x] nft -j list ruleset', 'rm -rf /', 'false']);
     expect(lines).toEqual(['+ [x] nft -j list ruleset', '+ rm -rf /']);
-    expect(printing.dryRun).toBe(true);
+    expect(await printing.observe(async () => 'read', 'as made')).toBe('read');
+    expect(
+      await printing.alter(
+        async () => 'changed',
+        () => 'unchanged',
+      ),
+    ).toBe('unchanged');
+  });
+
+  it('the dry-run exec prints each command with its stdin, runs nothing, and answers reads as made', async () => {
+    const lines: string[] = [];
+    const dry = new DryRunExec((l) => lines.push(l));
+    const r = await dry.run({ argv: ['ip', '-batch', '-'], netns: 'x', stdin: 'link add a\nlink add b\n' });
+    expect(r).toMatchObject({ stdout: '', exitCode: 0 });
+    dry.start({ argv: ['sleep', '100'] });
+    expect(lines).toEqual(['+ [x] ip -batch - <<stdin (2 lines)\n    link add a\n    link add b', '+ sleep 100']);
+    let read = false;
+    expect(await dry.observe(async () => ((read = true), ['difference']), [])).toEqual([]);
+    expect(
+      await dry.alter(
+        async () => ((read = true), 'changed'),
+        () => 'unchanged',
+      ),
+    ).toBe('unchanged');
+    expect(read).toBe(false);
   });
 });

@@ -4,8 +4,6 @@ import { resolveArgv, type Command, type Exec, type ExecResult, type Started } f
 
 /** Runs commands for real through execa. */
 export class RealExec implements Exec {
-  readonly dryRun = false;
-
   async run(cmd: Command): Promise<ExecResult> {
     const [file, ...args] = resolveArgv(cmd);
     const started = performance.now();
@@ -28,6 +26,14 @@ export class RealExec implements Exec {
       });
     }
     return out;
+  }
+
+  observe<T>(read: () => Promise<T>): Promise<T> {
+    return read();
+  }
+
+  alter<T>(change: () => Promise<T>): Promise<T> {
+    return change();
   }
 
   start(cmd: Command): Started {

@@ -36,8 +36,15 @@ export interface Started {
 export interface Exec {
   run(cmd: Command): Promise<ExecResult>;
   start(cmd: Command): Started;
-  /** True when commands are only printed (`--dry-run`): callers skip reading state back. */
-  readonly dryRun: boolean;
+  /** Reads what this process made, beyond one command's output (rules read back, servers
+   * listening, a path answering, a measurement's outcome). The real and fake execs call `read`;
+   * the dry-run exec, which made nothing, answers `asMade`: what a machine that did all it was told
+   * would answer (no differences, nobody to wait for). Callers never ask which exec they have. */
+  observe<T>(read: () => Promise<T>, asMade: T): Promise<T>;
+  /** Changes this machine outside a command (a directory, the state file, a BPF load, results on
+   * disk, a guest VM). Only the real exec calls `change`; the fake and dry-run execs touch nothing
+   * and call `instead` (what stands for the change when none is made: a memory record, a plan). */
+  alter<T>(change: () => Promise<T>, instead: () => T): Promise<T>;
 }
 
 /** The argv actually executed: namespaced commands go through nsenter, which (unlike

@@ -48,10 +48,16 @@ export interface GuestRequest {
 
 export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<number> {
   const argv = [process.execPath, process.argv[1]!, ...req.args];
-  if (ctx.exec.dryRun) {
-    sayGuestPlan(ctx, req, argv);
-    return 0;
-  }
+  return ctx.exec.alter(
+    () => bootGuest(ctx, req, argv),
+    () => {
+      sayGuestPlan(ctx, req, argv);
+      return 0;
+    },
+  );
+}
+
+async function bootGuest(ctx: GuestRunCtx, req: GuestRequest, argv: string[]): Promise<number> {
   const ready = await guestVerdict(ctx.exec, { lookUpPackage: false });
   if (ready.state === 'unavailable') throw new BenchError(`cannot run in a guest kernel here: ${ready.reason}`, { hint: ready.fix });
 

@@ -32,18 +32,19 @@ export async function probe(
 /** Waits until every target accepts connections (servers take a moment to bind; much longer in an
  * emulated guest kernel). */
 export async function waitListening(exec: Exec, netns: string, targets: string[], timeoutMs = 15_000 * startupSlowdown()): Promise<void> {
-  if (exec.dryRun) return;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await probe(exec, netns, targets, { timeoutMs: 500, connectOnly: true });
-    if (r.every((x) => x.ok)) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `servers not listening: ${r
-          .filter((x) => !x.ok)
-          .map((x) => `${x.target} ${x.error}`)
-          .join(', ')}`,
-      );
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  await exec.observe(async () => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await probe(exec, netns, targets, { timeoutMs: 500, connectOnly: true });
+      if (r.every((x) => x.ok)) return;
+      if (Date.now() > deadline)
+        throw new Error(
+          `servers not listening: ${r
+            .filter((x) => !x.ok)
+            .map((x) => `${x.target} ${x.error}`)
+            .join(', ')}`,
+        );
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }, undefined);
 }

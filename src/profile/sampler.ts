@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Exec, Started } from '../exec/index.js';
+import type { Exec, ExecResult, Started } from '../exec/index.js';
 import { attribute, type Attribution } from './attribute.js';
 import { parsePerfScript } from './parse.js';
 
@@ -71,14 +71,27 @@ export function perfSampler(exec: Exec, settings: SamplerSettings): Sampler {
   return {
     settings,
     async start(delayMs, durationMs) {
-      const dir = exec.dryRun ? '/tmp/svcbench-perf' : await mkdtemp(join(tmpdir(), 'svcbench-perf-'));
+      const dir = await exec.alter(
+        () => mkdtemp(join(tmpdir(), 'svcbench-perf-')),
+        () => '/tmp/svcbench-perf',
+      );
       const file = join(dir, 'perf.data');
       const rec: Started = exec.start({ argv: perfRecordArgv(file, settings, delayMs, durationMs) });
       return {
         async finish(pids) {
           try {
             const done = await rec.exited;
-            if (exec.dryRun) return { ok: false, reason: 'dry run' };
+            // Nothing was recorded when nothing ran.
+            return await exec.observe(() => readRecording(done), { ok: false, reason: 'dry run' });
+          } catch (e) {
+            return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+          } finally {
+            await exec.alter(
+              () => rm(dir, { recursive: true, force: true }),
+              () => undefined,
+            );
+          }
+          async function readRecording(done: ExecResult): Promise<ProfileOutcome> {
             if (done.exitCode !== 0) return { ok: false, reason: `perf record exited with ${done.exitCode}: ${lastLine(done.stderr)}` };
             const script = await exec.run({
               argv: ['perf', 'script', '-i', file, '-F', PERF_SCRIPT_FIELDS, '--max-stack', '64'],
@@ -92,10 +105,6 @@ export function perfSampler(exec: Exec, settings: SamplerSettings): Sampler {
             if (keep !== undefined && keep !== '') await writeFile(join(keep, `perf-${Date.now()}.txt`), script.stdout);
             const a = attribute(parsePerfScript(script.stdout), { pids: new Set(pids) });
             return { ok: true, profile: { hz: settings.hz, periodNs: periodOf(settings.hz), windowMs: durationMs, ...a } };
-          } catch (e) {
-            return { ok: false, reason: e instanceof Error ? e.message : String(e) };
-          } finally {
-            if (!exec.dryRun) await rm(dir, { recursive: true, force: true });
           }
         },
       };
@@ -116,7 +125,11 @@ export async function perfPreflight(exec: Exec): Promise<{ ok: true; version: st
     return { ok: false, reason: `perf not found (${(e as Error).message.split('\n')[0]}); scripts/setup installs linux-perf` };
   }
   if (version.exitCode !== 0) return { ok: false, reason: `perf --version exited with ${version.exitCode}: ${lastLine(version.stderr)}` };
-  if (exec.dryRun) return { ok: true, version: 'dry run' };
+  // A dry run records nothing, so it assumes perf may sample.
+  return exec.observe(() => perfRecords(exec, version), { ok: true, version: 'dry run' });
+}
+
+async function perfRecords(exec: Exec, version: ExecResult): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'svcbench-perf-'));
   try {
     const probe = await exec.run({

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/program.js';
-import { RecordingExec } from '../exec/index.js';
+import { FakeExec } from '../exec/index.js';
 import { runSchema, type RunJson } from '../run/results.js';
 import { compareRuns } from './compare.js';
 
@@ -18,7 +18,7 @@ async function cli(argv: string[]) {
   let stdout = '';
   const stderr: string[] = [];
   const io = { out: (t: string) => void (stdout += t), say: (l: string) => void stderr.push(l) };
-  const code = await runCli(argv, { io, contextFor: () => ({ exec: new RecordingExec(), ...io }) });
+  const code = await runCli(argv, { io, contextFor: () => ({ exec: new FakeExec(), ...io }) });
   return { code, stdout, stderr: stderr.join('\n') };
 }
 

@@ -56,7 +56,8 @@ describe('runCase: the path check before the pod path', () => {
   function fakeExec(answerer: (ip: string) => string) {
     const commands: Command[] = [];
     const exec: Exec = {
-      dryRun: false,
+      observe: (read) => read(),
+      alter: async (_change, instead) => instead(),
       async run(cmd): Promise<ExecResult> {
         commands.push(cmd);
         let stdout = '';

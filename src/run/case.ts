@@ -1,5 +1,6 @@
 import type { Workload } from '../../workloads/types.js';
 import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
+import type { ProbeResult } from '../probe/connect.js';
 import { probe } from '../probe/client.js';
 import { pinned } from './pin.js';
 import type { PodPlan } from '../sandbox/plan.js';
@@ -92,8 +93,8 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
   const checked = await checkPath(exec, env, c, s);
   if ('reason' in checked) return { ...b, state: 'errored', reason: checked.reason };
   const load = await driveLoad(exec, env, c, w, s);
-  if (exec.dryRun) return { ...b, state: 'skipped', reason: 'dry run' };
-  return judgeLoad(b, w, load, checked.checkedBy);
+  // Nothing was measured when nothing ran: the case is skipped, not errored.
+  return exec.observe(async () => judgeLoad(b, w, load, checked.checkedBy), { ...b, state: 'skipped', reason: 'dry run' });
 }
 
 /** One real request per host of the path to the ident port: the right server must answer each
@@ -113,17 +114,21 @@ async function checkPath(
     check.hosts.map((h) => `${h}:${check.port}`),
     { timeoutMs: 3000 },
   );
-  if (!exec.dryRun) {
-    for (const [i, host] of check.hosts.entries()) {
-      const answer = answers[i];
-      const expected = check.expect === undefined ? endpointRoles : [check.expect[i]!];
-      if (answer?.ok && expected.includes(answer.reply ?? '')) continue;
-      return {
-        reason: `path ${c.path} does not forward: ${host}:${check.port} ${answer?.ok ? `answered by ${answer.reply}, expected ${expected.join(' or ')}` : `failed (${answer?.error ?? 'no answer'})`}`,
-      };
-    }
-  }
+  const misrouted = await exec.observe(async () => wrongAnswer(check, answers, endpointRoles), undefined);
+  if (misrouted !== undefined) return { reason: `path ${c.path} does not forward: ${misrouted}` };
   return { checkedBy: answers.map((a) => a.reply ?? '').join(',') };
+}
+
+/** The first host of the path that the wrong server (or nobody) answered, described; undefined
+ * when each was answered as expected. */
+function wrongAnswer(check: PathTarget, answers: readonly ProbeResult[], endpointRoles: readonly string[]): string | undefined {
+  for (const [i, host] of check.hosts.entries()) {
+    const answer = answers[i];
+    const expected = check.expect === undefined ? endpointRoles : [check.expect[i]!];
+    if (answer?.ok && expected.includes(answer.reply ?? '')) continue;
+    return `${host}:${check.port} ${answer?.ok ? `answered by ${answer.reply}, expected ${expected.join(' or ')}` : `failed (${answer?.error ?? 'no answer'})`}`;
+  }
+  return undefined;
 }
 
 /** The load generator's run through the path and the CPU the machine and the servers spent meanwhile. */

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { backendByName, BACKENDS, type Backend, type Preflight } from '../../backends/index.js';
+import type { BackendOptions } from '../../backends/types.js';
 import { workloadByName } from '../../workloads/index.js';
 import type { Workload } from '../../workloads/types.js';
 import { toBackendOptions } from '../config/backend.js';
@@ -17,7 +18,7 @@ import { planCases, type PlannedCase } from './plan.js';
 import { Progress } from './progress.js';
 import { RunWriter, RUN_SCHEMA, type CaseResult, type RunJson } from './results.js';
 import { prepareScale } from './scale.js';
-import { openProfiler } from '../profile/sampler.js';
+import { openProfiler, type Profiler } from '../profile/sampler.js';
 
 /** Seconds --time-budget keeps for the teardown and reports after the last case. */
 const WRAP_UP_S = 5;
@@ -30,15 +31,78 @@ export interface RunCtx {
   check: () => void;
 }
 
+/** A run in progress: what every step of runBench reads and adds to. */
+interface Running {
+  ctx: RunCtx;
+  flags: RunFlags;
+  seed: number;
+  run: RunJson;
+  writer: RunWriter;
+  workloads: Workload[];
+  /** Why each unavailable backend's cases are skipped, by backend name. */
+  unavailable: Map<string, string>;
+  envs: Map<string, BackendEnv>;
+  progress: Progress;
+  /** One seeded stream orders the planned rounds and then any extra rounds. */
+  rng: ReturnType<typeof createRng>;
+  /** Wall time of the completed cases, for the pace that --time-budget extrapolates. */
+  completedS: number[];
+  /** Kernel attribution (--profile): which repetitions' cases are sampled. */
+  profiler: Profiler;
+}
+
 /** `bench run`: the matrix backends × paths × workloads × scale points, each case repeated and
  * interleaved, with sync timing at every scale point; run.json is rewritten after every case. */
 export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Promise<{ run: RunJson; dir: string }> {
   const seed = flags.seed ?? randomInt(2 ** 31 - 1);
   const options = toBackendOptions(flags);
-  const workloads = flags.workload.map((n) => workloadByName(n)!);
   // With no --backend: every registered backend (unavailable ones are recorded as skipped).
   const requested = (flags.backend ?? []).map((n) => backendByName(n)!);
   const candidates = requested.length > 0 ? requested : [...BACKENDS];
+  const { preflights, ready, unavailable } = await preflightAll(ctx, candidates, options);
+  const profiler = await openProfiler(ctx.exec, flags.profile, flags.profileHz);
+  if (profiler.record.state === 'unavailable') ctx.say(`kernel attribution unavailable: ${profiler.record.reason}; cases run unsampled`);
+  const run = await newRun(ctx, { flags, argv, seed, options, preflights, profiling: profiler.record });
+  const writer = new RunWriter(resolve(flags.out), run);
+  await ctx.exec.alter(
+    () => writer.init(),
+    () => undefined,
+  );
+  ctx.say(`run ${run.runId}: results in ${writer.dir}/run.json (seed ${seed})`);
+
+  const rng = createRng(seed);
+  const plan = planCases({
+    backends: candidates.map((b) => b.name),
+    services: flags.services,
+    paths: flags.path,
+    workloads: flags.workload,
+    repeat: flags.repeat,
+    seed,
+    rng,
+  });
+  const r: Running = {
+    ...{ ctx, flags, seed, run, writer, unavailable, rng, profiler },
+    workloads: flags.workload.map((n) => workloadByName(n)!),
+    envs: new Map(),
+    progress: new Progress(plan.flat().length, ctx.write, ctx.tty),
+    completedS: [],
+  };
+  try {
+    await openEnvs(r, ready, options);
+    for (const cases of plan) await runScalePoint(r, cases);
+    run.state = 'completed';
+  } catch (e) {
+    const err = interruptedOr(ctx, e);
+    run.state = err instanceof AbortedError ? 'aborted' : 'failed';
+    throw err;
+  } finally {
+    await wrapUp(r);
+  }
+  return { run, dir: writer.dir };
+}
+
+/** Every candidate's preflight; says why each unavailable one is skipped, and fails when none is ready. */
+async function preflightAll(ctx: RunCtx, candidates: readonly Backend[], options: BackendOptions) {
   const preflights: { backend: Backend; preflight: Preflight }[] = [];
   for (const backend of candidates) preflights.push({ backend, preflight: await backend.preflight(options) });
   const ready = preflights.flatMap(({ backend, preflight }) => (preflight.state === 'ready' ? [backend] : []));
@@ -50,12 +114,24 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     throw new BenchError(`no backend can run here: ${[...unavailable].map(([n, w]) => `${n} ${w}`).join('; ')}`, {
       hint: 'bench doctor shows what each backend needs',
     });
+  return { preflights, ready, unavailable };
+}
 
-  const profiler = await openProfiler(ctx.exec, flags.profile, flags.profileHz);
-  if (profiler.record.state === 'unavailable') ctx.say(`kernel attribution unavailable: ${profiler.record.reason}; cases run unsampled`);
-
+/** run.json's opening content: the run id, flags, environment and each backend's preflight. */
+async function newRun(
+  ctx: RunCtx,
+  o: {
+    flags: RunFlags;
+    argv: string[];
+    seed: number;
+    options: BackendOptions;
+    preflights: { backend: Backend; preflight: Preflight }[];
+    profiling: RunJson['profiling'];
+  },
+): Promise<RunJson> {
+  const { flags, argv, seed, options, preflights } = o;
   const runId = `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${newRunId()}`;
-  const run: RunJson = {
+  return {
     schema: RUN_SCHEMA,
     runId,
     state: 'running',
@@ -70,29 +146,93 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
       ...(preflight.state === 'unavailable' ? { reason: preflight.reason, fix: preflight.fix } : {}),
       options: { ...options },
     })),
-    profiling: profiler.record,
+    profiling: o.profiling,
     syncs: [],
     programmingLatency: [],
     syncBench: [],
     cases: [],
   };
-  const writer = new RunWriter(resolve(flags.out), run);
-  if (!ctx.exec.dryRun) await writer.init();
-  ctx.say(`run ${runId}: results in ${writer.dir}/run.json (seed ${seed})`);
+}
 
-  // One seeded stream orders the planned rounds and then any extra rounds.
-  const rng = createRng(seed);
-  const plan = planCases({
-    backends: candidates.map((b) => b.name),
-    services: flags.services,
-    paths: flags.path,
-    workloads: flags.workload,
-    repeat: flags.repeat,
-    seed,
-    rng,
-  });
-  const progress = new Progress(plan.flat().length, ctx.write, ctx.tty);
-  const envs = new Map<string, BackendEnv>();
+/** One sandbox per ready backend, for the whole run. */
+async function openEnvs(r: Running, ready: readonly Backend[], options: BackendOptions): Promise<void> {
+  for (const backend of ready) {
+    const env = await openEnv(r.ctx.exec, backend, options, { endpoints: r.flags.endpoints, workloads: r.workloads, check: r.ctx.check });
+    r.envs.set(backend.name, env);
+    r.run.backends.find((b) => b.name === backend.name)!.sandbox = env.sandbox.plan.runId;
+  }
+}
+
+/** One scale point: every backend's syncs at it, its planned cases, then any extra rounds. */
+async function runScalePoint(r: Running, cases: PlannedCase[]): Promise<void> {
+  const { ctx, flags } = r;
+  const services = cases[0]!.services;
+  for (const env of r.envs.values()) {
+    await prepareScale(
+      env.sandbox.exec,
+      env,
+      {
+        services,
+        endpoints: flags.endpoints,
+        target: flags.target,
+        seed: r.seed,
+        workloads: r.workloads,
+        syncIterations: flags.syncIterations,
+        say: ctx.say,
+        check: ctx.check,
+      },
+      r.run,
+    );
+    await flush(r);
+  }
+  for (const c of cases) await runOne(r, c);
+  await extraRounds(r, services);
+}
+
+/** Adaptive repetitions (--ci-target, --max-repeat): extra rounds of the groups whose CI is still
+ * too wide, judged on this scale point's cases only, while they fit --time-budget. */
+async function extraRounds(r: Running, services: number): Promise<void> {
+  const { ctx, flags } = r;
+  for (let extra = 1; ; extra++) {
+    const scaleCases = r.run.cases.filter((c) => c.services === services);
+    const verdicts = judgeGroups(scaleCases, {
+      repeat: flags.repeat,
+      maxRepeat: flags.maxRepeat,
+      ciTargetPct: flags.ciTarget,
+      seed: r.seed,
+    });
+    const round = extraRound(verdicts, r.rng);
+    if (round.length === 0) return;
+    const wide = verdicts.filter((v) => v.decision === 'more').map((v) => `${v.key.backend} ${v.key.path} ${v.key.workload}`);
+    const paceS = r.completedS.length === 0 ? 0 : r.completedS.reduce((a, b) => a + b, 0) / r.completedS.length;
+    const why = `CI wider than ±${targetPercent(flags.ciTarget / 100)}% or n < ${MIN_CI_SAMPLES}`;
+    // The budget is the whole command's wall time: since this process started (performance.now()
+    // counts from Node's start, which precedes run.startedAt by ≈1-2 s of preflight), plus what
+    // follows the last case (teardown and reports: 1-3 s measured here).
+    const elapsedS = performance.now() / 1000;
+    if (!fitsBudget(round.length, paceS, elapsedS + WRAP_UP_S, flags.timeBudget)) {
+      ctx.say(
+        `no extra round @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} (${why}), but a round of ≈${(round.length * paceS).toFixed(0)} s would end past the ${flags.timeBudget} s --time-budget (run so far: ${elapsedS.toFixed(0)} s)`,
+      );
+      return;
+    }
+    ctx.say(
+      `extra round ${extra} @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} (${why}: ${wide.slice(0, 4).join(', ')}${wide.length > 4 ? ', …' : ''})`,
+    );
+    r.progress.grow(round.length);
+    for (const c of round) await runOne(r, c);
+  }
+}
+
+/** Runs (or, for a backend that is not ready, skips) one case and rewrites run.json. */
+async function runOne(r: Running, c: PlannedCase): Promise<void> {
+  const { ctx, flags } = r;
+  ctx.check();
+  const t0 = performance.now();
+  r.progress.step(`${c.backend} ${c.path} ${c.workload} @${c.services} services, repetition ${c.repetition}`);
+  const env = r.envs.get(c.backend);
+  const w = r.workloads.find((x) => x.name === c.workload) as Workload;
+  const connections = flags.connections ?? w.defaultConnections ?? 1;
   const settings = {
     endpoints: flags.endpoints,
     target: flags.target,
@@ -100,125 +240,58 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     warmupMs: flags.warmup * 1000,
     messageSize: flags.messageSize,
     ...(flags.rate === undefined ? {} : { rate: flags.rate }),
+    connections,
+    ...r.profiler.forRepetition(c.repetition),
   };
-  // Wall time of the completed cases, for the pace that --time-budget extrapolates.
-  const completedS: number[] = [];
-  const runOne = async (c: PlannedCase): Promise<void> => {
-    ctx.check();
-    const t0 = performance.now();
-    progress.step(`${c.backend} ${c.path} ${c.workload} @${c.services} services, repetition ${c.repetition}`);
-    const env = envs.get(c.backend);
-    const w = workloads.find((x) => x.name === c.workload) as Workload;
-    const result: CaseResult = env
-      ? await runCase(env.sandbox.exec, env, c, w, {
-          ...settings,
-          connections: flags.connections ?? w.defaultConnections ?? 1,
-          ...profiler.forRepetition(c.repetition),
-        })
-      : {
-          id: c.id,
-          backend: c.backend,
-          services: c.services,
-          endpoints: flags.endpoints,
-          target: flags.target,
-          path: c.path,
-          workload: c.workload,
-          repetition: c.repetition,
-          connections: flags.connections ?? w.defaultConnections ?? 1,
-          startedAt: new Date().toISOString(),
-          state: 'skipped',
-          reason: unavailable.get(c.backend) ?? 'not ready',
-        };
-    run.cases.push(result);
-    if (result.state === 'completed') completedS.push((performance.now() - t0) / 1000);
-    progress.finishStep(
-      result.state === 'completed'
-        ? `${(result.result.ops / (result.result.durationMs / 1000)).toFixed(0)} ${w.opUnit}/s, p50 ${result.result.latencyUs.p50} µs`
-        : `${result.state}: ${result.reason}`,
-    );
-    await flush(writer, ctx.exec);
-  };
+  const result: CaseResult = env
+    ? await runCase(env.sandbox.exec, env, c, w, settings)
+    : {
+        id: c.id,
+        backend: c.backend,
+        services: c.services,
+        endpoints: flags.endpoints,
+        target: flags.target,
+        path: c.path,
+        workload: c.workload,
+        repetition: c.repetition,
+        connections,
+        startedAt: new Date().toISOString(),
+        state: 'skipped',
+        reason: r.unavailable.get(c.backend) ?? 'not ready',
+      };
+  r.run.cases.push(result);
+  if (result.state === 'completed') r.completedS.push((performance.now() - t0) / 1000);
+  r.progress.finishStep(
+    result.state === 'completed'
+      ? `${(result.result.ops / (result.result.durationMs / 1000)).toFixed(0)} ${w.opUnit}/s, p50 ${result.result.latencyUs.p50} µs`
+      : `${result.state}: ${result.reason}`,
+  );
+  await flush(r);
+}
+
+/** Ctrl-C at a terminal signals the whole foreground process group: a load generator can die of it
+ * and fail its step before our own handler's AbortedError surfaces. Once a signal has arrived the
+ * run is aborted, whatever error came first (ctx.check throws the AbortedError). */
+function interruptedOr(ctx: RunCtx, e: unknown): unknown {
+  if (e instanceof AbortedError) return e;
   try {
-    for (const backend of ready as Backend[]) {
-      const env = await openEnv(ctx.exec, backend, options, { endpoints: flags.endpoints, workloads, check: ctx.check });
-      envs.set(backend.name, env);
-      run.backends.find((b) => b.name === backend.name)!.sandbox = env.sandbox.plan.runId;
-    }
-    for (const cases of plan) {
-      const services = cases[0]!.services;
-      for (const env of envs.values()) {
-        await prepareScale(
-          env.sandbox.exec,
-          env,
-          {
-            services,
-            endpoints: flags.endpoints,
-            target: flags.target,
-            seed,
-            workloads,
-            syncIterations: flags.syncIterations,
-            say: ctx.say,
-            check: ctx.check,
-          },
-          run,
-        );
-        await flush(writer, ctx.exec);
-      }
-      for (const c of cases) await runOne(c);
-      // Adaptive repetitions (--ci-target, --max-repeat): extra rounds of the groups whose CI is
-      // still too wide, judged on this scale point's cases only.
-      for (let extra = 1; ; extra++) {
-        const scaleCases = run.cases.filter((c) => c.services === services);
-        const verdicts = judgeGroups(scaleCases, {
-          repeat: flags.repeat,
-          maxRepeat: flags.maxRepeat,
-          ciTargetPct: flags.ciTarget,
-          seed,
-        });
-        const round = extraRound(verdicts, rng);
-        if (round.length === 0) break;
-        const wide = verdicts.filter((v) => v.decision === 'more').map((v) => `${v.key.backend} ${v.key.path} ${v.key.workload}`);
-        const paceS = completedS.length === 0 ? 0 : completedS.reduce((a, b) => a + b, 0) / completedS.length;
-        const why = `CI wider than ±${targetPercent(flags.ciTarget / 100)}% or n < ${MIN_CI_SAMPLES}`;
-        // The budget is the whole command's wall time: since this process started (performance.now()
-        // counts from Node's start, which precedes run.startedAt by ≈1-2 s of preflight), plus what
-        // follows the last case (teardown and reports: 1-3 s measured here).
-        const elapsedS = performance.now() / 1000;
-        if (!fitsBudget(round.length, paceS, elapsedS + WRAP_UP_S, flags.timeBudget)) {
-          ctx.say(
-            `no extra round @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} (${why}), but a round of ≈${(round.length * paceS).toFixed(0)} s would end past the ${flags.timeBudget} s --time-budget (run so far: ${elapsedS.toFixed(0)} s)`,
-          );
-          break;
-        }
-        ctx.say(
-          `extra round ${extra} @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} (${why}: ${wide.slice(0, 4).join(', ')}${wide.length > 4 ? ', …' : ''})`,
-        );
-        progress.grow(round.length);
-        for (const c of round) await runOne(c);
-      }
-    }
-    run.state = 'completed';
-  } catch (e) {
-    // Ctrl-C at a terminal signals the whole foreground process group: a load generator can die
-    // of it and fail its step before our own handler's AbortedError surfaces. Once a signal has
-    // arrived the run is aborted, whatever error came first (ctx.check throws the AbortedError).
-    let err = e;
-    if (!(err instanceof AbortedError))
-      try {
-        ctx.check();
-      } catch (signalled) {
-        err = signalled;
-      }
-    run.state = err instanceof AbortedError ? 'aborted' : 'failed';
-    throw err;
-  } finally {
-    progress.end();
-    for (const env of envs.values()) await closeEnv(ctx.exec, env);
-    run.finishedAt = new Date().toISOString();
-    await flush(writer, ctx.exec);
-    if (!ctx.exec.dryRun) await renderReports(ctx, writer.dir, run);
+    ctx.check();
+  } catch (signalled) {
+    return signalled;
   }
-  return { run, dir: writer.dir };
+  return e;
+}
+
+/** Teardown of every sandbox, then run.json's last rewrite and the reports, whatever happened. */
+async function wrapUp(r: Running): Promise<void> {
+  r.progress.end();
+  for (const env of r.envs.values()) await closeEnv(r.ctx.exec, env);
+  r.run.finishedAt = new Date().toISOString();
+  await flush(r);
+  await r.ctx.exec.alter(
+    () => renderReports(r.ctx, r.writer.dir, r.run),
+    () => undefined,
+  );
 }
 
 /** Every run, also an aborted or failed one, gets its reports (summary.csv, report.md, charts,
@@ -233,6 +306,9 @@ async function renderReports(ctx: RunCtx, dir: string, run: RunJson): Promise<vo
   }
 }
 
-async function flush(w: RunWriter, exec: Exec): Promise<void> {
-  if (!exec.dryRun) await w.flush();
+async function flush(r: Running): Promise<void> {
+  await r.ctx.exec.alter(
+    () => r.writer.flush(),
+    () => undefined,
+  );
 }

@@ -1,10 +1,12 @@
 import { Bench } from 'tinybench';
+import { systemClock, type Clock } from '../clock.js';
 import type { Exec } from '../exec/index.js';
 import { PROBE_SCRIPT } from '../probe/client.js';
 import { exceededText, sync, type SyncRecord } from '../sync.js';
 import type { BackendEnv } from './backend-sandbox.js';
 import type { RunJson, SyncRow } from './results.js';
 import { NS, scaleState, withExtraEndpoint, withExtraService } from './services.js';
+import type { ClusterState } from '../model/types.js';
 import type { Workload } from '../../workloads/types.js';
 
 // Sync timing at one scale point, per backend: a full sync of N services (from empty tables), read
@@ -15,32 +17,53 @@ import type { Workload } from '../../workloads/types.js';
 
 type Out = Pick<RunJson, 'syncs' | 'programmingLatency' | 'syncBench'>;
 
-export async function prepareScale(
-  exec: Exec,
-  env: BackendEnv,
-  o: {
-    services: number;
-    endpoints: number;
-    target: 'first' | 'middle' | 'last' | 'random';
-    seed: number;
-    workloads: readonly Workload[];
-    syncIterations: number;
-    say: (l: string) => void;
-    check: () => void;
-  },
-  out: Out,
-): Promise<void> {
-  const { backend, target } = env;
-  const { plan } = env.sandbox;
+export interface ScaleOptions {
+  services: number;
+  endpoints: number;
+  target: 'first' | 'middle' | 'last' | 'random';
+  seed: number;
+  workloads: readonly Workload[];
+  syncIterations: number;
+  say: (l: string) => void;
+  check: () => void;
+  /** Waits for the latency poller to start, and timestamps the sync it times. */
+  clock?: Clock;
+}
+
+/** What every step at one scale point works on. */
+interface Step {
+  exec: Exec;
+  env: BackendEnv;
+  o: ScaleOptions;
+  out: Out;
+  row: (step: SyncRow['step'], r: SyncRecord, readBackDifferences?: string[]) => SyncRow;
+}
+
+export async function prepareScale(exec: Exec, env: BackendEnv, o: ScaleOptions, out: Out): Promise<void> {
   const row = (step: SyncRow['step'], r: SyncRecord, readBackDifferences: string[] = []): SyncRow => ({
-    backend: backend.name,
+    backend: env.backend.name,
     services: o.services,
     step,
     ...r,
     readBackDifferences,
   });
+  const s: Step = { exec, env, o, out, row };
+  const state = resetScale(env, o);
+  await env.backend.teardown(env.target);
+  if (!(await fullSync(s, state))) return;
+  o.check();
+  const added = await addServiceTimed(s, state);
+  await partialSyncs(s, state, added);
+  o.check();
+  // The add-a-service partial sync, repeated under tinybench (the removal is untimed); a
+  // measurement, so it is read only when the syncs really ran.
+  if (o.syncIterations > 0) out.syncBench.push(...(await exec.observe(() => benchAddService(s, state, added), [])));
+}
+
+/** The scale point's cluster state; forgets what the previous scale point installed. */
+function resetScale(env: BackendEnv, o: ScaleOptions): ClusterState {
   const { state, measured } = scaleState({
-    plan,
+    plan: env.sandbox.plan,
     services: o.services,
     endpoints: o.endpoints,
     target: o.target,
@@ -50,16 +73,21 @@ export async function prepareScale(
   delete env.unusable;
   env.installed = undefined;
   env.measured = measured;
+  return state;
+}
 
-  await backend.teardown(target);
+/** A full sync of N services from empty tables, read back outside the timed region. False when
+ * the backend cannot be measured at this scale (env.unusable says why). */
+async function fullSync({ exec, env, o, out, row }: Step, state: ClusterState): Promise<boolean> {
+  const { backend, target } = env;
   const full = await sync(backend, target, undefined, state);
   if (full.record.exceeded) {
     out.syncs.push(row('full', full.record));
     env.unusable = `full sync of ${o.services} services ${exceededText(full.record.exceeded)} (--sync-timeout)`;
     o.say(`${backend.name} @${o.services}: ${env.unusable}`);
-    return;
+    return false;
   }
-  const diffs = exec.dryRun ? [] : await backend.readBack(target, full.rendered);
+  const diffs = await exec.observe(() => backend.readBack(target, full.rendered), []);
   out.syncs.push(row('full', full.record, diffs));
   env.installed = state;
   o.say(
@@ -67,16 +95,24 @@ export async function prepareScale(
   );
   if (diffs.length > 0) {
     env.unusable = `read-back after the full sync found ${diffs.length} differences: ${diffs.slice(0, 3).join('; ')}`;
-    return;
+    return false;
   }
-  o.check();
+  return true;
+}
 
-  // Add a service, measuring network-programming latency around it.
+type Added = ReturnType<typeof withExtraService> & { record: SyncRecord };
+
+/** Adds a service, measuring network-programming latency around it: from the start of the sync to
+ * the first connection it answers, polled from a client pod. */
+async function addServiceTimed({ exec, env, o, out, row }: Step, state: ClusterState): Promise<Added> {
+  const { backend, target } = env;
+  const { plan } = env.sandbox;
+  const clock = o.clock ?? systemClock;
   const client = plan.pods.find((p) => p.kind === 'client')!.netns;
   const added = withExtraService(state, plan, 'added');
   const poller = exec.start({ netns: client, argv: [process.execPath, PROBE_SCRIPT, '--poll', '30000', `${added.service.clusterIP}:80`] });
-  await new Promise((r) => setTimeout(r, 200)); // let the poller start polling before the sync begins
-  const t0 = performance.timeOrigin + performance.now();
+  await clock.sleep(200); // let the poller start polling before the sync begins
+  const t0 = clock.now();
   const add = await sync(backend, target, state, added.state);
   out.syncs.push(row('add-service', add.record));
   const polled = await poller.exited;
@@ -91,36 +127,42 @@ export async function prepareScale(
   } catch {
     out.programmingLatency.push({ backend: backend.name, services: o.services, ms: null, note: `poller failed: ${polled.stderr.trim()}` });
   }
+  return { ...added, record: add.record };
+}
 
-  // Add an endpoint to a filler (or to the added service when there are no fillers).
-  const key = state.services.find((s) => s.name.startsWith('filler-'))
-    ? `${NS}/${state.services.find((s) => s.name.startsWith('filler-'))!.name}`
-    : `${NS}/added`;
+/** Adds an endpoint to a filler (or to the added service when there are no fillers), then goes
+ * back to the scale point's state, reading it back. */
+async function partialSyncs({ exec, env, o, out, row }: Step, state: ClusterState, added: Added): Promise<void> {
+  const { backend, target } = env;
+  const { plan } = env.sandbox;
+  const filler = state.services.find((s) => s.name.startsWith('filler-'));
+  const key = filler ? `${NS}/${filler.name}` : `${NS}/added`;
   const grown = withExtraEndpoint(added.state, plan, key);
   const ep = await sync(backend, target, added.state, grown);
   out.syncs.push(row('add-endpoint', ep.record));
   const back = await sync(backend, target, grown, state);
-  const backDiffs = exec.dryRun ? [] : await backend.readBack(target, back.rendered);
+  const backDiffs = await exec.observe(() => backend.readBack(target, back.rendered), []);
   out.syncs.push(row('remove-service', back.record, backDiffs));
   o.say(
-    `${backend.name} @${o.services}: add a service ${add.record.totalMs.toFixed(0)} ms, add an endpoint ${ep.record.totalMs.toFixed(0)} ms, remove a service ${back.record.totalMs.toFixed(0)} ms`,
+    `${backend.name} @${o.services}: add a service ${added.record.totalMs.toFixed(0)} ms, add an endpoint ${ep.record.totalMs.toFixed(0)} ms, remove a service ${back.record.totalMs.toFixed(0)} ms`,
   );
   if (backDiffs.length > 0)
     env.unusable = `read-back after partial syncs found ${backDiffs.length} differences: ${backDiffs.slice(0, 3).join('; ')}`;
-  o.check();
+}
 
-  // The add-a-service partial sync, repeated under tinybench (the removal is untimed).
-  if (o.syncIterations > 0 && !exec.dryRun) {
-    const bench = new Bench({ iterations: o.syncIterations, time: 0, warmup: false, throws: true });
-    bench.add('add one service (partial sync)', async () => void (await sync(backend, target, state, added.state)), {
-      afterEach: async () => void (await sync(backend, target, added.state, state)),
-    });
-    await bench.run();
-    for (const task of bench.tasks) {
-      const r = task.result;
-      if (!r?.latency) continue;
-      const lat = r.latency;
-      out.syncBench.push({
+/** The add-a-service partial sync under tinybench, undone after each iteration (untimed). */
+async function benchAddService({ env, o }: Step, state: ClusterState, added: Added): Promise<Out['syncBench']> {
+  const { backend, target } = env;
+  const bench = new Bench({ iterations: o.syncIterations, time: 0, warmup: false, throws: true });
+  bench.add('add one service (partial sync)', async () => void (await sync(backend, target, state, added.state)), {
+    afterEach: async () => void (await sync(backend, target, added.state, state)),
+  });
+  await bench.run();
+  return bench.tasks.flatMap((task) => {
+    const lat = task.result?.latency;
+    if (!lat) return [];
+    return [
+      {
         backend: backend.name,
         services: o.services,
         task: task.name,
@@ -131,7 +173,7 @@ export async function prepareScale(
         min: lat.min,
         max: lat.max,
         samples: [...lat.samples],
-      });
-    }
-  }
+      },
+    ];
+  });
 }

@@ -36,10 +36,13 @@ export async function createRunPaths(exec: Exec, paths: RunPaths, recorder: Reco
     ...(paths.cgroup === undefined ? [] : [{ kind: 'cgroup' as const, path: paths.cgroup }]),
     { kind: 'mount', path: paths.bpffs },
   ]);
-  if (!exec.dryRun) {
-    if (paths.cgroup !== undefined) await mkdir(paths.cgroup);
-    await mkdir(paths.bpffs, { mode: 0o700 });
-  }
+  await exec.alter(
+    async () => {
+      if (paths.cgroup !== undefined) await mkdir(paths.cgroup);
+      await mkdir(paths.bpffs, { mode: 0o700 });
+    },
+    () => undefined,
+  );
   await exec.run({ argv: ['mount', '-t', 'bpf', 'bpf', paths.bpffs] });
 }
 
@@ -51,9 +54,8 @@ export function joiningCgroup(inner: Exec, cgroup: string | undefined, namespace
   const join_ = (cmd: Command): Command =>
     cmd.cgroup === undefined && cmd.netns !== undefined && members.has(cmd.netns) ? { ...cmd, cgroup } : cmd;
   return {
-    get dryRun() {
-      return inner.dryRun;
-    },
+    observe: (read, asMade) => inner.observe(read, asMade),
+    alter: (change, instead) => inner.alter(change, instead),
     run: (cmd: Command): Promise<ExecResult> => inner.run(join_(cmd)),
     start: (cmd: Command): Started => inner.start(join_(cmd)),
   };

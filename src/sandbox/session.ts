@@ -17,7 +17,7 @@ export interface Sandbox {
   /** The exec to start pod-side and node-side processes with: they join the run's cgroup before
    * entering their namespace, whatever the backend; external-namespace commands stay outside. */
   exec: Exec;
-  /** Absent in --dry-run, where nothing is created. */
+  /** Absent when the exec creates nothing (--dry-run, the test fake): objects are then kept in memory. */
   state?: StateFile;
   buildMs: number;
 }
@@ -38,19 +38,16 @@ export async function openSandbox(
   const paths = planRunPaths(runId);
   const sandboxExec = sandboxProcesses(exec, plan, paths);
   const started = performance.now();
-  if (exec.dryRun) {
-    const recorder = memoryRecorder();
+  const state = await exec.alter<StateFile | undefined>(
+    () => StateFile.create(runId, opts.command),
+    () => undefined,
+  );
+  const recorder = state ?? memoryRecorder();
+  const sb: Sandbox = { plan, paths, exec: sandboxExec, ...(state === undefined ? {} : { state }), buildMs: 0 };
+  try {
     await buildTopology(exec, plan, recorder, opts.check);
     await createRunPaths(exec, paths, recorder);
     await createNodePaths(exec, plan, paths, recorder);
-    return { plan, paths, exec: sandboxExec, buildMs: performance.now() - started };
-  }
-  const state = await StateFile.create(runId, opts.command);
-  const sb: Sandbox = { plan, paths, exec: sandboxExec, state, buildMs: 0 };
-  try {
-    await buildTopology(exec, plan, state, opts.check);
-    await createRunPaths(exec, paths, state);
-    await createNodePaths(exec, plan, paths, state);
   } catch (e) {
     await closeSandbox(exec, sb);
     throw e;

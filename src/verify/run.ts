@@ -119,7 +119,7 @@ function verifying(ctx: Ctx, sb: Sandbox, backend: Backend, options: BackendOpti
   const syncs: VerifyReport['syncs'] = [];
   const checks: CheckResult[] = [];
   const readBack = async (step: string, rendered: Parameters<Backend['readBack']>[1]) => {
-    const diffs = exec.dryRun ? [] : await backend.readBack(target, rendered);
+    const diffs = await exec.observe(() => backend.readBack(target, rendered), []);
     checks.push(
       check(
         `read-back after ${step}`,

@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
-import { RecordingExec } from '../../src/exec/index.js';
+import { FakeExec, type Responder } from '../../src/exec/index.js';
+import { PROBE_SCRIPT } from '../../src/probe/client.js';
 
 // The CLI tier: the real command-line program against a recording fake exec. Nothing runs.
 
 async function cli(argv: string[]) {
-  const exec = new RecordingExec();
+  const exec = new FakeExec();
   let stdout = '';
   const stderr: string[] = [];
   const io = { out: (t: string) => void (stdout += t), say: (l: string) => void stderr.push(l) };
@@ -139,5 +140,32 @@ describe('bench up against the recording exec', () => {
     for (const c of ['up', 'down', 'exec', 'doctor', 'clean']) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
     const v = await cli(['--version']);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('bench run against the fake exec: the readiness probe and read-back run on its canned answers', () => {
+  const argv = ['run', '--backend', 'iptables-restore', '--services', '10', '--path', 'pod', '--workload', 'tcp-crr'];
+  const flags = ['--repeat', '1', '--ci-target', '0', '--sync-iterations', '0', '--duration', '1', '--warmup', '0'];
+  async function run(responder: Responder) {
+    const exec = new FakeExec(responder);
+    const stderr: string[] = [];
+    const io = { out: () => {}, say: (l: string) => void stderr.push(l) };
+    const code = await runCli([...argv, ...flags, '--out', mkdtempSync(join(tmpdir(), 'svcbench-cli-run-'))], {
+      io,
+      contextFor: () => ({ exec, ...io }),
+    });
+    return { code, stderr: stderr.join('\n'), exec };
+  }
+  const ran = (exec: FakeExec, what: (argv: readonly string[]) => boolean) => exec.commands.some((c) => what(c.argv));
+  const probed = (argv: readonly string[]) => argv.includes(PROBE_SCRIPT) && !argv.includes('--connect-only') && !argv.includes('--poll');
+
+  it('an empty read-back makes the backend unusable at that scale: its case errors before any probe', async () => {
+    const r = await run((cmd) => (cmd.argv[0]?.endsWith('-save') ? { stdout: '' } : undefined));
+    expect(r.code, r.stderr).toBe(0);
+    expect(ran(r.exec, (a) => a[0]!.endsWith('-save'))).toBe(true);
+    expect(r.stderr).toMatch(/0 cases completed, 1 errored/);
+    expect(ran(r.exec, probed)).toBe(false);
+    // The servers' readiness probe ran (an empty answer lists no target still closed).
+    expect(ran(r.exec, (a) => a.includes(PROBE_SCRIPT) && a.includes('--connect-only'))).toBe(true);
   });
 });
