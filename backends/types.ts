@@ -1,5 +1,6 @@
 // The backend contract (DESIGN.md §1, §3): one folder and one exported object per backend,
 // registered only in backends/index.ts. The runner never branches on a backend's name.
+import type { Clock } from '../src/clock.js';
 import type { Exec } from '../src/exec/index.js';
 import type { ClusterState, ProxyConfig } from '../src/model/types.js';
 
@@ -49,6 +50,8 @@ export interface NodeTarget {
   /** What a backend keeps between syncs on this node, as kube-proxy keeps it in memory (the nft
    * backend's stale chains and their flush times). One per node target, never in the backend object. */
   memory?: Map<string, unknown>;
+  /** Time for budgets inside an apply (--sync-timeout); the system clock unless a test drives it. */
+  clock?: Clock;
 }
 
 /** What a render produced: the backend's own payload plus a few numbers for people. */

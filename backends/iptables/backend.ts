@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock.js';
 import { verdict } from '../preflight.js';
 import { ensureJump, flushAll, readBackRuleset } from '../shared/iptables/apply.js';
 import { renderFull, renderPartial, type RenderResult } from '../shared/iptables/render.js';
@@ -20,17 +21,18 @@ export const iptables: Backend<RenderResult> = {
   async apply(t, { payload: r }) {
     const { iptables: bin } = iptablesTools(t.options.iptablesMode);
     const budget = t.options.syncTimeoutMs;
-    const started = performance.now();
+    const now = (t.clock ?? systemClock).now;
+    const started = now();
     const total = r.commands.length;
     let done = 0;
     for (const argv of r.commands) {
-      const left = budget - (performance.now() - started);
+      const left = budget - (now() - started);
       if (left <= 0) return { commands: done, exceeded: { budgetMs: budget, done, total } };
       // The budget also bounds a single command (one command can take seconds at 10k services).
       try {
         await t.exec.run({ netns: t.netns, argv: [bin, '-w', ...argv], timeoutMs: Math.ceil(left) });
       } catch (e) {
-        if (performance.now() - started >= budget) return { commands: done + 1, exceeded: { budgetMs: budget, done, total } };
+        if (now() - started >= budget) return { commands: done + 1, exceeded: { budgetMs: budget, done, total } };
         throw e;
       }
       done++;
@@ -38,7 +40,7 @@ export const iptables: Backend<RenderResult> = {
       // command reads and writes back the whole table and a full sync only grows it, so later
       // commands cost at least as much as earlier ones and this projection is a lower bound. It is
       // trusted only after a tenth of the budget, when start-up costs are spread over many commands.
-      const elapsed = performance.now() - started;
+      const elapsed = now() - started;
       const projectedMs = (elapsed / done) * total;
       if (done < total && elapsed >= budget / 10 && projectedMs > budget)
         return { commands: done, exceeded: { budgetMs: budget, done, total, projectedMs } };
