@@ -1,14 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
-// Three tiers (DESIGN.md §11): pure units and CLI-against-fake-exec tests run anywhere;
-// the e2e tier (test/e2e) needs root and builds real namespaces, so it runs serially.
+// Three tiers (DESIGN.md §11) in two projects:
+// - unit: pure units and CLI-against-fake-exec tests; they create nothing on the machine, so their
+//   files run in parallel and need no root;
+// - e2e (test/e2e): builds real namespaces, nft tables, BPF pins and cgroups and snapshots the root
+//   namespace, so it needs root and its files run one at a time (no test sees another's sandbox),
+//   after the unit group.
+// `npx vitest run` runs both; `--project unit` or `--project e2e` one of them.
 export default defineConfig({
   test: {
-    include: ['{src,backends,workloads,scripts,test}/**/*.test.ts'],
-    // The e2e tier builds real namespaces and snapshots the root namespace: files run one at a
-    // time so no test sees another's sandbox.
-    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['{src,backends,workloads,scripts}/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -4,7 +4,7 @@ import { cfg, smallState, smallStateNext } from '../../src/model/test-support/st
 import type { NodeTarget } from '../types.js';
 import { ipvs } from './backend.js';
 
-// apply and teardown against the recording exec: which tools run, in which order, with which input.
+// apply and teardown against the fake exec: which tools run, in which order, with which input.
 
 const target = (exec: FakeExec): NodeTarget => ({
   exec,

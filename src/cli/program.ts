@@ -26,7 +26,7 @@ export function packageVersion(): string {
 }
 
 /** Builds the CLI. `io` and `contextFor` are injectable so CLI tests can run it against a
- * recording fake exec and capture both streams. Resolves to the process exit code. */
+ * fake exec (FakeExec) and capture both streams. Resolves to the process exit code. */
 export async function runCli(
   argv: string[],
   opts: { io?: typeof defaultIo; contextFor?: (g: GlobalOptions) => Context } = {},

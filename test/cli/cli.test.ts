@@ -6,7 +6,7 @@ import { runCli } from '../../src/cli/program.js';
 import { FakeExec, type Responder } from '../../src/exec/index.js';
 import { PROBE_SCRIPT } from '../../src/probe/client.js';
 
-// The CLI tier: the real command-line program against a recording fake exec. Nothing runs.
+// The CLI tier: the real command-line program against the fake exec (canned answers). Nothing runs.
 
 async function cli(argv: string[]) {
   const exec = new FakeExec();
@@ -98,7 +98,7 @@ describe('bad input exits 2, names the field, and creates nothing', () => {
   });
 });
 
-describe('bench up against the recording exec', () => {
+describe('bench up against the fake exec', () => {
   it('builds the topology with one ip -batch for namespaces, one for the node, and one per other namespace', async () => {
     const r = await cli(['up', '--pods', '3', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -1,14 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { badOutputs, goodLine, goodResult } from '../test-support/fixtures.js';
-import {
-  compiledWorkload,
-  ensureBuilt,
-  expectOneConnectionPerHost,
-  isRoot,
-  loopbackParams,
-  runWorkload,
-} from '../test-support/real-run.js';
-import type { Workload } from '../types.js';
 import { stream } from './index.js';
 
 describe('stream workload: argv', () => {
@@ -39,28 +30,4 @@ describe('stream workload: argv', () => {
 describe('stream workload: parseResult', () => {
   it('accepts a result line', () => expect(stream.parseResult(goodLine())).toEqual(goodResult()));
   it.each(badOutputs)('rejects %s', (_l, stdout, message) => expect(() => stream.parseResult(stdout)).toThrow(message));
-});
-
-describe.runIf(isRoot)('stream workload: real run on loopback in a throwaway namespace', () => {
-  let w: Workload;
-  beforeAll(async () => {
-    ensureBuilt();
-    w = await compiledWorkload('stream', 'stream');
-  });
-
-  it('sends connection i to host i % hosts (the pod path): 2 connections, one per host', async () => {
-    await expectOneConnectionPerHost(w);
-  });
-
-  it('receives bulk data; ops are bytes and the latency histogram is empty', async () => {
-    const run = await runWorkload(w, loopbackParams(w, { connections: 2 }));
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).not.toMatch(/ignored SIGTERM/);
-    const r = w.parseResult(run.stdout);
-    expect(r.bytes).toBeGreaterThan(10_000_000);
-    expect(r.ops).toBe(r.bytes);
-    expect(r.errors + r.timeouts).toBe(0);
-    expect(r.latencyUs.count).toBe(0);
-    expect(r.latencyUs.p50).toBe(0);
-  });
 });

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../src/model/types.js';
 import { cfg, largeState, smallState, smallStateNext } from '../../src/model/test-support/states.js';
-import { diff, diffRuleText, parseListingRules, readback } from './readback.js';
-import * as render from './render.js';
-import { staleObjects } from './render.js';
-import { KUBE_PROXY_PROFILES, type KubeProxyProfile } from './profiles.js';
-import type { RenderResult } from './render.js';
+import { diff, diffRuleText, parseListingRules, readback } from '../../backends/nft/readback.js';
+import * as render from '../../backends/nft/render.js';
+import { staleObjects } from '../../backends/nft/render.js';
+import { KUBE_PROXY_PROFILES, type KubeProxyProfile } from '../../backends/nft/profiles.js';
+import type { RenderResult } from '../../backends/nft/render.js';
 
 const isRoot = process.getuid?.() === 0;
 const dir = mkdtempSync(join(tmpdir(), 'svcbench-nft-load-'));

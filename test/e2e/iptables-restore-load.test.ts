@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClusterState, Endpoint, Service } from '../../src/model/types.js';
-import { diffRulesets, formatDifference, parseIptablesSave } from '../shared/iptables/parse-save.js';
-import { ALL_JUMP_RULES, ensureScript } from '../shared/iptables/jumps.js';
-import { renderFull, renderPartial } from '../shared/iptables/render.js';
-import { formatRule } from '../shared/iptables/ruleset.js';
-import type { JumpRule } from '../shared/iptables/ruleset.js';
+import { diffRulesets, formatDifference, parseIptablesSave } from '../../backends/shared/iptables/parse-save.js';
+import { ALL_JUMP_RULES, ensureScript } from '../../backends/shared/iptables/jumps.js';
+import { renderFull, renderPartial } from '../../backends/shared/iptables/render.js';
+import { formatRule } from '../../backends/shared/iptables/ruleset.js';
+import type { JumpRule } from '../../backends/shared/iptables/ruleset.js';
 
 const isRoot = process.getuid?.() === 0;
 const dir = isRoot ? mkdtempSync(join(tmpdir(), 'svcbench-iptables-load-test-')) : '';

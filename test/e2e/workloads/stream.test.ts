@@ -1,0 +1,35 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  compiledWorkload,
+  ensureBuilt,
+  expectOneConnectionPerHost,
+  isRoot,
+  loopbackParams,
+  runWorkload,
+} from '../../../workloads/test-support/real-run.js';
+import type { Workload } from '../../../workloads/types.js';
+import { stream } from '../../../workloads/stream/index.js';
+
+describe.runIf(isRoot)('stream workload: real run on loopback in a throwaway namespace', () => {
+  let w: Workload;
+  beforeAll(async () => {
+    ensureBuilt();
+    w = await compiledWorkload('stream', 'stream');
+  });
+
+  it('sends connection i to host i % hosts (the pod path): 2 connections, one per host', async () => {
+    await expectOneConnectionPerHost(w);
+  });
+
+  it('receives bulk data; ops are bytes and the latency histogram is empty', async () => {
+    const run = await runWorkload(w, loopbackParams(w, { connections: 2 }));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/ignored SIGTERM/);
+    const r = w.parseResult(run.stdout);
+    expect(r.bytes).toBeGreaterThan(10_000_000);
+    expect(r.ops).toBe(r.bytes);
+    expect(r.errors + r.timeouts).toBe(0);
+    expect(r.latencyUs.count).toBe(0);
+    expect(r.latencyUs.p50).toBe(0);
+  });
+});

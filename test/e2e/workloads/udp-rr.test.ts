@@ -1,0 +1,52 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload, TWO_HOSTS } from '../../../workloads/test-support/real-run.js';
+import type { Workload } from '../../../workloads/types.js';
+import { udpRr } from '../../../workloads/udp-rr/index.js';
+
+describe.runIf(isRoot)('udp-rr workload: real run on loopback in a throwaway namespace', () => {
+  let w: Workload;
+  beforeAll(async () => {
+    ensureBuilt();
+    w = await compiledWorkload('udp-rr', 'udpRr');
+  });
+
+  it('sends from socket i to host i % hosts (the pod path): 2 sockets, both hosts answered', async () => {
+    const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, connections: 2, warmupMs: 0, durationMs: 500 }), {
+      countTo: true,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const r = w.parseResult(run.stdout);
+    expect(r.ops).toBeGreaterThan(100);
+    const [a, b] = TWO_HOSTS.map((h) => run.countsTo![h]!);
+    // one datagram in flight per socket, the same server behind both: about half each
+    expect(a! / (a! + b!)).toBeGreaterThan(0.3);
+    expect(a! / (a! + b!)).toBeLessThan(0.7);
+  });
+
+  it('echoes datagrams and records µs round trips', async () => {
+    const run = await runWorkload(w, loopbackParams(w));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/ignored SIGTERM/);
+    const r = w.parseResult(run.stdout);
+    expect(r.ops).toBeGreaterThan(100);
+    expect(r.errors).toBe(0);
+    expect(r.timeouts).toBeLessThanOrEqual(r.ops / 100); // loopback loses (next to) nothing
+    expect(r.bytes).toBe(r.ops * 64);
+    expect(r.latencyUs.p50).toBeGreaterThan(0);
+    expect(r.latencyUs.p50).toBeLessThan(100_000);
+    expect(r.connectionsOpened).toBe(0);
+  });
+
+  it('counts lost datagrams as timeouts when no server answers', async () => {
+    const p = loopbackParams(w, { connections: 2, warmupMs: 0, durationMs: 1000 });
+    const run = await runWorkload(w, p, { server: false });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/ignored SIGTERM/);
+    const r = w.parseResult(run.stdout);
+    expect(r.ops).toBe(0);
+    // 200 ms per-datagram timeout: about 5 per socket per second
+    expect(r.timeouts).toBeGreaterThanOrEqual(2 * 4);
+    expect(r.timeouts).toBeLessThanOrEqual(2 * 5);
+    expect(r.latencyUs.count).toBe(0);
+  });
+});
