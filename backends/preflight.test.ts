@@ -1,14 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { FakeExec, RealExec } from '../src/exec/index.js';
 import { BACKENDS } from './index.js';
-import { versionLine } from './preflight.js';
+import { binary, versionLine } from './preflight.js';
 
 // A missing tool makes preflight say which Debian package to install.
-describe('preflight with tools missing from PATH', () => {
-  const saved = process.env.PATH;
-  afterEach(() => {
-    process.env.PATH = saved;
-  });
-
+describe('preflight with a tool that cannot start', () => {
   it.each([
     ['nft', 'nft', 'nftables'],
     ['iptables-restore', 'iptables-legacy-restore', 'iptables'],
@@ -16,12 +12,30 @@ describe('preflight with tools missing from PATH', () => {
     ['ipvs', 'ipvsadm', 'ipvsadm'],
     ['ebpf', 'bpftool', 'bpftool'],
   ])('%s names the package', async (name, tool, pkg) => {
-    process.env.PATH = '/nonexistent';
-    const p = await BACKENDS.find((b) => b.name === name)!.preflight({ iptablesMode: 'legacy', syncTimeoutMs: 1000 });
+    const exec = new FakeExec((c) => {
+      if (c.argv[0] === tool) throw new Error(`spawn ${tool} ENOENT`);
+      return { stdout: `${c.argv[0]} v1.0\n` };
+    });
+    const p = await BACKENDS.find((b) => b.name === name)!.preflight({ iptablesMode: 'legacy', syncTimeoutMs: 1000 }, exec);
     expect(p.state).toBe('unavailable');
     if (p.state !== 'unavailable') return;
     expect(p.reason).toContain(`${tool} not found`);
     expect(p.fix).toContain(`apt-get install ${pkg}`);
+  });
+});
+
+describe('binary', () => {
+  it('runs the version command through the exec port: a tool that starts is there, whatever its exit code', async () => {
+    const exec = new FakeExec((c) =>
+      c.argv[0] === 'ipvsadm' ? { exitCode: 2, stderr: 'modprobe: FATAL\n', stdout: 'ipvsadm v1.31\n' } : undefined,
+    );
+    expect(await binary(exec, 'ipvsadm', ['--version'], 'ipvsadm')).toEqual({ what: 'ipvsadm', state: 'ok', detail: 'ipvsadm v1.31' });
+    expect(exec.transcript()).toEqual(['ipvsadm --version']);
+  });
+
+  it('a binary that is not on PATH is missing, for real', async () => {
+    const c = await binary(new RealExec(), 'svcbench-no-such-tool', ['--version'], 'nothing');
+    expect(c).toMatchObject({ state: 'missing', fix: 'apt-get install nothing (or run scripts/setup)' });
   });
 });
 

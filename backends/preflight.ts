@@ -1,16 +1,19 @@
-import { execa } from 'execa';
+import type { Exec, ExecResult } from '../src/exec/index.js';
 import { bpffsSupported, btfAvailable, cgroup2Mount, readKernelConfig } from '../src/host/kernel.js';
 import type { Check, Preflight } from './types.js';
 
 // Building blocks every backend's preflight uses. Preflight reads the host and runs `--version`
-// style commands only; it never changes anything, so it runs outside the exec port's namespaces.
+// style commands only, through the exec port outside any namespace; it never changes anything.
 
-/** A binary on PATH and its version line; `pkg` names the Debian package that provides it. */
-export async function binary(file: string, versionArgs: string[], pkg: string): Promise<Check> {
+const THERE: ExecResult = { stdout: '', stderr: '', exitCode: 0, durationMs: 0 };
+
+/** A binary on PATH and its version line; `pkg` names the Debian package that provides it. Any exit
+ * code counts as present (some tools exit non-zero after printing their version); a command that
+ * cannot start, or times out, does not. */
+export async function binary(exec: Exec, file: string, versionArgs: string[], pkg: string): Promise<Check> {
   try {
-    const r = await execa(file, versionArgs, { reject: false, all: true, timeout: 5000 });
-    if (r.exitCode === undefined) return { what: file, state: 'missing', fix: `apt-get install ${pkg} (or run scripts/setup)` };
-    return { what: file, state: 'ok', detail: versionLine(String(r.all ?? '')) };
+    const r = await exec.observe(() => exec.run({ argv: [file, ...versionArgs], allowFailure: true, timeoutMs: 5000 }), THERE);
+    return { what: file, state: 'ok', detail: versionLine(`${r.stdout}\n${r.stderr}`) };
   } catch {
     return { what: file, state: 'missing', fix: `apt-get install ${pkg} (or run scripts/setup)` };
   }

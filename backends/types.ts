@@ -91,7 +91,8 @@ export interface BackendInfo {
   iptablesFlavour: boolean;
   /** True when the backend reproduces kube-proxy's versions (`--kube-proxy`, BackendOptions.kubeProxy). */
   kubeProxyProfiles?: boolean;
-  preflight(options: BackendOptions): Promise<Preflight>;
+  /** Reads the host (tools, kernel options) through `exec`; changes nothing. */
+  preflight(options: BackendOptions, exec: Exec): Promise<Preflight>;
 }
 
 export interface Backend<P = unknown> extends BackendInfo {

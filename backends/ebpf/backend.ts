@@ -87,11 +87,11 @@ export const ebpf: Backend<EbpfPayload> = {
   name: 'ebpf',
   title: 'socket-level load balancing (cgroup connect4/sendmsg4) and tc NodePort, after Cilium',
   iptablesFlavour: false,
-  preflight: async () =>
+  preflight: async (_o, exec) =>
     verdict([
       kernelCheck(),
-      await binary('clang', ['--version'], 'clang'),
-      await binary('bpftool', ['version'], 'bpftool'),
+      await binary(exec, 'clang', ['--version'], 'clang'),
+      await binary(exec, 'bpftool', ['version'], 'bpftool'),
       objectCheck(),
       await libbpfCheck(),
       ...kernelOptions(['CONFIG_BPF_SYSCALL', 'CONFIG_BPF_JIT', 'CONFIG_CGROUP_BPF', 'CONFIG_NET_CLS_BPF', 'CONFIG_NET_SCH_INGRESS']),

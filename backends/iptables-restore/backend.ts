@@ -11,7 +11,7 @@ export const iptablesRestore: Backend<RenderResult> = {
   name: 'iptables-restore',
   title: "kube-proxy's iptables mode: one iptables-restore --noflush transaction per sync",
   iptablesFlavour: true,
-  preflight: async (o) => verdict(await iptablesFlavourChecks('iptables-restore', o.iptablesMode)),
+  preflight: async (o, exec) => verdict(await iptablesFlavourChecks(exec, 'iptables-restore', o.iptablesMode)),
 
   render(prev, next, cfg): Rendered<RenderResult> {
     const r = prev === undefined ? renderFull(next, cfg) : renderPartial(prev, next, cfg);

@@ -57,11 +57,11 @@ export const ipvs: Backend<Payload> = {
   // kube-proxy's IPVS mode still writes its iptables rules (masquerade, the ipset matches) with
   // iptables-restore, so --iptables-mode picks those tools here too.
   iptablesFlavour: true,
-  preflight: async (o) =>
+  preflight: async (o, exec) =>
     verdict([
-      await binary('ipvsadm', ['--version'], 'ipvsadm'),
-      await binary('ipset', ['--version'], 'ipset'),
-      ...(await iptablesFlavourChecks('iptables-restore', o.iptablesMode)),
+      await binary(exec, 'ipvsadm', ['--version'], 'ipvsadm'),
+      await binary(exec, 'ipset', ['--version'], 'ipset'),
+      ...(await iptablesFlavourChecks(exec, 'iptables-restore', o.iptablesMode)),
       // kube-ipvs0 is a dummy interface (reference §3), so IPVS mode needs CONFIG_DUMMY too.
       ...kernelOptions([
         'CONFIG_IP_VS',

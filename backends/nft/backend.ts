@@ -23,9 +23,9 @@ export const nft: Backend<RenderResult> = {
   title: "kube-proxy's nftables mode: verdict maps and per-service chains, one nft -f transaction per sync",
   iptablesFlavour: false,
   kubeProxyProfiles: true,
-  preflight: async () =>
+  preflight: async (_o, exec) =>
     verdict([
-      await binary('nft', ['--version'], 'nftables'),
+      await binary(exec, 'nft', ['--version'], 'nftables'),
       ...kernelOptions([
         'CONFIG_NF_TABLES',
         'CONFIG_NFT_NAT',

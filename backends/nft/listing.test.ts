@@ -21,11 +21,12 @@ const CHAINS = [
   'svcb-extra',
 ];
 
-/** A non-dry-run exec answering `nft --json …` from the testdata; unknown commands fail as nft does. */
+/** An exec answering `nft --json …` from the testdata; unknown commands fail as nft does. */
 function fakeExec(files: Record<string, string>): Exec & { commands: Command[] } {
   const commands: Command[] = [];
   return {
-    dryRun: false,
+    observe: (read) => read(),
+    alter: async (_change, instead) => instead(),
     commands,
     run: async (cmd: Command): Promise<ExecResult> => {
       commands.push(cmd);

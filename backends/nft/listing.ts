@@ -79,7 +79,8 @@ export function parseListing(json: string, table = TABLE, family = FAMILY): Tabl
 async function nftJson(target: NodeTarget, args: string[]): Promise<string | undefined> {
   try {
     const out = await target.exec.run({ netns: target.netns, argv: ['nft', '--json', ...args] });
-    return target.exec.dryRun ? undefined : out.stdout; // a dry run prints the command: nothing to parse
+    // Empty output (the dry-run exec's answer) lists nothing, as a table that does not exist.
+    return out.stdout.trim() === '' ? undefined : out.stdout;
   } catch (e) {
     if (notFound(e)) return undefined;
     throw e;
@@ -104,8 +105,8 @@ export async function listTable(target: NodeTarget, method: ListingMethod): Prom
       return out === undefined ? empty() : parseListing(out);
     }
     case 'netlink': {
-      if (target.exec.dryRun) return empty(); // nothing exists to dump, and no command to print
-      return netlinkListTable(target.netns, { family: FAMILY, table: TABLE });
+      // A read of the kernel without a command: a dry run, which made nothing, lists nothing.
+      return target.exec.observe(async () => netlinkListTable(target.netns, { family: FAMILY, table: TABLE }), empty());
     }
   }
 }

@@ -36,10 +36,12 @@ export interface Started {
 export interface Exec {
   run(cmd: Command): Promise<ExecResult>;
   start(cmd: Command): Started;
-  /** Reads what this process made, beyond one command's output (rules read back, servers
-   * listening, a path answering, a measurement's outcome). The real and fake execs call `read`;
-   * the dry-run exec, which made nothing, answers `asMade`: what a machine that did all it was told
-   * would answer (no differences, nobody to wait for). Callers never ask which exec they have. */
+  /** Reads the machine: what this process made (rules read back, servers listening, a path
+   * answering, a measurement's outcome) or what it needs (a tool's version). The real and fake
+   * execs call `read`, and the commands it runs go through this exec; the dry-run exec, which runs
+   * nothing, answers `asMade`: what a machine that has everything and did all it was told would
+   * answer (no differences, nobody to wait for, the tool there). Callers never ask which exec
+   * they have. */
   observe<T>(read: () => Promise<T>, asMade: T): Promise<T>;
   /** Changes this machine outside a command (a directory, the state file, a BPF load, results on
    * disk, a guest VM). Only the real exec calls `change`; the fake and dry-run execs touch nothing

@@ -16,12 +16,12 @@ const hiddenInGuest = (path: string): boolean => /^\/(run|proc|sys|dev)(\/|$)/.t
 
 async function guestChecks(exec: Exec, opts: { lookUpPackage: boolean }): Promise<Check[]> {
   const checks: Check[] = [
-    await binary('qemu-system-x86_64', ['--version'], 'qemu-system-x86'),
+    await binary(exec, 'qemu-system-x86_64', ['--version'], 'qemu-system-x86'),
     busyboxStatic(),
-    await binary('cpio', ['--version'], 'cpio'),
-    await binary('xz', ['--version'], 'xz-utils'),
-    await binary('dpkg-deb', ['--version'], 'dpkg'),
-    await binary('modprobe', ['--version'], 'kmod'),
+    await binary(exec, 'cpio', ['--version'], 'cpio'),
+    await binary(exec, 'xz', ['--version'], 'xz-utils'),
+    await binary(exec, 'dpkg-deb', ['--version'], 'dpkg'),
+    await binary(exec, 'modprobe', ['--version'], 'kmod'),
   ];
   if (hiddenInGuest(CACHE_ROOT))
     checks.push({

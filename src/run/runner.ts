@@ -104,7 +104,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
 /** Every candidate's preflight; says why each unavailable one is skipped, and fails when none is ready. */
 async function preflightAll(ctx: RunCtx, candidates: readonly Backend[], options: BackendOptions) {
   const preflights: { backend: Backend; preflight: Preflight }[] = [];
-  for (const backend of candidates) preflights.push({ backend, preflight: await backend.preflight(options) });
+  for (const backend of candidates) preflights.push({ backend, preflight: await backend.preflight(options, ctx.exec) });
   const ready = preflights.flatMap(({ backend, preflight }) => (preflight.state === 'ready' ? [backend] : []));
   const unavailable = new Map<string, string>();
   for (const { backend, preflight } of preflights)

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RecordingExec } from '../exec/index.js';
+import { FakeExec } from '../exec/index.js';
 import { memoryCgroupName, memorySupport, openMemoryProbe, parseMemoryStat, parseTimed, timedArgv } from './memory.js';
 import { removeCgroup } from './run-cgroup.js';
 
@@ -50,7 +50,7 @@ describe('memorySupport', () => {
 describe('openMemoryProbe', () => {
   it('records the run memory cgroup before creating it; a dry run only prints the timed command', async () => {
     const recorded: unknown[] = [];
-    const exec = new RecordingExec();
+    const exec = new FakeExec();
     const probe = await openMemoryProbe(
       exec,
       'abc123',
@@ -64,7 +64,7 @@ describe('openMemoryProbe', () => {
     expect(exec.transcript()).toEqual(["[svcb-abc123-node] /usr/bin/time -f 'svcbench-time %M %e' nft -f - <<stdin (1 lines)"]);
   });
   it('without cgroup v2 memory: no cgroup, peak RSS only', async () => {
-    const exec = new RecordingExec(() => ({ stderr: 'svcbench-time 2048 0.01\n' }));
+    const exec = new FakeExec(() => ({ stderr: 'svcbench-time 2048 0.01\n' }));
     const probe = await openMemoryProbe(exec, 'abc123', { record: async () => {} }, { ok: false, reason: 'no cgroup2 mount' });
     expect(probe.cgroup).toBeUndefined();
     expect((await probe.run({ argv: ['true'] })).memory).toEqual({ peakRssKiB: 2048 });

@@ -115,10 +115,13 @@ export async function openMemoryProbe(exec: Exec, runId: string, recorder: Recor
   const cgroup = support.ok ? join(support.root, memoryCgroupName(runId)) : undefined;
   if (cgroup !== undefined) {
     await recorder.record([{ kind: 'cgroup', path: cgroup }]);
-    if (!exec.dryRun) {
-      await mkdir(cgroup);
-      await writeFile(join(cgroup, 'cgroup.subtree_control'), '+memory');
-    }
+    await exec.alter(
+      async () => {
+        await mkdir(cgroup);
+        await writeFile(join(cgroup, 'cgroup.subtree_control'), '+memory');
+      },
+      () => undefined,
+    );
   }
   let seq = 0;
   const readStat = async (dir: string) => parseMemoryStat(await readFile(join(dir, 'memory.stat'), 'utf8'));
@@ -127,13 +130,19 @@ export async function openMemoryProbe(exec: Exec, runId: string, recorder: Recor
     ...(cgroup === undefined ? {} : { cgroup }),
     async run(cmd) {
       const timed: Command = { ...cmd, argv: timedArgv(cmd.argv) };
-      if (cgroup === undefined || exec.dryRun) {
+      // A per-sync child cgroup exists only where the run's memory cgroup was made.
+      const child =
+        cgroup === undefined
+          ? undefined
+          : await exec.alter(
+              async () => mkdirChild(cgroup, ++seq),
+              () => undefined,
+            );
+      if (child === undefined) {
         const result = await exec.run(timed);
         const t = parseTimed(result.stderr);
         return { result: { ...result, stderr: t.stderr }, memory: t.peakRssKiB === undefined ? {} : { peakRssKiB: t.peakRssKiB } };
       }
-      const child = join(cgroup, `s${++seq}`);
-      await mkdir(child);
       try {
         const result = await exec.run({ ...timed, cgroup: child });
         const t = parseTimed(result.stderr);
@@ -151,8 +160,14 @@ export async function openMemoryProbe(exec: Exec, runId: string, recorder: Recor
       }
     },
     async retainedKernelBytes() {
-      if (cgroup === undefined || exec.dryRun) return undefined;
-      return (await readStat(cgroup)).get('kernel');
+      if (cgroup === undefined) return undefined;
+      return exec.observe(async () => (await readStat(cgroup)).get('kernel'), undefined);
     },
   };
+}
+
+async function mkdirChild(cgroup: string, seq: number): Promise<string> {
+  const child = join(cgroup, `s${seq}`);
+  await mkdir(child);
+  return child;
 }

@@ -54,22 +54,8 @@ interface Series {
   stopped?: string;
 }
 
-/** The exec port's two questions, for either form of the port: `observe` (a read of what the run
- * made: the dry-run exec answers `asMade`) and `alter` (a change outside commands: only a real exec
- * makes it). An exec without them answers by its `dryRun` flag. */
-type PortForms = {
-  observe?: <T>(read: () => Promise<T>, asMade: T) => Promise<T>;
-  alter?: <T>(change: () => Promise<T>, instead: () => T) => Promise<T>;
-  dryRun?: boolean;
-};
-function observe<T>(exec: Exec, read: () => Promise<T>, asMade: T): Promise<T> {
-  const e = exec as unknown as PortForms;
-  return e.observe ? e.observe(read, asMade) : e.dryRun ? Promise.resolve(asMade) : read();
-}
-function alter(exec: Exec, change: () => Promise<void>): Promise<void> {
-  const e = exec as unknown as PortForms;
-  return e.alter ? e.alter(change, () => undefined) : e.dryRun ? Promise.resolve() : change();
-}
+/** A change outside commands (results on disk): only a real exec makes it. */
+const alter = (exec: Exec, change: () => Promise<void>): Promise<void> => exec.alter(change, () => undefined);
 
 const phasesOf = (r: SyncRecord): Record<string, number> =>
   (r as SyncRecord & { phases?: Record<string, number> }).phases ?? { render: r.renderMs, apply: r.applyMs };
@@ -98,9 +84,7 @@ async function preflightSeries(ctx: SyncCtx, variants: readonly Variant[]): Prom
   const series: Series[] = [];
   for (const variant of variants) {
     const backend = backendByName(variant.backend)!;
-    // The exec goes along for backends whose preflight runs its checks through the port.
-    const preflight = await (backend.preflight as (o: typeof variant.options, e: Exec) => Promise<Preflight>)(variant.options, ctx.exec);
-    series.push({ variant, backend, preflight, servers: [] });
+    series.push({ variant, backend, preflight: await backend.preflight(variant.options, ctx.exec), servers: [] });
   }
   for (const x of series)
     if (x.preflight.state === 'unavailable')
@@ -374,7 +358,7 @@ async function repetition(p: PointRun, rep: number): Promise<boolean> {
 }
 
 async function readBackClean(p: PointRun, target: NodeTarget, rendered: Rendered<unknown>): Promise<boolean> {
-  const diffs = await observe(p.ctx.exec, () => p.x.backend.readBack(target, rendered), []);
+  const diffs = await p.ctx.exec.observe(() => p.x.backend.readBack(target, rendered), []);
   p.point.readBackDifferences!.push(diffs.length);
   if (diffs.length === 0) return true;
   p.point.state = 'errored';
@@ -413,7 +397,7 @@ async function probeAnswers(p: PointRun, rep: number): Promise<boolean> {
   const expected = sb.plan.pods.filter((x) => x.kind === 'server').map((x) => x.role as string);
   const vip = `${p.pt.probe.clusterIP}:80`;
   const asMade = { target: vip, ok: true, reply: expected[0]!, ms: 0 };
-  const [r] = await observe(p.ctx.exec, () => probe(sb.exec, client, [vip]), [asMade]);
+  const [r] = await p.ctx.exec.observe(() => probe(sb.exec, client, [vip]), [asMade]);
   const pass = r !== undefined && r.ok && expected.includes(r.reply ?? '');
   const detail = `${vip} ${r === undefined ? 'no result' : r.ok ? `answered by ${r.reply}` : `failed: ${r.error}`}`;
   p.run.probes.push({ variant: p.x.variant.id, services: p.services, repetition: rep, pass, detail });

@@ -3,18 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
-import * as execs from '../../src/exec/index.js';
+import { FakeExec } from '../../src/exec/index.js';
 
 // `bench sync` bad input: exit 2, a message naming the flag, nothing run.
 
-// The exec that records commands and runs none (named FakeExec or RecordingExec).
-const Recording = ((execs as Record<string, unknown>).FakeExec ??
-  (execs as Record<string, unknown>).RecordingExec) as new () => execs.Exec & {
-  commands: execs.Command[];
-};
-
 async function cli(argv: string[]) {
-  const exec = new Recording();
+  const exec = new FakeExec();
   const stderr: string[] = [];
   const io = { out: () => {}, say: (l: string) => void stderr.push(l) };
   const code = await runCli(argv, { io, contextFor: () => ({ exec, ...io }) });

@@ -1,3 +1,4 @@
+import type { Exec } from '../../../src/exec/index.js';
 import { binary, kernelOptions } from '../../preflight.js';
 import type { IptablesMode } from '../../types.js';
 
@@ -26,11 +27,11 @@ export const IPTABLES_KERNEL = [
 ];
 
 /** The flavour's binaries and the kernel side it needs: x_tables (legacy) or nf_tables' compat. */
-export async function iptablesFlavourChecks(tool: 'iptables' | 'iptables-restore', mode: IptablesMode) {
+export async function iptablesFlavourChecks(exec: Exec, tool: 'iptables' | 'iptables-restore', mode: IptablesMode) {
   const tools = iptablesTools(mode);
   return [
-    await binary(tool === 'iptables' ? tools.iptables : tools.restore, ['--version'], 'iptables'),
-    await binary(tools.save, ['--version'], 'iptables'),
+    await binary(exec, tool === 'iptables' ? tools.iptables : tools.restore, ['--version'], 'iptables'),
+    await binary(exec, tools.save, ['--version'], 'iptables'),
     ...kernelOptions([...IPTABLES_KERNEL, mode === 'legacy' ? 'CONFIG_IP_NF_IPTABLES' : 'CONFIG_NFT_COMPAT']),
   ];
 }

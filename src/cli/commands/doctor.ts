@@ -11,14 +11,14 @@ import { insideGuest } from '../../guest/detect.js';
 export async function doctor(ctx: Context, flags: { json?: boolean; iptablesMode?: string }): Promise<void> {
   const options = toBackendOptions(parseShape(backendOptionsShape, flags));
   const host = [
-    await binary('ip', ['-V'], 'iproute2'),
-    await binary('nsenter', ['--version'], 'util-linux'),
-    await binary('sysctl', ['--version'], 'procps'),
-    await binary('socat', ['-V'], 'socat'),
-    await binary('conntrack', ['--version'], 'conntrack'),
+    await binary(ctx.exec, 'ip', ['-V'], 'iproute2'),
+    await binary(ctx.exec, 'nsenter', ['--version'], 'util-linux'),
+    await binary(ctx.exec, 'sysctl', ['--version'], 'procps'),
+    await binary(ctx.exec, 'socat', ['-V'], 'socat'),
+    await binary(ctx.exec, 'conntrack', ['--version'], 'conntrack'),
   ];
   const backends: { name: string; title: string; preflight: Preflight }[] = [];
-  for (const b of BACKENDS) backends.push({ name: b.name, title: b.title, preflight: await b.preflight(options) });
+  for (const b of BACKENDS) backends.push({ name: b.name, title: b.title, preflight: await b.preflight(options, ctx.exec) });
   // --kernel guest: possible here? (Inside a guest, the kernel checked above is the guest's own.)
   const guest = insideGuest() ? undefined : await guestVerdict(ctx.exec, { lookUpPackage: true });
   if (flags.json) {

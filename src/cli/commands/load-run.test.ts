@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RecordingExec } from '../../exec/index.js';
+import { FakeExec } from '../../exec/index.js';
 import { runFileText } from '../../run/run-file.js';
 import { runCli } from '../program.js';
 
@@ -15,7 +15,7 @@ async function cli(argv: string[]) {
   let stdout = '';
   const stderr: string[] = [];
   const io = { out: (t: string) => void (stdout += t), say: (l: string) => void stderr.push(l) };
-  const code = await runCli(argv, { io, contextFor: () => ({ exec: new RecordingExec(), ...io }) });
+  const code = await runCli(argv, { io, contextFor: () => ({ exec: new FakeExec(), ...io }) });
   return { code, stdout, stderr: stderr.join('\n') };
 }
 

@@ -36,7 +36,7 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
   // In a guest kernel the backend's preflight runs inside the guest, on the kernel it checks.
   if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv });
   const options = toBackendOptions(f);
-  const pre = await backend.preflight(options);
+  const pre = await backend.preflight(options, ctx.exec);
   if (pre.state === 'unavailable') throw new BenchError(`backend ${backend.name} is unavailable here: ${pre.reason}`, { hint: pre.fix });
 
   const interrupts = new Interrupts(ctx.say);
