@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Three tiers (DESIGN.md §11) in two projects:
-// - unit: pure units and CLI-against-fake-exec tests; they create nothing on the machine, so their
-//   files run in parallel and need no root;
+// - unit: pure units, CLI-against-fake-exec tests and fault injection on files (test/faults); they
+//   create nothing on the machine, so their files run in parallel and need no root;
 // - e2e (test/e2e): builds real namespaces, nft tables, BPF pins and cgroups and snapshots the root
 //   namespace, so it needs root and its files run one at a time (no test sees another's sandbox),
 //   after the unit group.
@@ -16,7 +16,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{src,backends,workloads,scripts}/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          include: ['{src,backends,workloads,scripts}/**/*.test.ts', 'test/{cli,faults}/**/*.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },
