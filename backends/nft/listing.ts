@@ -105,8 +105,9 @@ export async function listTable(target: NodeTarget, method: ListingMethod): Prom
       return out === undefined ? empty() : parseListing(out);
     }
     case 'netlink': {
-      // A read of the kernel without a command: a dry run, which made nothing, lists nothing.
-      return target.exec.observe(async () => netlinkListTable(target.netns, { family: FAMILY, table: TABLE }), empty());
+      // The kernel itself, asked without a command: only a real exec does that (alter); the fake and
+      // dry-run execs have no kernel behind them and list nothing.
+      return target.exec.alter(async () => netlinkListTable(target.netns, { family: FAMILY, table: TABLE }), empty);
     }
   }
 }

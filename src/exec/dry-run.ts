@@ -20,7 +20,7 @@ export class DryRunExec implements Exec {
     return asMade;
   }
 
-  async alter<T>(_change: () => Promise<T>, instead: () => T): Promise<T> {
+  async alter<T>(_change: () => Promise<T>, instead: () => T | Promise<T>): Promise<T> {
     return instead();
   }
 

@@ -30,7 +30,7 @@ export class FakeExec implements Exec {
     return read();
   }
 
-  async alter<T>(_change: () => Promise<T>, instead: () => T): Promise<T> {
+  async alter<T>(_change: () => Promise<T>, instead: () => T | Promise<T>): Promise<T> {
     return instead();
   }
 

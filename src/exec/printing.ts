@@ -17,7 +17,7 @@ export class PrintingExec implements Exec {
   observe<T>(read: () => Promise<T>, asMade: T): Promise<T> {
     return this.inner.observe(read, asMade);
   }
-  alter<T>(change: () => Promise<T>, instead: () => T): Promise<T> {
+  alter<T>(change: () => Promise<T>, instead: () => T | Promise<T>): Promise<T> {
     return this.inner.alter(change, instead);
   }
 }

@@ -43,10 +43,10 @@ export interface Exec {
    * answer (no differences, nobody to wait for, the tool there). Callers never ask which exec
    * they have. */
   observe<T>(read: () => Promise<T>, asMade: T): Promise<T>;
-  /** Changes this machine outside a command (a directory, the state file, a BPF load, results on
-   * disk, a guest VM). Only the real exec calls `change`; the fake and dry-run execs touch nothing
+  /** Touches this machine outside a command: changes it (a directory, the state file, a BPF load,
+   * results on disk, a guest VM) or asks the kernel directly (a netlink dump). Only the real exec calls `change`; the fake and dry-run execs touch nothing
    * and call `instead` (what stands for the change when none is made: a memory record, a plan). */
-  alter<T>(change: () => Promise<T>, instead: () => T): Promise<T>;
+  alter<T>(change: () => Promise<T>, instead: () => T | Promise<T>): Promise<T>;
 }
 
 /** The argv actually executed: namespaced commands go through nsenter, which (unlike

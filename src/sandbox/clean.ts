@@ -98,8 +98,10 @@ export async function clean(exec: Exec, opts: { only?: string } = {}): Promise<C
 
 /** In a dry run the removal is printed, not done (as removeObjects' printRemoval). */
 async function removeStateFile(exec: Exec, path: string): Promise<void> {
-  if (exec.dryRun) await exec.run({ argv: ['rm', '-f', path], allowFailure: true });
-  else await rm(path, { force: true });
+  await exec.alter(
+    () => rm(path, { force: true }),
+    async () => void (await exec.run({ argv: ['rm', '-f', path], allowFailure: true })),
+  );
 }
 
 /** Sandboxes that exist now (kept by `bench up` or belonging to live runs), newest first. */

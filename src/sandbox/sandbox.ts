@@ -90,7 +90,20 @@ export async function removeObjects(exec: Exec, objects: readonly StateObject[])
   const recorded = objects.flatMap((o) => (o.kind === 'process' && isAlive(o) ? [o.pid] : []));
   const cgroups = objects.flatMap((o) => (o.kind === 'cgroup' ? [o.path] : []));
   const pids = [...new Set([...recorded, ...pidsInNetns(namespaces), ...pidsInCgroups(cgroups)])];
-  if (exec.dryRun) return printRemoval(exec, objects, pids, namespaces, cgroups);
+  // A dry run prints the removal (printRemoval) instead of doing it.
+  return exec.alter(
+    () => removeFound(exec, objects, pids, namespaces, cgroups),
+    () => printRemoval(exec, objects, pids, namespaces, cgroups),
+  );
+}
+
+async function removeFound(
+  exec: Exec,
+  objects: readonly StateObject[],
+  pids: number[],
+  namespaces: string[],
+  cgroups: string[],
+): Promise<Removed> {
   const processes = killAll(pids);
   await waitGone(pids, 2000);
   if (namespaces.length > 0) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RecordingExec } from '../../src/exec/index.js';
+import { FakeExec } from '../../src/exec/index.js';
 
 // bench clean while other runs are live (issue 19 item 3): a run's state file being written at
 // that moment (its temporary file, not yet complete JSON) belongs to a live process and must be
@@ -33,7 +33,7 @@ describe('bench clean and state files being written', () => {
     const deadTmp = join(stateDir, 'bbbbbb.json.999999999.tmp');
     writeFileSync(liveTmp, '{"version":1,"runId":"aaa');
     writeFileSync(deadTmp, '{"version":1,"runId":"bbb');
-    const exec = new RecordingExec();
+    const exec = new FakeExec();
     await clean(exec);
     const rms = exec.commands.filter((c) => c.argv[0] === 'rm').map((c) => c.argv.at(-1));
     expect(rms).toContain(deadTmp);

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
-import { RecordingExec } from '../../src/exec/index.js';
+import { DryRunExec, FakeExec } from '../../src/exec/index.js';
 
 // Inputs the fuzzer (test/faults/fuzz) found mishandled, kept as regression cases: each exits 1
 // or 2 with a message naming the field, no stack trace, and runs no command.
 
 async function cli(argv: string[]) {
-  const exec = new RecordingExec();
+  const exec = new FakeExec();
   let stdout = '';
   const stderr: string[] = [];
   const io = { out: (t: string) => void (stdout += t), say: (l: string) => void stderr.push(l) };
@@ -65,7 +65,11 @@ describe('scenario files the fuzzer found', () => {
 
 describe('command lines the fuzzer found', () => {
   it('verify whose spread probe got no answer at all (here --dry-run: none ran) fails the check instead of throwing', async () => {
-    const r = await cli(['verify', '--backend', 'nft']);
+    // The dry-run exec (the FakeExec would read the rules back and fail on its empty canned answer).
+    const stderr: string[] = [];
+    const io = { out: () => {}, say: (l: string) => void stderr.push(l) };
+    const code = await runCli(['verify', '--backend', 'nft'], { io, contextFor: () => ({ exec: new DryRunExec(() => {}), ...io }) });
+    const r = { code, stderr: stderr.join('\n') };
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/spread over 3 endpoints\s+FAIL\s+300 connections, none answered by an endpoint/);
     expect(r.stderr).not.toMatch(STACK);

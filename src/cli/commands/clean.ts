@@ -5,7 +5,10 @@ import type { Context } from '../context.js';
 export async function clean(ctx: Context, flags: { json?: boolean }): Promise<void> {
   const report = await cleanAll(ctx.exec);
   if (flags.json) ctx.out(`${JSON.stringify(report)}\n`);
-  const removed = ctx.exec.dryRun ? 'would remove' : 'removed';
+  const removed = await ctx.exec.alter(
+    async () => 'removed',
+    () => 'would remove',
+  );
   for (const r of report.removed)
     ctx.say(
       `${removed} run ${r.runId} (found by ${r.source}): ${r.namespaces.length} namespaces, ${r.processes} processes${r.cgroups.length ? `, ${r.cgroups.length} cgroups` : ''}${r.mounts.length ? `, ${r.mounts.length} bpffs mounts` : ''}${r.files.length ? `, ${r.files.length} files` : ''}`,

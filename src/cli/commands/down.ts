@@ -31,7 +31,9 @@ export async function down(ctx: Context, run: string | undefined): Promise<void>
       hint: `stop that process first (kill ${busy.pid}); its teardown removes the sandbox`,
     });
   const removed = report.removed.flatMap((r) => r.namespaces).length;
-  ctx.say(
-    `${ctx.exec.dryRun ? 'would remove' : 'removed'} sandbox ${runId} (${removed} namespaces) in ${((performance.now() - started) / 1000).toFixed(2)} s`,
+  const did = await ctx.exec.alter(
+    async () => 'removed',
+    () => 'would remove',
   );
+  ctx.say(`${did} sandbox ${runId} (${removed} namespaces) in ${((performance.now() - started) / 1000).toFixed(2)} s`);
 }
