@@ -71,12 +71,16 @@ async function createNodePaths(exec: Exec, plan: TopologyPlan, paths: RunPaths, 
   if (plan.nodes.length === 1) return;
   const each = plan.nodes.map((n) => nodePaths(plan, paths, n.index));
   await recorder.record(each.flatMap((p) => (p.cgroup === undefined ? [] : [{ kind: 'cgroup' as const, path: p.cgroup }])));
-  if (exec.dryRun) return;
   // The bpffs directories live inside the run's bpffs mount and go with it.
-  for (const p of each) {
-    if (p.cgroup !== undefined) await mkdir(p.cgroup);
-    await mkdir(p.bpffs);
-  }
+  await exec.alter(
+    async () => {
+      for (const p of each) {
+        if (p.cgroup !== undefined) await mkdir(p.cgroup);
+        await mkdir(p.bpffs);
+      }
+    },
+    () => undefined,
+  );
 }
 
 /** The exec pod-side and node-side processes start through: they join their node's cgroup. */
