@@ -13,6 +13,8 @@ import { IDENT_PORT } from './services.js';
  * so cases of different backends interleave without re-syncing. */
 export interface BackendEnv {
   backend: Backend;
+  /** The backend as the run's cases and reports name it: its name, or a variant's (nft (1.37)). */
+  label?: string;
   options: BackendOptions;
   sandbox: Sandbox;
   target: NodeTarget;

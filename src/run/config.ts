@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Workload } from '../../workloads/types.js';
 import { backendOptionsShape } from '../config/backend.js';
 import { intInRange } from '../config/fields.js';
+import { KUBE_PROXY_PROFILES } from '../config/backend.js';
 import { BASELINE_PATH, DEFAULT_PATHS, PATHS } from '../model/paths.js';
 
 // Flags of `bench run`: one source of truth for parsing, defaults and --help (DESIGN.md §9).
@@ -104,6 +105,11 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
         'sample the kernel with perf during each measured window and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); every third repetition runs unsampled to measure the overhead',
       ),
     profileHz: intInRange(10, 20_000).default(1000).describe('perf samples per second per CPU (cpu-clock)'),
+    kubeProxy: list('kube-proxy line', KUBE_PROXY_PROFILES)
+      .optional()
+      .describe(
+        `nft backend: the kube-proxy lines to measure, each a backend of its own in the matrix (nft (1.37), …): ${KUBE_PROXY_PROFILES.join(', ')} (default 1.37)`,
+      ),
     out: z.string().default('results').describe('directory under which results/<run-id>/ is written'),
     ...backendOptionsShape,
   };

@@ -1,10 +1,9 @@
 import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { backendByName, BACKENDS, type Backend, type Preflight } from '../../backends/index.js';
-import type { BackendOptions } from '../../backends/types.js';
 import { workloadByName } from '../../workloads/index.js';
 import type { Workload } from '../../workloads/types.js';
-import { toBackendOptions } from '../config/backend.js';
+import { variants, type Variant } from '../syncbench/variants.js';
 import { AbortedError, BenchError } from '../errors.js';
 import type { Exec } from '../exec/index.js';
 import { newRunId } from '../sandbox/names.js';
@@ -55,14 +54,21 @@ interface Running {
  * interleaved, with sync timing at every scale point; run.json is rewritten after every case. */
 export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Promise<{ run: RunJson; dir: string }> {
   const seed = flags.seed ?? randomInt(2 ** 31 - 1);
-  const options = toBackendOptions(flags);
-  // With no --backend: every registered backend (unavailable ones are recorded as skipped).
-  const requested = (flags.backend ?? []).map((n) => backendByName(n)!);
-  const candidates = requested.length > 0 ? requested : [...BACKENDS];
-  const { preflights, ready, unavailable } = await preflightAll(ctx, candidates, options);
+  // With no --backend: every registered backend (unavailable ones are recorded as skipped). The nft
+  // backend is one variant per --kube-proxy line (nft (1.37)), each a backend of the matrix.
+  const candidates = variants(
+    {
+      backend: flags.backend ?? BACKENDS.map((b) => b.name),
+      kubeProxy: flags.kubeProxy,
+      iptablesMode: [flags.iptablesMode],
+      syncTimeout: flags.syncTimeout,
+    },
+    { flavourLabels: false },
+  );
+  const { preflights, ready, unavailable } = await preflightAll(ctx, candidates);
   const profiler = await openProfiler(ctx.exec, flags.profile, flags.profileHz);
   if (profiler.record.state === 'unavailable') ctx.say(`kernel attribution unavailable: ${profiler.record.reason}; cases run unsampled`);
-  const run = await newRun(ctx, { flags, argv, seed, options, preflights, profiling: profiler.record });
+  const run = await newRun(ctx, { flags, argv, seed, preflights, profiling: profiler.record });
   const writer = new RunWriter(resolve(flags.out), run);
   await ctx.exec.alter(
     () => writer.init(),
@@ -72,7 +78,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
 
   const rng = createRng(seed);
   const plan = planCases({
-    backends: candidates.map((b) => b.name),
+    backends: candidates.map((v) => v.id),
     services: flags.services,
     paths: flags.path,
     workloads: flags.workload,
@@ -88,7 +94,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     completedS: [],
   };
   try {
-    await openEnvs(r, ready, options);
+    await openEnvs(r, ready);
     for (const cases of plan) await runScalePoint(r, cases);
     run.state = 'completed';
   } catch (e) {
@@ -101,14 +107,23 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
   return { run, dir: writer.dir };
 }
 
+interface Candidate {
+  variant: Variant;
+  backend: Backend;
+  preflight: Preflight;
+}
+
 /** Every candidate's preflight; says why each unavailable one is skipped, and fails when none is ready. */
-async function preflightAll(ctx: RunCtx, candidates: readonly Backend[], options: BackendOptions) {
-  const preflights: { backend: Backend; preflight: Preflight }[] = [];
-  for (const backend of candidates) preflights.push({ backend, preflight: await backend.preflight(options, ctx.exec) });
-  const ready = preflights.flatMap(({ backend, preflight }) => (preflight.state === 'ready' ? [backend] : []));
+async function preflightAll(ctx: RunCtx, candidates: readonly Variant[]) {
+  const preflights: Candidate[] = [];
+  for (const variant of candidates) {
+    const backend = backendByName(variant.backend)!;
+    preflights.push({ variant, backend, preflight: await backend.preflight(variant.options, ctx.exec) });
+  }
+  const ready = preflights.filter(({ preflight }) => preflight.state === 'ready');
   const unavailable = new Map<string, string>();
-  for (const { backend, preflight } of preflights)
-    if (preflight.state === 'unavailable') unavailable.set(backend.name, `unavailable: ${preflight.reason} (fix: ${preflight.fix})`);
+  for (const { variant, preflight } of preflights)
+    if (preflight.state === 'unavailable') unavailable.set(variant.id, `unavailable: ${preflight.reason} (fix: ${preflight.fix})`);
   for (const [name, why] of unavailable) ctx.say(`${name}: skipped, ${why}`);
   if (ready.length === 0)
     throw new BenchError(`no backend can run here: ${[...unavailable].map(([n, w]) => `${n} ${w}`).join('; ')}`, {
@@ -124,12 +139,11 @@ async function newRun(
     flags: RunFlags;
     argv: string[];
     seed: number;
-    options: BackendOptions;
-    preflights: { backend: Backend; preflight: Preflight }[];
+    preflights: Candidate[];
     profiling: RunJson['profiling'];
   },
 ): Promise<RunJson> {
-  const { flags, argv, seed, options, preflights } = o;
+  const { flags, argv, seed, preflights } = o;
   const runId = `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${newRunId()}`;
   return {
     schema: RUN_SCHEMA,
@@ -140,11 +154,11 @@ async function newRun(
     flags: { ...flags, seed },
     seed,
     environment: await captureEnvironment(ctx.exec, preflights),
-    backends: preflights.map(({ backend, preflight }) => ({
-      name: backend.name,
+    backends: preflights.map(({ variant, preflight }) => ({
+      name: variant.id,
       state: preflight.state,
       ...(preflight.state === 'unavailable' ? { reason: preflight.reason, fix: preflight.fix } : {}),
-      options: { ...options },
+      options: { ...variant.options },
     })),
     profiling: o.profiling,
     syncs: [],
@@ -154,12 +168,17 @@ async function newRun(
   };
 }
 
-/** One sandbox per ready backend, for the whole run. */
-async function openEnvs(r: Running, ready: readonly Backend[], options: BackendOptions): Promise<void> {
-  for (const backend of ready) {
-    const env = await openEnv(r.ctx.exec, backend, options, { endpoints: r.flags.endpoints, workloads: r.workloads, check: r.ctx.check });
-    r.envs.set(backend.name, env);
-    r.run.backends.find((b) => b.name === backend.name)!.sandbox = env.sandbox.plan.runId;
+/** One sandbox per ready backend (variant), for the whole run. */
+async function openEnvs(r: Running, ready: readonly Candidate[]): Promise<void> {
+  for (const { variant, backend } of ready) {
+    const env = await openEnv(r.ctx.exec, backend, variant.options, {
+      endpoints: r.flags.endpoints,
+      workloads: r.workloads,
+      check: r.ctx.check,
+    });
+    env.label = variant.id;
+    r.envs.set(variant.id, env);
+    r.run.backends.find((b) => b.name === variant.id)!.sandbox = env.sandbox.plan.runId;
   }
 }
 

@@ -41,7 +41,7 @@ interface Step {
 
 export async function prepareScale(exec: Exec, env: BackendEnv, o: ScaleOptions, out: Out): Promise<void> {
   const row = (step: SyncRow['step'], r: SyncRecord, readBackDifferences: string[] = []): SyncRow => ({
-    backend: env.backend.name,
+    backend: env.label ?? env.backend.name,
     services: o.services,
     step,
     ...r,
@@ -84,14 +84,14 @@ async function fullSync({ exec, env, o, out, row }: Step, state: ClusterState): 
   if (full.record.exceeded) {
     out.syncs.push(row('full', full.record));
     env.unusable = `full sync of ${o.services} services ${exceededText(full.record.exceeded)} (--sync-timeout)`;
-    o.say(`${backend.name} @${o.services}: ${env.unusable}`);
+    o.say(`${env.label ?? backend.name} @${o.services}: ${env.unusable}`);
     return false;
   }
   const diffs = await exec.observe(() => backend.readBack(target, full.rendered), []);
   out.syncs.push(row('full', full.record, diffs));
   env.installed = state;
   o.say(
-    `${backend.name} @${o.services}: full sync ${full.record.totalMs.toFixed(0)} ms (render ${full.record.renderMs.toFixed(0)}, apply ${full.record.applyMs.toFixed(0)})`,
+    `${env.label ?? backend.name} @${o.services}: full sync ${full.record.totalMs.toFixed(0)} ms (render ${full.record.renderMs.toFixed(0)}, apply ${full.record.applyMs.toFixed(0)})`,
   );
   if (diffs.length > 0) {
     env.unusable = `read-back after the full sync found ${diffs.length} differences: ${diffs.slice(0, 3).join('; ')}`;
@@ -119,13 +119,18 @@ async function addServiceTimed({ exec, env, o, out, row }: Step, state: ClusterS
   try {
     const p = JSON.parse(polled.stdout) as { ok: boolean; atMs: number; attempts: number };
     out.programmingLatency.push({
-      backend: backend.name,
+      backend: env.label ?? backend.name,
       services: o.services,
       ms: p.ok ? p.atMs - t0 : null,
       note: p.ok ? `${p.attempts} attempts` : 'never answered within 30 s',
     });
   } catch {
-    out.programmingLatency.push({ backend: backend.name, services: o.services, ms: null, note: `poller failed: ${polled.stderr.trim()}` });
+    out.programmingLatency.push({
+      backend: env.label ?? backend.name,
+      services: o.services,
+      ms: null,
+      note: `poller failed: ${polled.stderr.trim()}`,
+    });
   }
   return { ...added, record: add.record };
 }
@@ -144,7 +149,7 @@ async function partialSyncs({ exec, env, o, out, row }: Step, state: ClusterStat
   const backDiffs = await exec.observe(() => backend.readBack(target, back.rendered), []);
   out.syncs.push(row('remove-service', back.record, backDiffs));
   o.say(
-    `${backend.name} @${o.services}: add a service ${added.record.totalMs.toFixed(0)} ms, add an endpoint ${ep.record.totalMs.toFixed(0)} ms, remove a service ${back.record.totalMs.toFixed(0)} ms`,
+    `${env.label ?? backend.name} @${o.services}: add a service ${added.record.totalMs.toFixed(0)} ms, add an endpoint ${ep.record.totalMs.toFixed(0)} ms, remove a service ${back.record.totalMs.toFixed(0)} ms`,
   );
   if (backDiffs.length > 0)
     env.unusable = `read-back after partial syncs found ${backDiffs.length} differences: ${backDiffs.slice(0, 3).join('; ')}`;
@@ -163,7 +168,7 @@ async function benchAddService({ env, o }: Step, state: ClusterState, added: Add
     if (!lat) return [];
     return [
       {
-        backend: backend.name,
+        backend: env.label ?? backend.name,
         services: o.services,
         task: task.name,
         mean: lat.mean,

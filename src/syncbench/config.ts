@@ -1,17 +1,18 @@
 import { z } from 'zod';
+import { KUBE_PROXY_PROFILES } from '../config/backend.js';
 import { intInRange } from '../config/fields.js';
 import { ENDPOINTS_FORMS, formatEndpoints, parseEndpoints, type EndpointsDist } from '../model/endpoint-counts.js';
 
 // Flags of `bench sync`: one source of truth for parsing, defaults and --help (DESIGN.md §9).
 
-export const KUBE_PROXY_LINES = ['1.35', '1.36', '1.37', 'single-map'] as const;
+export const KUBE_PROXY_LINES = KUBE_PROXY_PROFILES;
 export type KubeProxyLine = (typeof KUBE_PROXY_LINES)[number];
 export const DEFAULT_KUBE_PROXY: KubeProxyLine = '1.37';
 export const IPTABLES_MODES = ['legacy', 'nft'] as const;
 
 const splitList = (v: unknown) => (Array.isArray(v) ? v.flatMap((x) => String(x).split(',')) : typeof v === 'string' ? v.split(',') : v);
 
-const list = <T extends string>(name: string, allowed: readonly T[]) =>
+export const list = <T extends string>(name: string, allowed: readonly T[]) =>
   z.preprocess(
     splitList,
     z

@@ -20,12 +20,16 @@ const IPTABLES = new Set(['iptables', 'iptables-restore', 'ipvs']);
 
 export const hasKubeProxyLines = (backend: string): boolean => PROFILED.has(backend);
 
-export function variants(f: {
-  backend: readonly string[];
-  kubeProxy?: readonly KubeProxyLine[] | undefined;
-  iptablesMode: readonly ('legacy' | 'nft')[];
-  syncTimeout: number;
-}): Variant[] {
+export function variants(
+  f: {
+    backend: readonly string[];
+    kubeProxy?: readonly KubeProxyLine[] | undefined;
+    iptablesMode: readonly ('legacy' | 'nft')[];
+    syncTimeout: number;
+  },
+  /** Label the iptables backends with their flavour (bench sync compares flavours; bench run takes one). */
+  o: { flavourLabels?: boolean } = {},
+): Variant[] {
   if (f.kubeProxy !== undefined && !f.backend.some(hasKubeProxyLines))
     throw new UsageError(
       `--kube-proxy: ${f.backend.join(', ')} ${f.backend.length === 1 ? 'has' : 'have'} no kube-proxy lines; only the nft backend does (add --backend nft)`,
@@ -40,7 +44,7 @@ export function variants(f: {
     else if (IPTABLES.has(backend))
       for (const mode of modes)
         out.push({
-          id: modes.length > 1 || backend !== 'ipvs' ? `${backend} (${mode})` : backend,
+          id: (o.flavourLabels ?? true) && (modes.length > 1 || backend !== 'ipvs') ? `${backend} (${mode})` : backend,
           backend,
           options: { ...base, iptablesMode: mode },
         });
