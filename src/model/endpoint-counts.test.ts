@@ -92,3 +92,20 @@ describe('meanEndpoints', () => {
     expect(meanEndpoints({ kind: 'uniform', min: 1, max: 10 })).toBeCloseTo(5.5, 12);
   });
 });
+
+describe('medianEndpoints and separate caps', () => {
+  it('is the smallest k whose cumulative probability reaches 1/2', async () => {
+    const { medianEndpoints } = await import('./endpoint-counts.js');
+    expect(medianEndpoints({ kind: 'fixed', count: 7 })).toBe(7);
+    expect(medianEndpoints({ kind: 'uniform', min: 1, max: 10 })).toBe(5);
+    // zipf:1:1..2: P(1) = 2/3 ≥ 1/2.
+    expect(medianEndpoints({ kind: 'zipf', exponent: 1, min: 1, max: 2 })).toBe(1);
+    expect(medianEndpoints({ kind: 'zipf', exponent: 1.2, min: 1, max: 500 })).toBe(6);
+  });
+  it('caps counts and ranges apart (bench run: counts are real pods, ranges are not)', () => {
+    expect(parseEndpoints('zipf:1.2:1..500', 64, 10_000)).toEqual({ kind: 'zipf', exponent: 1.2, min: 1, max: 500 });
+    expect(parseEndpoints('65', 64, 10_000)).toMatch(
+      /a count must lie in 1\.\.64; accepted: a count N \(1 to 64\).* \(ranges up to 10000\)/,
+    );
+  });
+});

@@ -25,14 +25,15 @@ const RANGE = String.raw`${INT}\.\.${INT}`;
 const NUM = String.raw`(\d+(?:\.\d+)?)`;
 
 /** Parses the `--endpoints` syntax; a string that names what is wrong when it does not parse. */
-export function parseEndpoints(text: string, maxFixed = MAX_ENDPOINTS): EndpointsDist | string {
+export function parseEndpoints(text: string, maxFixed = MAX_ENDPOINTS, maxRange = MAX_ENDPOINTS): EndpointsDist | string {
   const s = text.trim();
-  const bad = (why: string) => `${why}; accepted: ${ENDPOINTS_FORMS.replace(String(MAX_ENDPOINTS), String(maxFixed))}`;
+  const bad = (why: string) =>
+    `${why}; accepted: ${ENDPOINTS_FORMS.replace(String(MAX_ENDPOINTS), String(maxFixed))}${maxRange === maxFixed ? '' : ` (ranges up to ${maxRange})`}`;
   const range = (lo: string, hi: string): [number, number] | string => {
     const [min, max] = [Number(lo), Number(hi)];
     if (min < 1) return bad(`${JSON.stringify(text)}: the range must start at 1 or more`);
     if (max < min) return bad(`${JSON.stringify(text)}: the range ${min}..${max} is empty`);
-    if (max > maxFixed) return bad(`${JSON.stringify(text)}: at most ${maxFixed} endpoints per service`);
+    if (max > maxRange) return bad(`${JSON.stringify(text)}: at most ${maxRange} endpoints per service`);
     return [min, max];
   };
   let m = new RegExp(`^${INT}$`).exec(s);
@@ -96,6 +97,13 @@ export function endpointCounts(d: EndpointsDist, n: number, seed: number): numbe
     out[i] = d.min + lo;
   }
   return out;
+}
+
+/** The distribution's median: the smallest k whose cumulative probability reaches 1/2. */
+export function medianEndpoints(d: EndpointsDist): number {
+  if (d.kind === 'fixed') return d.count;
+  const i = cumulative(d).findIndex((c) => c >= 0.5);
+  return d.min + (i < 0 ? d.max - d.min : i);
 }
 
 /** The distribution's mean (exact, from its weights): what a report says the services average. */

@@ -3,6 +3,12 @@ import type { Workload } from '../../workloads/types.js';
 import { backendOptionsShape } from '../config/backend.js';
 import { intInRange } from '../config/fields.js';
 import { KUBE_PROXY_PROFILES } from '../config/backend.js';
+import { endpointsFlag } from '../syncbench/config.js';
+import type { EndpointsDist } from '../model/endpoint-counts.js';
+
+/** The measured service's endpoints are real server pods: at most this many. */
+export const MAX_REAL_ENDPOINTS = 64;
+export const DEFAULT_RUN_ENDPOINTS: EndpointsDist = { kind: 'fixed', count: 3 };
 import { BASELINE_PATH, DEFAULT_PATHS, PATHS } from '../model/paths.js';
 
 // Flags of `bench run`: one source of truth for parsing, defaults and --help (DESIGN.md §9).
@@ -47,7 +53,11 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .default(workloads.filter((w) => w.byDefault === true).map((w) => w.name))
       .describe(`workloads: ${workloadNames.join(', ')}`),
     services: intList(1, 30000).default([1000]).describe('number of services, or a comma-separated sweep (e.g. 100,1000,10000)'),
-    endpoints: intInRange(1, 64).default(3).describe('endpoints of the measured service'),
+    endpoints: endpointsFlag(MAX_REAL_ENDPOINTS)
+      .optional()
+      .describe(
+        `endpoints per service: a count N (1 to ${MAX_REAL_ENDPOINTS}, real pods), or a distribution for the other services, zipf:S:MIN..MAX or uniform:MIN..MAX, the measured service taking its median (at most ${MAX_REAL_ENDPOINTS}) (default 3; seeded by --seed)`,
+      ),
     target: z
       .enum(TARGETS, { error: `must be one of ${TARGETS.join(', ')}` })
       .default('last')

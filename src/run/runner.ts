@@ -9,7 +9,8 @@ import type { Exec } from '../exec/index.js';
 import { newRunId } from '../sandbox/names.js';
 import { createRng, MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { runCase } from './case.js';
-import type { RunFlags } from './config.js';
+import { DEFAULT_RUN_ENDPOINTS, MAX_REAL_ENDPOINTS, type RunFlags } from './config.js';
+import { formatEndpoints, medianEndpoints, type EndpointsDist } from '../model/endpoint-counts.js';
 import { closeEnv, openEnv, type BackendEnv } from './backend-sandbox.js';
 import { captureEnvironment } from './environment.js';
 import { extraRound, fitsBudget, judgeGroups } from './adaptive.js';
@@ -33,6 +34,9 @@ export interface RunCtx {
 /** A run in progress: what every step of runBench reads and adds to. */
 interface Running {
   ctx: RunCtx;
+  /** The measured service's endpoints (real pods) and, with a distribution, the other services'. */
+  endpoints: number;
+  fillers: EndpointsDist | undefined;
   flags: RunFlags;
   seed: number;
   run: RunJson;
@@ -88,6 +92,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
   });
   const r: Running = {
     ...{ ctx, flags, seed, run, writer, unavailable, rng, profiler },
+    ...endpointsOf(flags),
     workloads: flags.workload.map((n) => workloadByName(n)!),
     envs: new Map(),
     progress: new Progress(plan.flat().length, ctx.write, ctx.tty),
@@ -112,6 +117,15 @@ interface Candidate {
   backend: Backend;
   preflight: Preflight;
 }
+
+/** --endpoints: a count is the measured service's and every other's; with a distribution the others
+ * draw from it and the measured service, whose endpoints are real pods, takes its median. */
+function endpointsOf(flags: RunFlags): { endpoints: number; fillers: EndpointsDist | undefined } {
+  const dist = flags.endpoints ?? DEFAULT_RUN_ENDPOINTS;
+  return { endpoints: Math.min(MAX_REAL_ENDPOINTS, medianEndpoints(dist)), fillers: dist.kind === 'fixed' ? undefined : dist };
+}
+
+const recordedEndpoints = (d: EndpointsDist): number | string => (d.kind === 'fixed' ? d.count : formatEndpoints(d));
 
 /** Every candidate's preflight; says why each unavailable one is skipped, and fails when none is ready. */
 async function preflightAll(ctx: RunCtx, candidates: readonly Variant[]) {
@@ -151,7 +165,9 @@ async function newRun(
     state: 'running',
     startedAt: new Date().toISOString(),
     argv,
-    flags: { ...flags, seed },
+    // --endpoints as a person typed it: a count as a number (as runs always recorded it), a
+    // distribution in its syntax (zipf:1.2:1..500).
+    flags: { ...flags, endpoints: recordedEndpoints(flags.endpoints ?? DEFAULT_RUN_ENDPOINTS), seed },
     seed,
     environment: await captureEnvironment(ctx.exec, preflights),
     backends: preflights.map(({ variant, preflight }) => ({
@@ -172,7 +188,7 @@ async function newRun(
 async function openEnvs(r: Running, ready: readonly Candidate[]): Promise<void> {
   for (const { variant, backend } of ready) {
     const env = await openEnv(r.ctx.exec, backend, variant.options, {
-      endpoints: r.flags.endpoints,
+      endpoints: r.endpoints,
       workloads: r.workloads,
       check: r.ctx.check,
     });
@@ -192,7 +208,8 @@ async function runScalePoint(r: Running, cases: PlannedCase[]): Promise<void> {
       env,
       {
         services,
-        endpoints: flags.endpoints,
+        endpoints: r.endpoints,
+        ...(r.fillers ? { fillers: r.fillers } : {}),
         target: flags.target,
         seed: r.seed,
         workloads: r.workloads,
@@ -253,7 +270,7 @@ async function runOne(r: Running, c: PlannedCase): Promise<void> {
   const w = r.workloads.find((x) => x.name === c.workload) as Workload;
   const connections = flags.connections ?? w.defaultConnections ?? 1;
   const settings = {
-    endpoints: flags.endpoints,
+    endpoints: r.endpoints,
     target: flags.target,
     durationMs: flags.duration * 1000,
     warmupMs: flags.warmup * 1000,
@@ -268,7 +285,7 @@ async function runOne(r: Running, c: PlannedCase): Promise<void> {
         id: c.id,
         backend: c.backend,
         services: c.services,
-        endpoints: flags.endpoints,
+        endpoints: r.endpoints,
         target: flags.target,
         path: c.path,
         workload: c.workload,

@@ -7,6 +7,7 @@ import type { BackendEnv } from './backend-sandbox.js';
 import type { RunJson, SyncRow } from './results.js';
 import { NS, scaleState, withExtraEndpoint, withExtraService } from './services.js';
 import type { ClusterState } from '../model/types.js';
+import type { EndpointsDist } from '../model/endpoint-counts.js';
 import type { Workload } from '../../workloads/types.js';
 
 // Sync timing at one scale point, per backend: a full sync of N services (from empty tables), read
@@ -19,7 +20,10 @@ type Out = Pick<RunJson, 'syncs' | 'programmingLatency' | 'syncBench'>;
 
 export interface ScaleOptions {
   services: number;
+  /** The measured service's endpoints (real pods). */
   endpoints: number;
+  /** The other services' endpoint counts, when they follow a distribution. */
+  fillers?: EndpointsDist;
   target: 'first' | 'middle' | 'last' | 'random';
   seed: number;
   workloads: readonly Workload[];
@@ -69,6 +73,7 @@ function resetScale(env: BackendEnv, o: ScaleOptions): ClusterState {
     target: o.target,
     seed: o.seed,
     workloads: o.workloads,
+    ...(o.fillers ? { fillers: o.fillers } : {}),
   });
   delete env.unusable;
   env.installed = undefined;

@@ -1,6 +1,7 @@
 import type { Workload } from '../../workloads/types.js';
 import { allocate, type ServiceSpec } from '../model/generate.js';
-import { nthIp, parseCidr } from '../model/ipv4.js';
+import { endpointCounts, type EndpointsDist } from '../model/endpoint-counts.js';
+import { cidrSize, nthIp, parseCidr } from '../model/ipv4.js';
 import type { ClusterState, Service } from '../model/types.js';
 import type { TopologyPlan } from '../sandbox/plan.js';
 import { createRng } from '../stats/index.js';
@@ -35,10 +36,13 @@ export function scaleState(o: {
   target: 'first' | 'middle' | 'last' | 'random';
   seed: number;
   workloads: readonly Workload[];
+  /** The other services' endpoint counts (default: as many as the measured one's). */
+  fillers?: EndpointsDist;
 }): ScaleState {
   // The last server pod is kept spare: partial syncs add it as a new endpoint.
   const pool = o.plan.pods.filter((p) => p.kind === 'server').slice(0, o.endpoints);
   const measuredEndpoints = pool.map((p) => p.ip);
+  const fillerEndpoints = fillerEndpointsOf(o.fillers, measuredEndpoints, o.plan.podCidr, o.services, o.seed);
   const position = measuredPosition(o.target, o.services, o.seed);
   const specs: ServiceSpec[] = [];
   for (let i = 0; i < o.services; i++) {
@@ -59,12 +63,37 @@ export function scaleState(o: {
         name: `filler-${i}`,
         type: 'ClusterIP',
         ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: FILLER_TARGET_PORT }],
-        endpoints: measuredEndpoints,
+        endpoints: fillerEndpoints(i),
       });
     }
   }
   const { state } = allocate(specs, o.plan.serviceCidr);
   return { state, measured: state.services[position]!, position };
+}
+
+/**
+ * The endpoints of filler i. Without a distribution: the measured service's pods. With one: the
+ * count drawn for it (seeded), the real pods first (rotated by i, so fillers spread over them), then
+ * addresses of the pod CIDR's upper half that no pod holds (nothing is sent to a filler).
+ */
+function fillerEndpointsOf(
+  dist: EndpointsDist | undefined,
+  pods: string[],
+  podCidr: string,
+  services: number,
+  seed: number,
+): (i: number) => string[] {
+  if (dist === undefined || dist.kind === 'fixed') return () => pods;
+  const counts = endpointCounts(dist, services, seed);
+  const cidr = parseCidr(podCidr)!;
+  const half = cidrSize(cidr) / 2;
+  let next = 0;
+  return (i) => {
+    const k = counts[i]!;
+    const real = Array.from({ length: Math.min(k, pods.length) }, (_, j) => pods[(i + j) % pods.length]!);
+    const synthetic = Array.from({ length: k - real.length }, () => nthIp(cidr, half + 1 + (next++ % (half - 2))));
+    return [...real, ...synthetic];
+  };
 }
 
 /** A copy of `state` with one more ClusterIP service (named `name`, answering on the ident port of

@@ -21,11 +21,11 @@ export const list = <T extends string>(name: string, allowed: readonly T[]) =>
   );
 
 /** `--endpoints` in its syntax (src/model/endpoint-counts.ts); parsed into a distribution. */
-export const endpointsFlag = (maxFixed?: number) =>
+export const endpointsFlag = (maxFixed?: number, maxRange?: number) =>
   z
     .string()
     .transform((s, ctx): EndpointsDist => {
-      const r = parseEndpoints(s, maxFixed);
+      const r = parseEndpoints(s, maxFixed, maxRange);
       if (typeof r === 'string') {
         ctx.addIssue({ code: 'custom', message: r });
         return z.NEVER;
