@@ -81,7 +81,7 @@ describe.runIf(ipvsUnavailable)('ipvs where preflight finds it unavailable (a ho
     const { dir } = JSON.parse(r.stdout) as { dir: string };
     const run = runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
     const byBackend = (name: string) => run.cases.filter((c) => c.backend === name);
-    expect(byBackend('nft').map((c) => c.state)).toEqual(['completed', 'completed']);
+    expect(byBackend('nft (1.37)').map((c) => c.state)).toEqual(['completed', 'completed']);
     const ipvs = byBackend('ipvs');
     expect(ipvs).toHaveLength(2);
     for (const c of ipvs) {

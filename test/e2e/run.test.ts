@@ -82,10 +82,10 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     expect(run.environment.kernel).toMatch(/^\d+\.\d+/);
     expect(run.environment.commit).toBe(execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim());
     expect(run.backends.map((b) => [b.name, b.state])).toEqual([
-      ['nft', 'ready'],
+      ['nft (1.37)', 'ready'],
       ['ipvs', ipvsVerdict.state],
     ]);
-    const nft = run.cases.filter((c) => c.backend === 'nft');
+    const nft = run.cases.filter((c) => c.backend === 'nft (1.37)');
     expect(nft).toHaveLength(5 * 3 * 2);
     expect(nft.filter((c) => c.state !== 'completed').map((c) => ('reason' in c ? c.reason : ''))).toEqual([]);
     for (const c of nft) {
