@@ -100,7 +100,7 @@ describe('sync report', () => {
           flat.samples.find(
             (x) => x.variant === 'nft (1.36)' && x.services === s.services && x.step === s.step && x.repetition === s.repetition,
           )!.totalMs * (s.repetition === 2 ? 1.01 : 0.99);
-    expect(findings(flat)[0]).toMatch(/is not significant \(time ratio/);
+    expect(findings(flat)[0]).toMatch(/is not significantly faster \(time ratio/);
   });
 
   it('renders markdown with the side-by-side table, exponents, phases, charts and what was not run', () => {

@@ -76,10 +76,10 @@ const r3 = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
 /** "median ratio [low, high]" of a comparison, three significant digits. */
 const ratioCi = (c: Comparison): string => `${r3(c.ratio.estimate)} [${r3(c.ratio.low)}, ${r3(c.ratio.high)}]`;
 
-/** "200× faster (time ratio 0.005 [0.0049, 0.0051])", or "not significant (…)". */
+/** "200× faster (time ratio 0.005 [0.0049, 0.0051])", or "not significantly faster (…)" where the intervals overlap. */
 function verdictText(c: Comparison): string {
   return c.verdict === 'not significant'
-    ? `not significant (time ratio ${ratioCi(c)})`
+    ? `not significantly faster (time ratio ${ratioCi(c)})`
     : `${r3(1 / c.ratio.estimate)}× ${c.verdict === 'faster' ? 'faster' : 'slower'} (time ratio ${ratioCi(c)})`;
 }
 
