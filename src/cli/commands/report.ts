@@ -39,6 +39,8 @@ export async function loadRun(arg: string, name: string, say: (line: string) => 
 
 /** `bench report [RUN]`: re-renders every report of a run from its run.json. */
 export async function report(ctx: Context, arg: string | undefined, flags: { json?: boolean; dryRun?: boolean }): Promise<number> {
+  const syncDir = arg === undefined ? undefined : [arg, join('results', arg)].find((d) => existsSync(join(d, 'sync.json')));
+  if (syncDir !== undefined) return reportSync(ctx, resolve(syncDir), flags);
   const { dir, run } = await loadRun(arg ?? join('results', 'latest'), 'RUN', ctx.say);
   // The renderers load vega: imported here so other commands start without it.
   const { renderReports, writeReports } = await import('../../report/write.js');
@@ -49,6 +51,20 @@ export async function report(ctx: Context, arg: string | undefined, flags: { jso
   else for (const f of files) ctx.out(`${join(dir, f)}\n`);
   ctx.say(
     `run ${run.runId} (${run.state}, ${run.cases.length} cases): ${flags.dryRun ? 'reports rendered, not written (--dry-run)' : `reports written; open ${join(dir, 'report.html')}`}`,
+  );
+  return 0;
+}
+
+/** `bench report` of a `bench sync` run: its reports again from its sync.json. */
+async function reportSync(ctx: Context, dir: string, flags: { json?: boolean; dryRun?: boolean }): Promise<number> {
+  const { readSyncRun } = await import('../../syncbench/results.js');
+  const { renderSyncReports, writeSyncReports } = await import('../../syncbench/report.js');
+  const run = await readSyncRun(dir);
+  const files = flags.dryRun ? [...(await renderSyncReports(run)).keys()] : await writeSyncReports(dir, run);
+  if (flags.json) ctx.out(`${JSON.stringify({ runId: run.runId, dir, files: files.map((f) => join(dir, f)) })}\n`);
+  else for (const f of files) ctx.out(`${join(dir, f)}\n`);
+  ctx.say(
+    `sync run ${run.runId} (${run.state}, ${run.points.length} points): ${flags.dryRun ? 'reports rendered, not written (--dry-run)' : `reports written; open ${join(dir, 'report.html')}`}`,
   );
   return 0;
 }
