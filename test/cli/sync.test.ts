@@ -85,6 +85,33 @@ describe('bench sync: bad input exits 2 naming the flag, and creates nothing', (
   });
 });
 
+describe('bench run: --kube-proxy and --endpoints bad input exits 2 naming the flag', () => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      'unknown kube-proxy line',
+      ['run', '--kube-proxy', '1.33'],
+      /--kube-proxy: "1\.33" is not a kube-proxy line; one of 1\.35, 1\.36, 1\.37, single-map/,
+    ],
+    [
+      '--kube-proxy without nft',
+      ['run', '--backend', 'ebpf', '--kube-proxy', '1.36'],
+      /--kube-proxy: ebpf has no kube-proxy lines; only the nft backend does/,
+    ],
+    ['--endpoints over the real pods', ['run', '--endpoints', '65'], /--endpoints: "65": a count must lie in 1\.\.64/],
+    [
+      'bad --endpoints distribution',
+      ['run', '--endpoints', 'zipf:x:1..5'],
+      /--endpoints: "zipf:x:1\.\.5" is not an endpoint count or distribution/,
+    ],
+  ];
+  it.each(cases)('%s', async (_name, argv, message) => {
+    const r = await cli(argv);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect(r.commands).toEqual([]);
+  });
+});
+
 describe('bench sync --dry-run', () => {
   it('prints the commands of a small run and writes nothing', async () => {
     const r = await cli(['sync', '--services', '5', '--repeat', '1', '--kube-proxy', '1.35,1.37']);
