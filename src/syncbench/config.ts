@@ -34,10 +34,11 @@ export const endpointsFlag = (maxFixed?: number, maxRange?: number) =>
     })
     .describe(`endpoints per service: ${ENDPOINTS_FORMS} (seeded by --seed)`);
 
-export function syncShape(backendNames: readonly string[]) {
+/** `defaultBackends`: the series without --backend (the backends with kube-proxy lines). */
+export function syncShape(backendNames: readonly string[], defaultBackends: readonly string[]) {
   return {
     backend: list('backend', backendNames)
-      .default(['nft'])
+      .default([...defaultBackends])
       .describe(`backends to time: ${backendNames.join(', ')}`),
     kubeProxy: list('kube-proxy line', KUBE_PROXY_LINES)
       .optional()

@@ -15,7 +15,8 @@ describe('variants', () => {
     const vs = variants({ backend: ['iptables-restore', 'ebpf', 'ipvs'], iptablesMode: ['legacy', 'nft'], syncTimeout: 5 });
     expect(vs.map((v) => v.id)).toEqual(['iptables-restore (legacy)', 'iptables-restore (nft)', 'ebpf', 'ipvs (legacy)', 'ipvs (nft)']);
     expect(vs[0]!.options.iptablesMode).toBe('legacy');
-    expect(variants({ ...base, backend: ['ipvs'] }).map((v) => v.id)).toEqual(['ipvs']);
+    expect(variants({ ...base, backend: ['ipvs'] }).map((v) => v.id)).toEqual(['ipvs (nft)']);
+    expect(variants({ ...base, backend: ['ipvs', 'nft'] }, { flavourLabels: false }).map((v) => v.id)).toEqual(['ipvs', 'nft (1.37)']);
   });
 
   it('applies --kube-proxy to the nft backend only', () => {
@@ -25,7 +26,7 @@ describe('variants', () => {
 
   it('rejects --kube-proxy when no backend has kube-proxy lines (exit 2, naming the flag)', () => {
     expect(() => variants({ ...base, backend: ['iptables-restore'], kubeProxy: ['1.35'] })).toThrow(
-      /^--kube-proxy: iptables-restore has no kube-proxy lines; only the nft backend does/,
+      /^--kube-proxy: iptables-restore has no kube-proxy lines; only nft does/,
     );
     expect(() => variants({ ...base, backend: ['ebpf', 'iptables'], kubeProxy: ['1.35'] })).toThrow(/--kube-proxy: ebpf, iptables have no/);
   });

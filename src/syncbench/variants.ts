@@ -1,3 +1,4 @@
+import { backendByName, BACKENDS } from '../../backends/index.js';
 import type { BackendOptions } from '../../backends/types.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_KUBE_PROXY, type KubeProxyLine } from './config.js';
@@ -13,12 +14,10 @@ export interface Variant {
   options: BackendOptions;
 }
 
-/** Which options make series of a backend: the nft backend's kube-proxy lines; the iptables
- * flavours of the backends that run iptables (kube-proxy's IPVS mode too, for its iptables side). */
-const PROFILED = new Set(['nft']);
-const IPTABLES = new Set(['iptables', 'iptables-restore', 'ipvs']);
-
-export const hasKubeProxyLines = (backend: string): boolean => PROFILED.has(backend);
+/** Which options make series of a backend, as its registry entry says: the kube-proxy lines of a
+ * backend with kubeProxyProfiles, the iptables flavours of one with iptablesFlavour. */
+export const hasKubeProxyLines = (backend: string): boolean => backendByName(backend)?.kubeProxyProfiles === true;
+const hasFlavours = (backend: string): boolean => backendByName(backend)?.iptablesFlavour === true;
 
 export function variants(
   f: {
@@ -32,7 +31,11 @@ export function variants(
 ): Variant[] {
   if (f.kubeProxy !== undefined && !f.backend.some(hasKubeProxyLines))
     throw new UsageError(
-      `--kube-proxy: ${f.backend.join(', ')} ${f.backend.length === 1 ? 'has' : 'have'} no kube-proxy lines; only the nft backend does (add --backend nft)`,
+      `--kube-proxy: ${f.backend.join(', ')} ${f.backend.length === 1 ? 'has' : 'have'} no kube-proxy lines; only ${BACKENDS.filter(
+        (b) => b.kubeProxyProfiles === true,
+      )
+        .map((b) => b.name)
+        .join(', ')} ${BACKENDS.filter((b) => b.kubeProxyProfiles === true).length === 1 ? 'does' : 'do'}`,
     );
   const lines = [...new Set(f.kubeProxy ?? [DEFAULT_KUBE_PROXY])];
   const modes = [...new Set(f.iptablesMode)];
@@ -41,10 +44,10 @@ export function variants(
     const base: BackendOptions = { iptablesMode: modes[0]!, syncTimeoutMs: f.syncTimeout * 1000 };
     if (hasKubeProxyLines(backend))
       for (const line of lines) out.push({ id: `${backend} (${line})`, backend, options: { ...base, kubeProxy: line } as BackendOptions });
-    else if (IPTABLES.has(backend))
+    else if (hasFlavours(backend))
       for (const mode of modes)
         out.push({
-          id: (o.flavourLabels ?? true) && (modes.length > 1 || backend !== 'ipvs') ? `${backend} (${mode})` : backend,
+          id: (o.flavourLabels ?? true) ? `${backend} (${mode})` : backend,
           backend,
           options: { ...base, iptablesMode: mode },
         });

@@ -34,7 +34,7 @@ describe('bench sync: bad input exits 2 naming the flag, and creates nothing', (
     [
       '--kube-proxy with a backend that has none',
       ['sync', '--backend', 'iptables-restore', '--kube-proxy', '1.37'],
-      /--kube-proxy: iptables-restore has no kube-proxy lines; only the nft backend does/,
+      /--kube-proxy: iptables-restore has no kube-proxy lines; only nft does/,
     ],
     ['unknown backend', ['sync', '--backend', 'pf'], /--backend: "pf" is not a backend; one of /],
     ['--churn 0', ['sync', '--churn', '0'], /--churn: must be at least 1 \(got 0\)/],
@@ -97,7 +97,7 @@ describe('bench run: --kube-proxy and --endpoints bad input exits 2 naming the f
     [
       '--kube-proxy without nft',
       ['run', '--backend', 'ebpf', '--kube-proxy', '1.36'],
-      /--kube-proxy: ebpf has no kube-proxy lines; only the nft backend does/,
+      /--kube-proxy: ebpf has no kube-proxy lines; only nft does/,
     ],
     ['--endpoints over the real pods', ['run', '--endpoints', '65'], /--endpoints: "65": a count must lie in 1\.\.64/],
     [

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { BACKEND_NAMES } from '../../../backends/index.js';
+import { BACKEND_NAMES, BACKENDS } from '../../../backends/index.js';
 import { kernelShape } from '../../config/kernel.js';
 import { UsageError } from '../../errors.js';
 import { insideGuest } from '../../guest/detect.js';
@@ -13,7 +13,13 @@ import { variants } from '../../syncbench/variants.js';
 import type { Context } from '../context.js';
 import { parseShape } from '../options.js';
 
-export const syncFlagsShape = { ...syncShape(BACKEND_NAMES), ...kernelShape };
+export const syncFlagsShape = {
+  ...syncShape(
+    BACKEND_NAMES,
+    BACKENDS.filter((b) => b.kubeProxyProfiles === true).map((b) => b.name),
+  ),
+  ...kernelShape,
+};
 
 /** `bench sync`: times syncs only (no workload, no traffic but a probe); a table of the points on
  * stdout (JSON with --json), progress on stderr, everything in results/<run-id>/sync.json. */
