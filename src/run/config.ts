@@ -4,7 +4,7 @@ import { backendOptionsShape } from '../config/backend.js';
 import { intInRange } from '../config/fields.js';
 import { KUBE_PROXY_PROFILES } from '../config/backend.js';
 import { endpointsFlag } from '../syncbench/config.js';
-import type { EndpointsDist } from '../model/endpoint-counts.js';
+import { MAX_ENDPOINTS, type EndpointsDist } from '../model/endpoint-counts.js';
 
 /** The measured service's endpoints are real server pods: at most this many. */
 export const MAX_REAL_ENDPOINTS = 64;
@@ -39,6 +39,20 @@ function connectionDefaults(workloads: readonly WorkloadFlagInfo[]): string {
   return own.length === 0 ? 'every workload 1' : `${own.join(', ')}, the others 1`;
 }
 
+/** --endpoints: a count (real pods), or a distribution the other services draw from. */
+const endpointsField = endpointsFlag(MAX_REAL_ENDPOINTS, MAX_ENDPOINTS)
+  .optional()
+  .describe(
+    `endpoints per service: a count N (1 to ${MAX_REAL_ENDPOINTS}, real pods), or a distribution for the other services, zipf:S:MIN..MAX or uniform:MIN..MAX, the measured service taking its median (at most ${MAX_REAL_ENDPOINTS}) (default 3; seeded by --seed)`,
+  );
+
+/** --kube-proxy: each line a backend of its own in the matrix (nft (1.37), …). */
+const kubeProxyFlag = list('kube-proxy line', KUBE_PROXY_PROFILES)
+  .optional()
+  .describe(
+    `the kube-proxy lines to measure of a backend that has them, each a backend of its own in the matrix: ${KUBE_PROXY_PROFILES.join(', ')} (default 1.37)`,
+  );
+
 export function runShape(backendNames: readonly string[], workloads: readonly WorkloadFlagInfo[]) {
   const workloadNames = workloads.map((w) => w.name);
   const paced = workloads.filter((w) => w.paced === true).map((w) => w.name);
@@ -53,11 +67,7 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .default(workloads.filter((w) => w.byDefault === true).map((w) => w.name))
       .describe(`workloads: ${workloadNames.join(', ')}`),
     services: intList(1, 30000).default([1000]).describe('number of services, or a comma-separated sweep (e.g. 100,1000,10000)'),
-    endpoints: endpointsFlag(MAX_REAL_ENDPOINTS)
-      .optional()
-      .describe(
-        `endpoints per service: a count N (1 to ${MAX_REAL_ENDPOINTS}, real pods), or a distribution for the other services, zipf:S:MIN..MAX or uniform:MIN..MAX, the measured service taking its median (at most ${MAX_REAL_ENDPOINTS}) (default 3; seeded by --seed)`,
-      ),
+    endpoints: endpointsField,
     target: z
       .enum(TARGETS, { error: `must be one of ${TARGETS.join(', ')}` })
       .default('last')
@@ -115,13 +125,9 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
         'sample the kernel with perf during each measured window and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); every third repetition runs unsampled to measure the overhead',
       ),
     profileHz: intInRange(10, 20_000).default(1000).describe('perf samples per second per CPU (cpu-clock)'),
-    kubeProxy: list('kube-proxy line', KUBE_PROXY_PROFILES)
-      .optional()
-      .describe(
-        `nft backend: the kube-proxy lines to measure, each a backend of its own in the matrix (nft (1.37), …): ${KUBE_PROXY_PROFILES.join(', ')} (default 1.37)`,
-      ),
     out: z.string().default('results').describe('directory under which results/<run-id>/ is written'),
     ...backendOptionsShape,
+    kubeProxy: kubeProxyFlag,
   };
 }
 
