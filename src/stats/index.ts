@@ -9,3 +9,4 @@ export * from './warnings.js';
 export * from './summarize.js';
 export * from './chisquare.js';
 export * from './growth.js';
+export * from './paired.js';
