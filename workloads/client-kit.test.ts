@@ -1,6 +1,7 @@
 import hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { LatencyRecorder, nodeClientArgv, roundRobin } from './client-kit.js';
+import { formatWindow, LatencyRecorder, Measurement, newTally, nodeClientArgv, parseWindow, roundRobin } from './client-kit.js';
+import type { Window } from './types.js';
 
 describe('LatencyRecorder', () => {
   it('summarises microseconds and encodes a histogram that decodes to the same data', () => {
@@ -57,5 +58,98 @@ describe('roundRobin', () => {
     expect(Array.from({ length: 7 }, next)).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a']);
     const one = roundRobin(['x']);
     expect([one(), one()]).toEqual(['x', 'x']);
+  });
+});
+
+describe('Measurement with a schedule', () => {
+  it('opens only its windows, resumes waiting loops in each, and reports each measured window as a block', async () => {
+    const tally = newTally();
+    const latency = new LatencyRecorder();
+    const epochMs = Date.now() + 20;
+    const windows: Window[] = [
+      { kind: 'warmup', startMs: 0, durationMs: 30 },
+      { kind: 'measure', startMs: 60, durationMs: 40 },
+      { kind: 'measure', startMs: 140, durationMs: 40 },
+    ];
+    const m = Measurement.of({ warmupMs: 0, durationMs: 1, schedule: { epochMs, windows } }, { tally, latency });
+    expect(m.scheduled).toBe(true);
+    const seen: string[] = [];
+    const opens: number[] = [];
+    // A loop that works while a window is open and waits for the next one otherwise.
+    const loop = () => {
+      if (m.phase === 'done') return;
+      if (!m.active) return m.whenActive(loop);
+      if (!opens.includes(m.window)) opens.push(m.window);
+      if (m.measuring) {
+        tally.ops++;
+        latency.record(m.window * 100);
+      }
+      seen.push(m.phase);
+      setTimeout(loop, 5);
+    };
+    loop();
+    await m.ended;
+    expect(m.phase).toBe('done');
+    expect(opens).toEqual([1, 2, 3]);
+    expect(seen).toContain('warmup');
+    expect(m.blocks.map((b) => [b.startMs, b.plannedMs])).toEqual([
+      [60, 40],
+      [140, 40],
+    ]);
+    for (const b of m.blocks) {
+      expect(b.ops).toBeGreaterThan(2);
+      expect(b.durationMs).toBeGreaterThan(35);
+      expect(b.durationMs).toBeLessThan(250);
+      expect(b.latencyUs.count).toBe(b.ops);
+    }
+    expect(m.blocks[0]!.latencyUs.p50).toBe(200);
+    expect(m.blocks[1]!.latencyUs.p50).toBe(300);
+    // The totals add the blocks up; warm-up operations are in neither.
+    expect(tally.ops).toBe(m.blocks[0]!.ops + m.blocks[1]!.ops);
+    expect(m.durationMs).toBeCloseTo(m.blocks[0]!.durationMs + m.blocks[1]!.durationMs, 6);
+  });
+
+  it('a window whose start has passed begins at once and still ends at its planned end', async () => {
+    const m = Measurement.of(
+      {
+        warmupMs: 0,
+        durationMs: 1,
+        schedule: { epochMs: Date.now() - 1000, windows: [{ kind: 'measure', startMs: 950, durationMs: 100 }] },
+      },
+      { tally: newTally(), latency: new LatencyRecorder() },
+    );
+    await m.ended;
+    expect(m.blocks[0]!.durationMs).toBeLessThan(70);
+  });
+
+  it('without a schedule: one warm-up, then one measured time, no blocks reported', async () => {
+    const m = Measurement.of({ warmupMs: 20, durationMs: 30, schedule: undefined });
+    expect(m.scheduled).toBe(false);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(m.phase).toBe('warmup');
+    await m.ended;
+    expect(m.durationMs).toBeGreaterThan(25);
+    expect(m.blocks).toEqual([]);
+  });
+});
+
+describe('--window', () => {
+  it('round-trips through formatWindow and parseWindow, and nodeClientArgv passes the schedule', () => {
+    const w: Window = { kind: 'measure', startMs: 1520, durationMs: 500 };
+    expect(formatWindow(w)).toBe('m:1520+500');
+    expect(parseWindow('m:1520+500')).toEqual(w);
+    expect(parseWindow('w:0+500')).toEqual({ kind: 'warmup', startMs: 0, durationMs: 500 });
+    expect(parseWindow('x:0+500')).toBeUndefined();
+    expect(parseWindow('m:-1+5')).toBeUndefined();
+    const argv = nodeClientArgv('/x/c.js', {
+      hosts: ['10.0.0.1'],
+      port: 80,
+      durationMs: 1000,
+      warmupMs: 0,
+      connections: 1,
+      messageSize: 64,
+      schedule: { epochMs: 123, windows: [{ kind: 'warmup', startMs: 0, durationMs: 5 }, w] },
+    });
+    expect(argv.slice(-6)).toEqual(['--epoch-ms', '123', '--window', 'w:0+5', '--window', 'm:1520+500']);
   });
 });

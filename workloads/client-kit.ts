@@ -4,7 +4,7 @@
 import { connect, isIP, type Socket, type TcpSocketConnectOpts } from 'node:net';
 import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
-import type { WorkloadParams, WorkloadResult } from './types.js';
+import type { Schedule, Window, WorkloadParams, WorkloadResult } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Command line
@@ -20,6 +20,19 @@ export interface ClientArgs {
   messageSize: number;
   /** Per-operation timeout (UDP: per datagram; TCP: socket idle time while waiting). */
   timeoutMs: number;
+  /** A schedule of windows (paired blocks, WorkloadParams.schedule) instead of one warm-up and
+   * one measured time: absent for a plain run. */
+  schedule: Schedule | undefined;
+}
+
+/** "w:0+500" / "m:1520+500": a window as the --window flag carries it. */
+export const formatWindow = (w: Window): string => `${w.kind === 'warmup' ? 'w' : 'm'}:${w.startMs}+${w.durationMs}`;
+
+/** The --window flag's value, or undefined when it is not one. */
+export function parseWindow(raw: string): Window | undefined {
+  const m = /^([wm]):(\d+)\+(\d+)$/.exec(raw);
+  if (m === null) return undefined;
+  return { kind: m[1] === 'w' ? 'warmup' : 'measure', startMs: Number(m[2]), durationMs: Number(m[3]) };
 }
 
 /** argv of a node client: [node, script, --flag value …]. `rate` only for clients that pace. */
@@ -39,11 +52,14 @@ export function nodeClientArgv(script: string, p: WorkloadParams, opts: { rate?:
     '--message-size',
     String(p.messageSize),
     ...(opts.rate === true && p.rate !== undefined ? ['--rate', String(p.rate)] : []),
+    ...(p.schedule === undefined
+      ? []
+      : ['--epoch-ms', String(p.schedule.epochMs), ...p.schedule.windows.flatMap((w) => ['--window', formatWindow(w)])]),
   ];
 }
 
 const USAGE =
-  '--host IP [--host IP …] --port N --duration-ms N [--warmup-ms N] [--connections N] [--message-size N] [--rate N] [--timeout-ms N]';
+  '--host IP [--host IP …] --port N --duration-ms N [--warmup-ms N] [--connections N] [--message-size N] [--rate N] [--timeout-ms N] [--epoch-ms T --window w|m:START+LENGTH …]';
 
 /** Exits 2 with a message on stderr: the only case a client does not print a result. */
 function usageExit(prog: string, message: string): never {
@@ -64,8 +80,11 @@ function int(prog: string, flag: string, raw: string | undefined, min: number, m
 }
 
 export function parseClientArgs(prog: string, defaults: { timeoutMs: number; messageSize: number }): ClientArgs {
-  let values: { [flag in 'port' | 'duration-ms' | 'warmup-ms' | 'connections' | 'rate' | 'message-size' | 'timeout-ms']?: string } & {
+  let values: {
+    [flag in 'port' | 'duration-ms' | 'warmup-ms' | 'connections' | 'rate' | 'message-size' | 'timeout-ms' | 'epoch-ms']?: string;
+  } & {
     host?: string[];
+    window?: string[];
   };
   try {
     const str = { type: 'string' } as const;
@@ -80,6 +99,8 @@ export function parseClientArgs(prog: string, defaults: { timeoutMs: number; mes
         rate: str,
         'message-size': str,
         'timeout-ms': str,
+        'epoch-ms': str,
+        window: { type: 'string', multiple: true },
       },
       strict: true,
       allowPositionals: false,
@@ -100,7 +121,20 @@ export function parseClientArgs(prog: string, defaults: { timeoutMs: number; mes
     rate: values.rate === undefined ? undefined : int(prog, 'rate', values.rate, 1, 10_000_000),
     messageSize: int(prog, 'message-size', values['message-size'], 1, 16 << 20, defaults.messageSize),
     timeoutMs: int(prog, 'timeout-ms', values['timeout-ms'], 1, 3_600_000, defaults.timeoutMs),
+    schedule: scheduleOf(prog, values['epoch-ms'], values.window),
   };
+}
+
+function scheduleOf(prog: string, epoch: string | undefined, raw: string[] | undefined): Schedule | undefined {
+  if (epoch === undefined && raw === undefined) return undefined;
+  if (epoch === undefined || raw === undefined) usageExit(prog, '--epoch-ms and --window come together');
+  const windows = raw.map(
+    (r) => parseWindow(r) ?? usageExit(prog, `--window must be w:START+LENGTH or m:START+LENGTH, got ${JSON.stringify(r)}`),
+  );
+  for (let i = 1; i < windows.length; i++)
+    if (windows[i]!.startMs < windows[i - 1]!.startMs + windows[i - 1]!.durationMs)
+      usageExit(prog, `--window ${formatWindow(windows[i]!)} starts before the previous one ends`);
+  return { epochMs: int(prog, 'epoch-ms', epoch, 0, Number.MAX_SAFE_INTEGER), windows };
 }
 
 /**
@@ -117,68 +151,150 @@ export function roundRobin<T>(targets: readonly T[]): () => T {
 // ---------------------------------------------------------------------------------------------
 // Clock: warm-up (not recorded), then the measured time
 
+/** One measured window of a scheduled client, as the result reports it (WorkloadResult.blocks). */
+export type BlockRecord = NonNullable<WorkloadResult['blocks']>[number];
+
 /**
  * Phases switch on timers, and an event belongs to the phase that is current when its callback
  * runs; the reported duration is the hrtime between the two switches, so counts and duration
  * describe the same interval. CPU is sampled at both switches too.
+ *
+ * A plain run is one warm-up followed by one measured time. A scheduled run (Schedule) goes
+ * through its windows on the wall clock and is 'idle' between them: clients start no new
+ * operation then and resume in the next window (whenActive). Each measured window is reported
+ * as a block with its own counts and latency; the totals (durationMs, cpuUs, the tally) add up
+ * the measured windows. A window whose start has passed when the client gets there (a slow
+ * start) begins at once and still ends at its planned end, so its recorded duration says so.
  */
 export class Measurement {
-  phase: 'warmup' | 'measure' | 'done' = 'warmup';
+  phase: 'idle' | 'warmup' | 'measure' | 'done' = 'idle';
   readonly ended: Promise<void>;
-  private startNs = 0n;
-  private endNs = 0n;
-  private cpuStart: NodeJS.ResourceUsage | undefined;
-  private cpuEnd: NodeJS.ResourceUsage | undefined;
+  readonly blocks: BlockRecord[] = [];
+  /** Counts up at every window's start: an operation begun in one window is not counted in another. */
+  window = 0;
+  private measuredNs = 0n;
+  private readonly cpuSum = { user: 0, system: 0 };
+  private waiting: (() => void)[] = [];
+  private readonly hooks: { begin: (w: Window) => void; end: (w: Window) => void }[] = [];
 
-  constructor(warmupMs: number, durationMs: number) {
-    let resolve!: () => void;
-    this.ended = new Promise((r) => (resolve = r));
-    const end = () => {
-      this.endNs = process.hrtime.bigint();
-      this.cpuEnd = process.resourceUsage();
-      this.phase = 'done';
-      resolve();
-    };
-    const begin = () => {
-      this.startNs = process.hrtime.bigint();
-      this.cpuStart = process.resourceUsage();
-      this.phase = 'measure';
-      setTimeout(end, durationMs);
-    };
-    if (warmupMs === 0) begin();
-    else setTimeout(begin, warmupMs);
+  /** `track`: the tally and latency recorder whose per-window differences make the blocks. */
+  constructor(
+    private readonly schedule: Schedule,
+    private readonly track?: { tally: Tally; latency: LatencyRecorder },
+    readonly scheduled = false,
+  ) {
+    this.ended = this.run();
+  }
+
+  /** The client's arguments' schedule, or a plain warm-up then measured time starting now. */
+  static of(a: Pick<ClientArgs, 'warmupMs' | 'durationMs' | 'schedule'>, track?: { tally: Tally; latency: LatencyRecorder }): Measurement {
+    if (a.schedule !== undefined) return new Measurement(a.schedule, track, true);
+    const windows: Window[] = [
+      ...(a.warmupMs > 0 ? [{ kind: 'warmup' as const, startMs: 0, durationMs: a.warmupMs }] : []),
+      { kind: 'measure', startMs: a.warmupMs, durationMs: a.durationMs },
+    ];
+    return new Measurement({ epochMs: Date.now(), windows }, track);
   }
 
   get measuring(): boolean {
     return this.phase === 'measure';
   }
 
-  get durationMs(): number {
-    return Number(this.endNs - this.startNs) / 1e6;
+  /** Load may be applied: inside a warm-up or measured window. */
+  get active(): boolean {
+    return this.phase === 'warmup' || this.phase === 'measure';
   }
 
-  /** userCPUTime/systemCPUTime (µs, process.resourceUsage) spent in the measured time only, so
-   * that CPU per operation divides two numbers from the same interval. */
-  get cpuUs(): WorkloadResult['cpuUs'] {
-    const a = this.cpuStart;
-    const b = this.cpuEnd ?? process.resourceUsage();
-    return {
-      user: Math.max(0, b.userCPUTime - (a?.userCPUTime ?? 0)),
-      system: Math.max(0, b.systemCPUTime - (a?.systemCPUTime ?? 0)),
-    };
+  /** Calls `resume` now when a window is open, else when the next one opens (never after the last). */
+  whenActive(resume: () => void): void {
+    if (this.active) resume();
+    else if (this.phase !== 'done') this.waiting.push(resume);
   }
+
+  /** Calls `begin` as each window opens and `end` as it closes (a client that restarts its
+   * load generator per window, as the http client's autocannon). */
+  onWindow(begin: (w: Window) => void, end: (w: Window) => void): void {
+    this.hooks.push({ begin, end });
+  }
+
+  get durationMs(): number {
+    return Number(this.measuredNs) / 1e6;
+  }
+
+  /** userCPUTime/systemCPUTime (µs, process.resourceUsage) spent in the measured windows only, so
+   * that CPU per operation divides two numbers from the same intervals. */
+  get cpuUs(): WorkloadResult['cpuUs'] {
+    return { ...this.cpuSum };
+  }
+
+  private async run(): Promise<void> {
+    const { epochMs, windows } = this.schedule;
+    for (const w of windows) {
+      await sleepUntil(epochMs + w.startMs);
+      const startNs = process.hrtime.bigint();
+      const cpu0 = process.resourceUsage();
+      const before = this.track === undefined ? undefined : { ...this.track.tally };
+      if (w.kind === 'measure') this.track?.latency.startBlock();
+      this.window++;
+      this.phase = w.kind;
+      for (const h of this.hooks) h.begin(w);
+      const resume = this.waiting;
+      this.waiting = [];
+      for (const r of resume) r();
+      await sleepUntil(epochMs + w.startMs + w.durationMs);
+      const endNs = process.hrtime.bigint();
+      const cpu1 = process.resourceUsage();
+      this.phase = 'idle';
+      for (const h of this.hooks) h.end(w);
+      if (w.kind !== 'measure') continue;
+      this.measuredNs += endNs - startNs;
+      const cpuUs = {
+        user: Math.max(0, cpu1.userCPUTime - cpu0.userCPUTime),
+        system: Math.max(0, cpu1.systemCPUTime - cpu0.systemCPUTime),
+      };
+      this.cpuSum.user += cpuUs.user;
+      this.cpuSum.system += cpuUs.system;
+      if (this.track !== undefined && before !== undefined)
+        this.blocks.push(blockRecord(w, Number(endNs - startNs) / 1e6, before, this.track, cpuUs));
+    }
+    this.phase = 'done';
+    this.waiting = [];
+  }
+}
+
+function blockRecord(
+  w: Window,
+  durationMs: number,
+  before: Tally,
+  track: { tally: Tally; latency: LatencyRecorder },
+  cpuUs: WorkloadResult['cpuUs'],
+): BlockRecord {
+  const t = track.tally;
+  const l = track.latency.blockSummary();
+  return {
+    startMs: w.startMs,
+    plannedMs: w.durationMs,
+    durationMs,
+    ops: t.ops - before.ops,
+    errors: t.errors - before.errors,
+    timeouts: t.timeouts - before.timeouts,
+    connectionsOpened: t.connectionsOpened - before.connectionsOpened,
+    latencyUs: l,
+    cpuUs,
+  };
+}
+
+/** Resolves at Date.now() ≥ atMs (at once when it has passed). */
+function sleepUntil(atMs: number): Promise<void> {
+  const wait = atMs - Date.now();
+  return wait <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, wait));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Latency: HdrHistogram in microseconds
 
-/**
- * Pure-JS HdrHistogram (no WebAssembly: nothing to initialise, and encoding works the same),
- * 3 significant digits, 1 µs to 60 s, growing if needed. Decode with
- * hdr.decodeFromCompressedBase64(histogram) (same default 32-bit buckets).
- */
-export class LatencyRecorder {
-  readonly histogram = hdr.build({
+const buildHistogram = () =>
+  hdr.build({
     useWebAssembly: false,
     bitBucketSize: 32,
     lowestDiscernibleValue: 1,
@@ -187,9 +303,35 @@ export class LatencyRecorder {
     autoResize: true,
   });
 
+/**
+ * Pure-JS HdrHistogram (no WebAssembly: nothing to initialise, and encoding works the same),
+ * 3 significant digits, 1 µs to 60 s, growing if needed. Decode with
+ * hdr.decodeFromCompressedBase64(histogram) (same default 32-bit buckets).
+ */
+export class LatencyRecorder {
+  readonly histogram = buildHistogram();
+
+  /** The current measured window's latencies (Measurement's blocks), beside the whole run's. */
+  private block: ReturnType<typeof hdr.build> | undefined;
+
   /** A latency in microseconds (fractions rounded; 0 is recorded as 1, the resolution). */
   record(us: number): void {
-    this.histogram.recordValue(Math.max(1, Math.round(us)));
+    const v = Math.max(1, Math.round(us));
+    this.histogram.recordValue(v);
+    this.block?.recordValue(v);
+  }
+
+  /** Starts a new block: blockSummary() describes the latencies recorded from now on. */
+  startBlock(): void {
+    this.block ??= buildHistogram();
+    this.block.reset();
+  }
+
+  blockSummary(): BlockRecord['latencyUs'] {
+    const h = this.block;
+    const count = h?.totalCount ?? 0;
+    if (h === undefined || count === 0) return { count: 0, mean: 0, p50: 0, p99: 0 };
+    return { count, mean: h.mean, p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99) };
   }
 
   /**
@@ -198,7 +340,9 @@ export class LatencyRecorder {
    * would have issued meanwhile, at latencies value − k·interval.
    */
   recordCorrected(us: number, expectedIntervalUs: number): void {
-    this.histogram.recordValueWithExpectedInterval(Math.max(1, Math.round(us)), Math.max(1, Math.round(expectedIntervalUs)));
+    const [v, interval] = [Math.max(1, Math.round(us)), Math.max(1, Math.round(expectedIntervalUs))];
+    this.histogram.recordValueWithExpectedInterval(v, interval);
+    this.block?.recordValueWithExpectedInterval(v, interval);
   }
 
   summary(): WorkloadResult['latencyUs'] {
@@ -379,6 +523,7 @@ export function emitResult(
     durationMs: m.durationMs,
     latencyUs: latency.summary(),
     cpuUs: m.cpuUs,
+    ...(m.scheduled ? { blocks: m.blocks } : {}),
     ...(extra.answeredBy === undefined ? {} : { answeredBy: Object.fromEntries(extra.answeredBy) }),
   };
   extra.errorLog?.print(prog);

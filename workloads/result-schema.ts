@@ -39,6 +39,26 @@ export const workloadResultSchema = z.object({
   latencyUs: latencySchema,
   /** The client process's own CPU time (process.resourceUsage), microseconds. */
   cpuUs: z.object({ user: count, system: count }),
+  /** A scheduled run's measured windows (paired path blocks, src/run/paired.ts), in order: what
+   * each one counted, its planned and clocked length and its latency summary. The totals above
+   * add them up. Absent for a plain run. */
+  blocks: z
+    .array(
+      z.object({
+        /** Planned start, ms from the schedule's epoch. */
+        startMs: z.number().nonnegative(),
+        plannedMs: z.number().nonnegative(),
+        /** hrtime between the window's two switches (shorter than planned when it began late). */
+        durationMs: z.number().nonnegative(),
+        ops: count,
+        errors: count,
+        timeouts: count,
+        connectionsOpened: count,
+        latencyUs: z.object({ count, mean: micros, p50: micros, p99: micros }),
+        cpuUs: z.object({ user: count, system: count }),
+      }),
+    )
+    .optional(),
   /** Which servers answered (pod name → operations), when the protocol lets the server say. */
   answeredBy: z.record(z.string(), count).optional(),
 });

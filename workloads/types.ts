@@ -26,6 +26,24 @@ export interface WorkloadParams {
   rate?: number;
   /** Payload size in bytes for request/response and stream workloads. */
   messageSize: number;
+  /** Windows on the wall clock instead of one warm-up and one measured time (Workload.blocks):
+   * `bench run`'s paired path blocks, where the clients of several paths take turns. */
+  schedule?: Schedule;
+}
+
+/** A client's windows on the wall clock: load applied only inside them, recorded only in the
+ * 'measure' ones, which the result reports one by one (WorkloadResult.blocks). Times are
+ * milliseconds from `epochMs` (Date.now() of the bench process: one clock in every namespace of
+ * the machine), so clients started together take turns without talking to each other. */
+export interface Schedule {
+  epochMs: number;
+  windows: Window[];
+}
+
+export interface Window {
+  kind: 'warmup' | 'measure';
+  startMs: number;
+  durationMs: number;
 }
 
 // What one client run measured is defined once, as the zod schema that validates it.
@@ -50,6 +68,9 @@ export interface Workload {
   headline: 'p50' | 'throughput';
   /** Measured by `bench run` when --workload is not given. */
   byDefault?: true;
+  /** The client follows WorkloadParams.schedule, idle between its windows: `bench run` measures
+   * its paths in alternating blocks and compares them pair by pair (src/run/paired.ts). */
+  blocks?: true;
   /** Paces itself to --rate (coordinated-omission-corrected latency); the others ignore --rate. */
   paced?: true;
   /** Concurrent connections when --connections is not given (1 if absent). */

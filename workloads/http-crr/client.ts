@@ -39,9 +39,9 @@ import { HttpParseError, HttpResponseReader } from './response-reader.js';
 
 const PROG = 'http-crr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 10_000, messageSize: 64 });
-const m = new Measurement(a.warmupMs, a.durationMs);
 const tally = newTally();
 const latency = new LatencyRecorder();
+const m = Measurement.of(a, { tally, latency });
 const answeredBy = new Map<string, number>();
 const errorLog = new ErrorLog();
 
@@ -74,14 +74,17 @@ class Loop implements TimedOp {
   private socket: Socket | undefined;
   private request = Buffer.alloc(0);
   private t0 = 0;
-  private openedInWindow = false;
+  /** The window (Measurement.window) the connection was opened in while measuring; 0: none. */
+  private openedInWindow = 0;
   /** The request is accounted for (answered or failed); the connection may still be closing. */
   private settled = true;
 
   next(): void {
     if (m.phase === 'done') return;
+    // Between a schedule's windows: no new connection until the next one opens.
+    if (!m.active) return m.whenActive(() => this.next());
     this.t0 = this.lastActivityUs = nowUs();
-    this.openedInWindow = false;
+    this.openedInWindow = 0;
     this.settled = false;
     this.waiting = true;
     this.reader.reset();
@@ -95,7 +98,7 @@ class Loop implements TimedOp {
     s.on('connect', () => {
       if (m.measuring) {
         tally.connectionsOpened++;
-        this.openedInWindow = true;
+        this.openedInWindow = m.window;
       }
       this.lastActivityUs = nowUs();
       s.write(this.request);
@@ -145,7 +148,7 @@ class Loop implements TimedOp {
 
   private complete(now: number): void {
     const r = this.reader;
-    if (this.openedInWindow && m.measuring) {
+    if (this.openedInWindow === m.window && m.measuring) {
       tally.ops++;
       tally.bytes += r.bytes; // status line, headers and body
       latency.record(now - this.t0);

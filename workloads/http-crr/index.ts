@@ -17,6 +17,7 @@ export const httpCrr: Workload = {
   opUnit: 'requests',
   reportOrder: 2,
   perConnection: true,
+  blocks: true,
   headline: 'p50',
   serverArgv: (podName) => [process.execPath, SERVER, '--name', podName, '--port', '8081'],
   clientArgv: (p) => nodeClientArgv(CLIENT, p),

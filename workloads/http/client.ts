@@ -25,9 +25,9 @@ import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, parseClie
 
 const PROG = 'http-client';
 const a = parseClientArgs(PROG, { timeoutMs: 10_000, messageSize: 64 });
-const m = new Measurement(a.warmupMs, a.durationMs);
 const tally = newTally();
 const latency = new LatencyRecorder();
+const m = Measurement.of(a, { tally, latency });
 const answeredBy = new Map<string, number>();
 const errorLog = new ErrorLog();
 
@@ -50,65 +50,86 @@ const podOf = new WeakMap<object, string>();
 // recommends a connection count that is a multiple of the URL count, and with fewer connections
 // than hosts the last hosts get none.
 const urls = a.hosts.map((h) => `http://${isIPv6(h) ? `[${h}]` : h}:${a.port}/`);
-const instance = autocannon(
-  {
-    url: urls as unknown as string, // an array is fine (lib/url.js ofURL); @types/autocannon says string
-    connections,
-    pipelining: 1,
-    // The run is stopped by our clock; autocannon's own timer is only a backstop.
-    duration: (a.warmupMs + a.durationMs) / 1000 + 30,
-    // stop() takes effect at the next sample tick (lib/run.js tickInterval): make that prompt.
-    sampleInt: 100,
-    timeout: a.timeoutMs / 1000,
-    ...(a.rate !== undefined ? { overallRate: a.rate } : {}),
-    setupClient(c) {
-      const client = c as unknown as AcClient;
-      // setupClient runs in the constructor before the first _connect (lib/httpClient.js line
-      // 53 vs 109): wrapping _connect sees every connection autocannon opens, reconnects too.
-      const connect = client._connect;
-      client._connect = function (this: AcClient) {
-        connect.call(this);
-        this.conn.once('connect', () => {
-          if (m.measuring) tally.connectionsOpened++;
+
+/** One autocannon run of about `runMs` (stopped by our clock), counted by the handlers below. */
+function launch(runMs: number): autocannon.Instance {
+  const instance = autocannon(
+    {
+      url: urls as unknown as string, // an array is fine (lib/url.js ofURL); @types/autocannon says string
+      connections,
+      pipelining: 1,
+      // The run is stopped by our clock; autocannon's own timer is only a backstop.
+      duration: runMs / 1000 + 30,
+      // stop() takes effect at the next sample tick (lib/run.js tickInterval): make that prompt.
+      sampleInt: 100,
+      timeout: a.timeoutMs / 1000,
+      ...(a.rate !== undefined ? { overallRate: a.rate } : {}),
+      setupClient(c) {
+        const client = c as unknown as AcClient;
+        // setupClient runs in the constructor before the first _connect (lib/httpClient.js line
+        // 53 vs 109): wrapping _connect sees every connection autocannon opens, reconnects too.
+        const connect = client._connect;
+        client._connect = function (this: AcClient) {
+          connect.call(this);
+          this.conn.once('connect', () => {
+            if (m.measuring) tally.connectionsOpened++;
+          });
+        };
+        client.on('headers', (info) => {
+          const h = info.headers;
+          for (let i = 0; i + 1 < h.length; i += 2) {
+            if (h[i]!.toLowerCase() === 'x-pod') podOf.set(client, h[i + 1]!);
+          }
         });
-      };
-      client.on('headers', (info) => {
-        const h = info.headers;
-        for (let i = 0; i + 1 < h.length; i += 2) {
-          if (h[i]!.toLowerCase() === 'x-pod') podOf.set(client, h[i + 1]!);
-        }
-      });
+      },
     },
-  },
-  (err) => {
-    if (err) {
-      // Bad options reach here (lib/init.js validateOpts): the client cannot run at all.
-      process.stderr.write(`${PROG}: ${(err as Error).message}\n`);
-      process.exit(2);
-    }
-  },
-);
+    (err) => {
+      if (err) {
+        // Bad options reach here (lib/init.js validateOpts): the client cannot run at all.
+        process.stderr.write(`${PROG}: ${(err as Error).message}\n`);
+        process.exit(2);
+      }
+    },
+  );
 
-instance.on('response', (client, statusCode, resBytes, responseTime) => {
-  if (!m.measuring) return;
-  tally.ops++;
-  tally.bytes += resBytes;
-  if (statusCode < 200 || statusCode > 299) tally.non2xx++;
-  const us = responseTime * 1000;
-  if (expectedIntervalUs > 0) latency.recordCorrected(us, expectedIntervalUs);
-  else latency.record(us);
-  const pod = podOf.get(client) ?? '(no x-pod header)';
-  answeredBy.set(pod, (answeredBy.get(pod) ?? 0) + 1);
-});
+  instance.on('response', (client, statusCode, resBytes, responseTime) => {
+    if (!m.measuring) return;
+    tally.ops++;
+    tally.bytes += resBytes;
+    if (statusCode < 200 || statusCode > 299) tally.non2xx++;
+    const us = responseTime * 1000;
+    if (expectedIntervalUs > 0) latency.recordCorrected(us, expectedIntervalUs);
+    else latency.record(us);
+    const pod = podOf.get(client) ?? '(no x-pod header)';
+    answeredBy.set(pod, (answeredBy.get(pod) ?? 0) + 1);
+  });
 
-// autocannon reports a timeout as reqError 'request timed out' (lib/run.js onTimeout).
-instance.on('reqError', (err: Error) => {
-  errorLog.note(err);
-  if (!m.measuring) return;
-  if (err?.message === 'request timed out') tally.timeouts++;
-  else tally.errors++;
-});
+  // autocannon reports a timeout as reqError 'request timed out' (lib/run.js onTimeout).
+  instance.on('reqError', (err: Error) => {
+    errorLog.note(err);
+    if (!m.measuring) return;
+    if (err?.message === 'request timed out') tally.timeouts++;
+    else tally.errors++;
+  });
+  return instance;
+}
 
-await m.ended;
-instance.stop();
+if (a.schedule === undefined) {
+  // One run over the warm-up and the measured time: connections stay warm across the boundary.
+  const instance = launch(a.warmupMs + a.durationMs);
+  await m.ended;
+  instance.stop();
+} else {
+  // A schedule: one autocannon run per window (its keep-alive connections opened at the window's
+  // start), none between windows, so the idle path sends nothing while another path's block runs.
+  let current: autocannon.Instance | undefined;
+  m.onWindow(
+    (w) => (current = launch(w.durationMs)),
+    () => {
+      current?.stop();
+      current = undefined;
+    },
+  );
+  await m.ended;
+}
 emitResult(PROG, m, tally, latency, { answeredBy, errorLog });

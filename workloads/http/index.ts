@@ -17,6 +17,7 @@ export const http: Workload = {
   perConnection: false,
   headline: 'p50',
   byDefault: true,
+  blocks: true,
   paced: true,
   // The load generator runs on a CPU of its own, the servers on the others (src/run/pin.ts).
   // Six keep-alive connections, two per endpoint pod at the default --endpoints 3: with one per

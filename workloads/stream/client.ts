@@ -13,7 +13,7 @@ import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, parseClie
 
 const PROG = 'stream-client';
 const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 65536 });
-const m = new Measurement(a.warmupMs, a.durationMs);
+const m = Measurement.of(a);
 const tally = newTally();
 const latency = new LatencyRecorder();
 const errorLog = new ErrorLog();

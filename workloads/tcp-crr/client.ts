@@ -35,9 +35,9 @@ import {
 
 const PROG = 'tcp-crr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 64 });
-const m = new Measurement(a.warmupMs, a.durationMs);
 const tally = newTally();
 const latency = new LatencyRecorder();
+const m = Measurement.of(a, { tally, latency });
 const errorLog = new ErrorLog();
 const message = Buffer.alloc(a.messageSize, 'x');
 // Each new connection goes to the next host (client-kit.ts roundRobin: an equal share each).
@@ -49,14 +49,17 @@ class Loop implements TimedOp {
   lastActivityUs = 0;
   private socket: Socket | undefined;
   private t0 = 0;
-  private openedInWindow = false;
+  /** The window (Measurement.window) the connection was opened in while measuring; 0: none. */
+  private openedInWindow = 0;
   private received = 0;
   private settled = true;
 
   next(): void {
     if (m.phase === 'done') return;
+    // Between a schedule's windows: no new connection until the next one opens.
+    if (!m.active) return m.whenActive(() => this.next());
     this.t0 = this.lastActivityUs = nowUs();
-    this.openedInWindow = false;
+    this.openedInWindow = 0;
     this.received = 0;
     this.settled = false;
     this.waiting = true;
@@ -69,7 +72,7 @@ class Loop implements TimedOp {
     s.on('connect', () => {
       if (m.measuring) {
         tally.connectionsOpened++;
-        this.openedInWindow = true;
+        this.openedInWindow = m.window;
       }
       this.lastActivityUs = nowUs();
       s.write(message);
@@ -91,7 +94,7 @@ class Loop implements TimedOp {
       this.lastActivityUs = nowUs();
       return;
     }
-    if (this.openedInWindow && m.measuring) {
+    if (this.openedInWindow === m.window && m.measuring) {
       tally.ops++;
       tally.bytes += this.received;
       latency.record(nowUs() - this.t0);

@@ -18,6 +18,7 @@ export const tcpCrr: Workload = {
   perConnection: true,
   headline: 'p50',
   byDefault: true,
+  blocks: true,
   serverArgv: () => [process.execPath, SERVER, '--port', String(PORT)],
   clientArgv: (p) => nodeClientArgv(CLIENT, p),
   parseResult: (stdout) => parseWorkloadResult('tcp-crr', stdout),

@@ -19,7 +19,7 @@ import {
 
 const PROG = 'tcp-rr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 64 });
-const m = new Measurement(a.warmupMs, a.durationMs);
+const m = Measurement.of(a);
 const tally = newTally();
 const latency = new LatencyRecorder();
 const errorLog = new ErrorLog();

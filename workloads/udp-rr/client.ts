@@ -17,7 +17,7 @@ import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, nowUs, pa
 
 const PROG = 'udp-rr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 200, messageSize: 64 });
-const m = new Measurement(a.warmupMs, a.durationMs);
+const m = Measurement.of(a);
 const tally = newTally();
 const latency = new LatencyRecorder();
 const errorLog = new ErrorLog();
