@@ -125,8 +125,8 @@ describe('Measurement with a schedule', () => {
   it('without a schedule: one warm-up, then one measured time, no blocks reported', async () => {
     const m = Measurement.of({ warmupMs: 20, durationMs: 30, schedule: undefined });
     expect(m.scheduled).toBe(false);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(m.phase).toBe('warmup');
+    const first = await new Promise<string>((r) => m.whenActive(() => r(m.phase)));
+    expect(first).toBe('warmup');
     await m.ended;
     expect(m.durationMs).toBeGreaterThan(25);
     expect(m.blocks).toEqual([]);

@@ -5,6 +5,8 @@
 
 export interface PathInfo {
   name: string;
+  /** How a sentence names it ("ClusterIP throughput 0.99× … of the pod IPs"). */
+  label: string;
   /** Where the traffic starts and what it is sent to. */
   description: string;
   /** The baseline every other path is compared with ("vs pod"): no Service rule in the way. */
@@ -19,15 +21,22 @@ export interface PathInfo {
 export const PATH_REGISTRY = [
   {
     name: 'pod',
+    label: 'the pod IPs',
     description: "straight to the endpoint pods' IPs, the client spreading connections over them, no Service rules in the way",
     baseline: true,
     byDefault: true,
     growthRank: 5,
   },
-  { name: 'clusterip', description: 'a client pod to the ClusterIP', byDefault: true, growthRank: 1 },
-  { name: 'clusterip-node', description: 'the node to the ClusterIP', growthRank: 3 },
-  { name: 'nodeport', description: "the external namespace to the node's IP and nodePort", byDefault: true, growthRank: 2 },
-  { name: 'hairpin', description: 'a server pod to its own Service', growthRank: 4 },
+  { name: 'clusterip', label: 'ClusterIP', description: 'a client pod to the ClusterIP', byDefault: true, growthRank: 1 },
+  { name: 'clusterip-node', label: 'ClusterIP from the node', description: 'the node to the ClusterIP', growthRank: 3 },
+  {
+    name: 'nodeport',
+    label: 'NodePort',
+    description: "the external namespace to the node's IP and nodePort",
+    byDefault: true,
+    growthRank: 2,
+  },
+  { name: 'hairpin', label: 'hairpin (a pod to its own Service)', description: 'a server pod to its own Service', growthRank: 4 },
 ] as const satisfies readonly PathInfo[];
 
 export type Path = (typeof PATH_REGISTRY)[number]['name'];

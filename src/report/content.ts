@@ -2,7 +2,8 @@ import { exceededText } from '../sync.js';
 import type { RunJson } from '../run/results.js';
 import { WORKLOADS } from '../../workloads/index.js';
 import { BASELINE_PATH } from '../model/paths.js';
-import { ciTargetOf, fmt, ratioText, withCi, type GroupSummary } from '../run/summary.js';
+import { ciTargetOf, fmt, ratioText, shownRatio, withCi, type GroupSummary } from '../run/summary.js';
+import { verdictLine, verdicts } from './verdicts.js';
 import { MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { charts as allCharts } from './charts.js';
 import { byOrder, iptablesMode, kernelLabel, metric, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
@@ -36,7 +37,7 @@ export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: str
       kind: 'para',
       text: `${STOPPED[run.state]}: this report shows only the cases recorded before it stopped (${run.cases.length}).`,
     });
-  blocks.push(...environment(run), ...backends(run));
+  blocks.push(...verdictSection(run, groups), ...environment(run), ...backends(run));
 
   blocks.push({ kind: 'heading', level: 2, text: 'Findings' });
   for (const f of findings(run, groups)) {
@@ -64,6 +65,27 @@ export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: str
 
   blocks.push(...syncSection(run), ...chart('sync-vs-services'), ...incomplete(run), ...warnings(run, groups));
   return { title, blocks, charts };
+}
+
+/** The answers first: one sentence per backend, scale point, workload and Service path, and one
+ * line per backend that measured nothing (verdicts.ts). */
+function verdictSection(run: RunJson, groups: GroupSummary[]): Block[] {
+  const v = verdicts(run, groups);
+  const items = [...v.verdicts.map(verdictLine), ...v.folded];
+  if (items.length === 0) return [];
+  const paired = v.verdicts.some((x) => x.sentence.includes('block pairs'));
+  return [
+    { kind: 'heading', level: 2, text: 'Verdicts' },
+    { kind: 'list', items },
+    ...(paired
+      ? [
+          {
+            kind: 'para' as const,
+            text: 'Paired: each path ran in short blocks alternating with the pod path\'s within every repetition, and the ratio is the median of the per-round ratios with a bootstrap 95% CI over the pairs, so the machine\'s slow drift cancels; "no measurable difference" when the interval contains 1. The unpaired ratios of medians are in the tables below for comparison.',
+          },
+        ]
+      : []),
+  ];
 }
 
 function environment(run: RunJson): Block[] {
@@ -141,15 +163,33 @@ function backends(run: RunJson): Block[] {
 
 function scenarioTable(groups: GroupSummary[]): Block {
   const metrics = TABLE_METRICS.map(metric);
-  const header = ['backend', 'path', 'n', 'state', ...metrics.flatMap((m) => [`${m.label} (${m.unit}) [95% CI]`, 'vs pod'])];
+  // Paired ratios exist for the metrics a block reports (throughput, p50, p99): those get the
+  // unpaired ratio beside the paired one, to show what the pairing changes.
+  const pairedIn = (key: string) => groups.some((g) => g.metrics[key]?.paired !== undefined);
+  const header = [
+    'backend',
+    'path',
+    'n',
+    'state',
+    ...metrics.flatMap((m) => [
+      `${m.label} (${m.unit}) [95% CI]`,
+      pairedIn(m.key) ? 'vs pod (paired)' : 'vs pod',
+      ...(pairedIn(m.key) ? ['vs pod (unpaired)'] : []),
+    ]),
+  ];
   const rows = groups.map((g) => [
     g.backend,
     g.path,
     String(g.states.completed),
-    stateText(g) === 'completed' ? 'completed' : `${stateText(g)}${g.reasons.length ? `: ${g.reasons.join('; ')}` : ''}`,
+    stateText(g) === 'completed' ? 'completed' : `${stateText(g)}${g.reasons.length ? `: ${g.reasons[0]}` : ''}`,
     ...metrics.flatMap((m) => {
       const x = g.metrics[m.key];
-      return [x ? withCi(x.summary) : '—', g.path === BASELINE_PATH.name ? 'baseline' : ratioText(x?.vsPod)];
+      const base = g.path === BASELINE_PATH.name;
+      return [
+        x ? withCi(x.summary) : '—',
+        base ? 'baseline' : ratioText(shownRatio(x)),
+        ...(pairedIn(m.key) ? [base ? 'baseline' : ratioText(x?.vsPod)] : []),
+      ];
     }),
   ]);
   return { kind: 'table', header, rows, numeric: header.map((_, i) => i === 2 || i >= 4) };

@@ -15,7 +15,7 @@ export interface Finding {
 }
 
 /** "1.12× [1.05, 1.20], +12%: significantly worse" */
-export function changeText(c: Comparison): string {
+export function changeText(c: Pick<Comparison, 'ratio' | 'relativeChange' | 'verdict'>): string {
   const r = c.ratio;
   const pct = Math.round(c.relativeChange * 100);
   const verdict =
@@ -70,6 +70,14 @@ export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
         else if (sb.length === 0) parts.push(`${missing(gb, b)} ${at}`);
         else {
           const c = viaPod && gb?.metrics[m.key]?.vsPod ? gb.metrics[m.key]!.vsPod! : compare(sa, sb, { seed: run.seed, better: m.better });
+          const paired = viaPod ? gb?.metrics[m.key]?.paired : undefined;
+          if (paired !== undefined) {
+            // The paired ratio answers (the pairing cancels the machine's drift); the medians stay.
+            parts.push(
+              `${changeText(paired)} ${at} (${fmt(c.baseline.estimate)} → ${fmt(c.candidate.estimate)} ${m.unit}; paired over ${paired.pairs} block pairs, unpaired ${c.ratio.estimate.toFixed(2)}× [${c.ratio.low.toFixed(2)}, ${c.ratio.high.toFixed(2)}])`,
+            );
+            continue;
+          }
           parts.push(`${changeText(c)} ${at} (${fmt(c.baseline.estimate)} → ${fmt(c.candidate.estimate)} ${m.unit})`);
         }
       }

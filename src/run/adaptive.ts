@@ -1,6 +1,8 @@
 import type { Rng } from '../stats/index.js';
-import { ciHalfWidth, MIN_CI_SAMPLES } from '../stats/index.js';
-import { groupCases, shuffle, type CaseKey, type PlannedCase } from './plan.js';
+import { ciHalfWidth, comparePaired, MIN_CI_SAMPLES } from '../stats/index.js';
+import { BASELINE_PATH } from '../model/paths.js';
+import { blockPairs } from './paired.js';
+import { caseGroup, groupCases, shuffle, type CaseKey, type PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
 import { samplesOf, summarizeMetric, THROUGHPUT } from './summary.js';
 
@@ -24,6 +26,9 @@ export interface AdaptiveSettings {
   ciTargetPct: number;
   /** The run's seed: the bootstrap of the CI, as in the summary. */
   seed: number;
+  /** Whether a workload's paths ran as paired blocks (paired.ts): its Service paths are judged by
+   * the paired ratio to the pod path (n = pairs), and the pod path repeats with them. */
+  paired?: (workload: string) => boolean;
 }
 
 export type GroupDecision =
@@ -44,8 +49,11 @@ export interface GroupVerdict {
   /** Repetitions recorded so far (all states). */
   repetitions: number;
   decision: GroupDecision;
-  /** CI half-width / median of the throughput; null when unknown or not computed. */
+  /** CI half-width / median of the throughput (paired: of its ratio to the pod path); null when
+   * unknown or not computed. */
   halfWidth: number | null;
+  /** Judged by the paired ratio, over this many pairs. */
+  pairs?: number;
 }
 
 /** For every case group among `cases`, whether it needs another repetition. Groups in the order
@@ -53,7 +61,7 @@ export interface GroupVerdict {
 export function judgeGroups(cases: readonly CaseResult[], s: AdaptiveSettings): GroupVerdict[] {
   const groups = groupCases(cases);
   const target = s.ciTargetPct / 100;
-  return [...groups].map(([group, cs]): GroupVerdict => {
+  const verdicts = [...groups].map(([group, cs]): GroupVerdict => {
     const { backend, services, path, workload } = cs[0]!;
     const key = { backend, services, path, workload } as CaseKey;
     const base = { key, group, repetitions: cs.length };
@@ -61,6 +69,10 @@ export function judgeGroups(cases: readonly CaseResult[], s: AdaptiveSettings): 
     const xs = samplesOf(cs, THROUGHPUT);
     if (cs.some((c) => c.state !== 'completed') || xs.length < cs.length || xs.length < s.repeat)
       return { ...base, decision: 'incomplete', halfWidth: null };
+    if (s.paired?.(workload) === true && path !== BASELINE_PATH.name) {
+      const baseline = groups.get(caseGroup({ backend, services, path: BASELINE_PATH.name, workload }));
+      return judgePaired(base, blockPairs(baseline ?? [], cs, THROUGHPUT.key), target, s);
+    }
     const summary = summarizeMetric(xs, s.seed);
     const halfWidth = ciHalfWidth(summary.median, summary.ci);
     // A median of 0 has no relative width: nothing to aim at.
@@ -68,14 +80,49 @@ export function judgeGroups(cases: readonly CaseResult[], s: AdaptiveSettings): 
     const wide = halfWidth === null || halfWidth > target || (xs.length < MIN_CI_SAMPLES && cs.length < s.maxRepeat);
     return { ...base, halfWidth, decision: !wide ? 'met' : cs.length >= s.maxRepeat ? 'max' : 'more' };
   });
+  return s.paired === undefined ? verdicts : baselinesFollow(verdicts, s.paired);
+}
+
+/** A Service path of paired blocks, by its ratio to the pod path: wide while the ratio's CI is
+ * wider than the target or rests on fewer than MIN_CI_SAMPLES pairs. */
+function judgePaired(
+  base: Pick<GroupVerdict, 'key' | 'group' | 'repetitions'>,
+  pairs: ReturnType<typeof blockPairs>,
+  target: number,
+  s: AdaptiveSettings,
+): GroupVerdict {
+  if (pairs.length < 2)
+    return { ...base, decision: base.repetitions >= s.maxRepeat ? 'max' : 'more', halfWidth: null, pairs: pairs.length };
+  const ratio = comparePaired(pairs, { seed: s.seed, better: 'higher' }).ratio;
+  const halfWidth = ciHalfWidth(ratio.estimate, ratio);
+  const wide = halfWidth === null || halfWidth > target || pairs.length < MIN_CI_SAMPLES;
+  return { ...base, halfWidth, pairs: pairs.length, decision: !wide ? 'met' : base.repetitions >= s.maxRepeat ? 'max' : 'more' };
+}
+
+/** The pod path of paired blocks is every pair's baseline, not a question of its own: it gets
+ * another repetition exactly when a Service path of its unit does (they run together). */
+function baselinesFollow(verdicts: GroupVerdict[], paired: (workload: string) => boolean): GroupVerdict[] {
+  const unit = (k: CaseKey) => `${k.backend}/${k.services}/${k.workload}`;
+  const wanting = new Set(verdicts.filter((v) => v.decision === 'more' && v.key.path !== BASELINE_PATH.name).map((v) => unit(v.key)));
+  return verdicts.map((v) => {
+    if (v.key.path !== BASELINE_PATH.name || !paired(v.key.workload) || v.decision === 'incomplete' || v.decision === 'off') return v;
+    return { ...v, decision: wanting.has(unit(v.key)) ? 'more' : 'met' };
+  });
 }
 
 /** The next round for the groups that need more: one repetition each, numbered on from the
  * group's own count, ids `${group}#${repetition}`, shuffled with the run's generator. */
 export function extraRound(verdicts: readonly GroupVerdict[], rng: Rng): PlannedCase[] {
-  const round = verdicts
-    .filter((v) => v.decision === 'more')
-    .map((v): PlannedCase => ({ ...v.key, repetition: v.repetitions + 1, id: `${v.group}#${v.repetitions + 1}` }));
+  const more = verdicts.filter((v) => v.decision === 'more');
+  // The groups of one backend, scale point and workload share the repetition number, so that
+  // paired blocks (which run such a unit together, paired.ts) find their pod blocks by it.
+  const unit = (k: CaseKey) => `${k.backend}/${k.services}/${k.workload}`;
+  const next = new Map<string, number>();
+  for (const v of more) next.set(unit(v.key), Math.max(next.get(unit(v.key)) ?? 0, v.repetitions + 1));
+  const round = more.map((v): PlannedCase => {
+    const repetition = next.get(unit(v.key))!;
+    return { ...v.key, repetition, id: `${v.group}#${repetition}` };
+  });
   return shuffle(round, rng);
 }
 

@@ -4,7 +4,7 @@ import type { ProbeResult } from '../probe/connect.js';
 import { probe } from '../probe/client.js';
 import { pinned } from './pin.js';
 import type { PodPlan } from '../sandbox/plan.js';
-import { machineDelta, processCpuS, readMachineCpu, type MachineCpu } from './cpu.js';
+import { machineDelta, processCpuS, readMachineCpu } from './cpu.js';
 import type { BackendEnv } from './backend-sandbox.js';
 import type { PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
@@ -68,7 +68,7 @@ export function pathEndpoints(
   }
 }
 
-const base = (c: PlannedCase, s: CaseSettings) => ({
+export const base = (c: PlannedCase, s: CaseSettings) => ({
   id: c.id,
   backend: c.backend,
   services: c.services,
@@ -99,7 +99,7 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
 
 /** One real request per host of the path to the ident port: the right server must answer each
  * (the pod path: every endpoint pod itself; a Service path: any endpoint). */
-async function checkPath(
+export async function checkPath(
   exec: Exec,
   env: BackendEnv,
   c: PlannedCase,
@@ -132,10 +132,10 @@ function wrongAnswer(check: PathTarget, answers: readonly ProbeResult[], endpoin
 }
 
 /** The load generator's run through the path and the CPU the machine and the servers spent meanwhile. */
-interface LoadRun {
+export interface LoadRun {
   r: ExecResult;
-  cpu0: MachineCpu;
-  cpu1: MachineCpu;
+  /** The machine's kernel and busy CPU seconds meanwhile (machineDelta). */
+  machine: { kernelS: number; totalBusyS: number };
   serversS: number;
   profile?: ProfileOutcome;
 }
@@ -175,7 +175,7 @@ async function driveLoad(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workloa
   const srv1 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
   // After the CPU counters: reading the recording back is not the case's CPU.
   const profile = client === undefined ? undefined : await sampling!.finish([...serverPids, client.pid]);
-  return { r, cpu0, cpu1, serversS: srv1 - srv0, ...(profile === undefined ? {} : { profile }) };
+  return { r, machine: machineDelta(cpu0, cpu1), serversS: srv1 - srv0, ...(profile === undefined ? {} : { profile }) };
 }
 
 /** A started process's result, stopped (SIGTERM, then SIGKILL) after `timeoutMs`. */
@@ -190,7 +190,12 @@ async function exitedWithin(p: Started, timeoutMs: number): Promise<ExecResult> 
 
 /** The case's result from the load generator's output: errored when it failed, did nothing, or
  * more than 1% of its operations failed. */
-function judgeLoad(b: ReturnType<typeof base>, w: Workload, { r, cpu0, cpu1, serversS, profile }: LoadRun, checkedBy: string): CaseResult {
+export function judgeLoad(
+  b: ReturnType<typeof base>,
+  w: Workload,
+  { r, machine: m, serversS, profile }: LoadRun,
+  checkedBy: string,
+): CaseResult {
   if (r.exitCode !== 0)
     return {
       ...b,
@@ -214,7 +219,6 @@ function judgeLoad(b: ReturnType<typeof base>, w: Workload, { r, cpu0, cpu1, ser
       reason: `${failures} of ${result.ops + failures} ${w.opUnit} failed (${result.errors} errors, ${result.timeouts} timeouts) — above 1%`,
       result,
     };
-  const m = machineDelta(cpu0, cpu1);
   return {
     ...b,
     state: 'completed',

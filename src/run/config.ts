@@ -101,6 +101,14 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .max(600)
       .default(0.5)
       .describe('warm-up seconds per case (load applied, not recorded)'),
+    block: z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .min(0)
+      .max(60)
+      .default(0.5)
+      .describe(
+        "seconds per block: the paths of a backend, scale point and workload take turns in blocks this long within each repetition (one warm-up per path, then rounds in a seeded shuffled order; --duration / --block rounds), and each path is compared with the pod path block pair by block pair, so the machine's drift cancels; 0: each path its own case",
+      ),
     connections: intInRange(1, 1024)
       .optional()
       .describe(`concurrent connections of the load generator (default: the workload's own: ${connectionDefaults(workloads)})`),

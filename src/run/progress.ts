@@ -21,8 +21,9 @@ export class Progress {
     this.total += cases;
   }
 
-  finishStep(outcome: string): void {
-    this.done++;
+  /** The step is over; it ran `cases` cases (a paired unit runs several at once). */
+  finishStep(outcome: string, cases = 1): void {
+    this.done += cases;
     if (!this.tty) this.write(`  → ${outcome}\n`);
   }
 

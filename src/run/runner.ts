@@ -19,6 +19,9 @@ import { Progress } from './progress.js';
 import { RunWriter, RUN_SCHEMA, type CaseResult, type RunJson } from './results.js';
 import { prepareScale } from './scale.js';
 import { openProfiler, type Profiler } from '../profile/sampler.js';
+import { runPairedCases } from './paired-case.js';
+import { pairedUnits } from './paired.js';
+import { BASELINE_PATH } from '../model/paths.js';
 
 /** Seconds --time-budget keeps for the teardown and reports after the last case. */
 const WRAP_UP_S = 5;
@@ -221,7 +224,7 @@ async function runScalePoint(r: Running, cases: PlannedCase[]): Promise<void> {
     );
     await flush(r);
   }
-  for (const c of cases) await runOne(r, c);
+  for (const unit of units(r, cases)) await runUnit(r, unit);
   await extraRounds(r, services);
 }
 
@@ -236,6 +239,7 @@ async function extraRounds(r: Running, services: number): Promise<void> {
       maxRepeat: flags.maxRepeat,
       ciTargetPct: flags.ciTarget,
       seed: r.seed,
+      paired: (workload) => isPaired(r, workload),
     });
     const round = extraRound(verdicts, r.rng);
     if (round.length === 0) return;
@@ -256,8 +260,65 @@ async function extraRounds(r: Running, services: number): Promise<void> {
       `extra round ${extra} @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} (${why}: ${wide.slice(0, 4).join(', ')}${wide.length > 4 ? ', …' : ''})`,
     );
     r.progress.grow(round.length);
-    for (const c of round) await runOne(r, c);
+    for (const unit of units(r, round)) await runUnit(r, unit);
   }
+}
+
+/** Whether a workload's paths run as paired blocks: --block > 0, the workload follows schedules,
+ * and the pod path is measured beside at least one other. */
+function isPaired(r: Running, workload: string): boolean {
+  const w = r.workloads.find((x) => x.name === workload);
+  return r.flags.block > 0 && w?.blocks === true && r.flags.path.length > 1 && r.flags.path.includes(BASELINE_PATH.name);
+}
+
+const units = (r: Running, cases: readonly PlannedCase[]) => pairedUnits(cases, (c) => isPaired(r, c.workload));
+
+/** A unit of the plan: one case, or the paths of one paired repetition (a backend that is not
+ * ready skips each of them as a case). */
+async function runUnit(r: Running, unit: PlannedCase[]): Promise<void> {
+  const env = r.envs.get(unit[0]!.backend);
+  if (unit.length === 1 || env === undefined) {
+    for (const c of unit) await runOne(r, c);
+    return;
+  }
+  const { ctx, flags } = r;
+  ctx.check();
+  const t0 = performance.now();
+  const c0 = unit[0]!;
+  const w = r.workloads.find((x) => x.name === c0.workload) as Workload;
+  r.progress.step(
+    `${c0.backend} ${unit.map((c) => c.path).join('/')} ${c0.workload} @${c0.services} services, repetition ${c0.repetition} (paired blocks)`,
+  );
+  const results = await runPairedCases(env.sandbox.exec, env, unit, w, { ...caseSettings(r, w), blockMs: flags.block * 1000 }, r.rng);
+  r.run.cases.push(...results);
+  const completed = results.filter((x) => x.state === 'completed');
+  // The pace --time-budget extrapolates is per case: the unit's time over its cases.
+  for (const _ of completed) r.completedS.push((performance.now() - t0) / 1000 / unit.length);
+  r.progress.finishStep(
+    results
+      .map((x) =>
+        x.state === 'completed'
+          ? `${x.path} ${(x.result.ops / (x.result.durationMs / 1000)).toFixed(0)} ${w.opUnit}/s`
+          : `${x.path} ${x.state}`,
+      )
+      .join(', '),
+    unit.length,
+  );
+  await flush(r);
+}
+
+/** The settings a case of workload `w` runs with. */
+function caseSettings(r: Running, w: Workload) {
+  const { flags } = r;
+  return {
+    endpoints: r.endpoints,
+    target: flags.target,
+    durationMs: flags.duration * 1000,
+    warmupMs: flags.warmup * 1000,
+    messageSize: flags.messageSize,
+    ...(flags.rate === undefined ? {} : { rate: flags.rate }),
+    connections: flags.connections ?? w.defaultConnections ?? 1,
+  };
 }
 
 /** Runs (or, for a backend that is not ready, skips) one case and rewrites run.json. */
@@ -268,17 +329,8 @@ async function runOne(r: Running, c: PlannedCase): Promise<void> {
   r.progress.step(`${c.backend} ${c.path} ${c.workload} @${c.services} services, repetition ${c.repetition}`);
   const env = r.envs.get(c.backend);
   const w = r.workloads.find((x) => x.name === c.workload) as Workload;
-  const connections = flags.connections ?? w.defaultConnections ?? 1;
-  const settings = {
-    endpoints: r.endpoints,
-    target: flags.target,
-    durationMs: flags.duration * 1000,
-    warmupMs: flags.warmup * 1000,
-    messageSize: flags.messageSize,
-    ...(flags.rate === undefined ? {} : { rate: flags.rate }),
-    connections,
-    ...r.profiler.forRepetition(c.repetition),
-  };
+  const settings = { ...caseSettings(r, w), ...r.profiler.forRepetition(c.repetition) };
+  const connections = settings.connections;
   const result: CaseResult = env
     ? await runCase(env.sandbox.exec, env, c, w, settings)
     : {

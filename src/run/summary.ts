@@ -1,5 +1,14 @@
 import { BASELINE_PATH, PATHS, type Path } from '../model/paths.js';
-import { compare, summarize, type Comparison, type SampleSummary, type WarningThresholds } from '../stats/index.js';
+import {
+  compare,
+  comparePaired,
+  summarize,
+  type Comparison,
+  type PairedComparison,
+  type SampleSummary,
+  type WarningThresholds,
+} from '../stats/index.js';
+import { blockPairs } from './paired.js';
 import { caseGroup, groupCases } from './plan.js';
 import type { CaseResult, RunJson } from './results.js';
 
@@ -60,8 +69,16 @@ export interface GroupSummary {
   workload: string;
   states: Record<CaseResult['state'], number>;
   reasons: string[];
-  metrics: Record<string, { summary: SampleSummary; vsPod?: Comparison }>;
+  /** Per metric: the summary of its per-repetition values; vsPod, the unpaired ratio of medians
+   * to the pod path's; paired, the ratio over block pairs where the paths ran as paired blocks
+   * (paired.ts), which is the "vs pod" the table, reports and verdicts show when present. */
+  metrics: Record<string, { summary: SampleSummary; vsPod?: Comparison; paired?: PairedComparison }>;
 }
+
+/** The ratio to the pod path the table, reports and verdicts show: the paired one when the paths
+ * ran as paired blocks, else the unpaired ratio of medians. */
+export const shownRatio = (x: GroupSummary['metrics'][string] | undefined): Comparison | PairedComparison | undefined =>
+  x?.paired ?? x?.vsPod;
 
 export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'> & { flags?: RunJson['flags'] }): GroupSummary[] {
   // Adaptive repetitions aimed at the throughput's CI, so only its warnings know the target.
@@ -84,6 +101,8 @@ export function summarizeRun(run: Pick<RunJson, 'cases' | 'seed'> & { flags?: Ru
       const base = samplesOf(baseline, m);
       if (path !== BASELINE_PATH.name && base.length > 0 && base.every((x) => x > 0))
         entry.vsPod = compare(base, xs, { seed: run.seed, better: m.better });
+      const pairs = path === BASELINE_PATH.name ? [] : blockPairs(baseline ?? [], cases, m.key);
+      if (pairs.length > 0) entry.paired = comparePaired(pairs, { seed: run.seed, better: m.better });
       metrics[m.key] = entry;
     }
     out.push({ backend, services, path, workload, states, reasons, metrics });
@@ -112,14 +131,26 @@ export function fmt(x: number): string {
 /** "1234 [1200, 1300]" */
 export const withCi = (s: SampleSummary): string => `${fmt(s.median)} [${fmt(s.ci.low)}, ${fmt(s.ci.high)}]`;
 
-/** "0.93× [0.90, 0.97] slower" — the verdict is by interval overlap (not significant otherwise). */
-export const ratioText = (c: Comparison | undefined): string =>
+/** "0.93× [0.90, 0.97] worse" — the verdict is by interval overlap for an unpaired ratio, by the
+ * interval's side of 1 for a paired one ("n.s." otherwise). */
+export const ratioText = (c: Comparison | PairedComparison | undefined): string =>
   c === undefined
     ? '—'
     : `${c.ratio.estimate.toFixed(2)}× [${c.ratio.low.toFixed(2)}, ${c.ratio.high.toFixed(2)}]${c.verdict === 'not significant' ? ' n.s.' : c.verdict === 'slower' ? ' worse' : ' better'}`;
 
 /** The end-of-run table for a terminal: one row per group, throughput and p50 with CIs and ratios. */
-export function summaryTable(groups: GroupSummary[]): string {
+export function summaryTable(all: GroupSummary[]): string {
+  // A backend none of whose cases completed gets one line below the table, not a row per group.
+  const empty = new Set(
+    [...new Set(all.map((g) => g.backend))].filter((b) => all.every((g) => g.backend !== b || g.states.completed === 0)),
+  );
+  const groups = all.filter((g) => !empty.has(g.backend));
+  const folded = [...empty].map((b) => {
+    const mine = all.filter((g) => g.backend === b);
+    const counts = new Map<string, number>();
+    for (const g of mine) for (const [st, k] of Object.entries(g.states)) if (k > 0) counts.set(st, (counts.get(st) ?? 0) + k);
+    return `${b}: ${[...counts].map(([st, k]) => `${k} ${k === 1 ? 'case' : 'cases'} ${st}`).join(', ')}: ${mine.flatMap((g) => g.reasons)[0] ?? 'no reason recorded'}`;
+  });
   const header = [
     'backend',
     'services',
@@ -132,6 +163,7 @@ export function summaryTable(groups: GroupSummary[]): string {
     'vs pod',
     'kernel CPU-s/1k',
   ];
+  const pairedN = groups.flatMap((g) => (g.metrics.throughput?.paired ? [g.metrics.throughput.paired.pairs] : []));
   const missed = groups.flatMap((g) => g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'ci-target') ?? []);
   const rows = groups.map((g) => {
     const t = g.metrics.throughput;
@@ -146,9 +178,9 @@ export function summaryTable(groups: GroupSummary[]): string {
       g.workload,
       n,
       t ? `${withCi(t.summary)}${mark}` : (g.reasons[0]?.slice(0, 60) ?? '—'),
-      ratioText(t?.vsPod),
+      ratioText(shownRatio(t)),
       l ? withCi(l.summary) : '—',
-      ratioText(l?.vsPod),
+      ratioText(shownRatio(l)),
       k ? fmt(k.summary.median) : '—',
     ];
   });
@@ -164,5 +196,11 @@ export function summaryTable(groups: GroupSummary[]): string {
       : [
           `* ${missed.length === 1 ? 'this case group' : `these ${missed.length} case groups`}: ${missed[0]!.message.replace(/: ±[^;]*; /, '; ')}`,
         ];
-  return [line(header), ...rows.map(line), ...note].join('\n');
+  const pairedNote =
+    pairedN.length === 0
+      ? []
+      : [
+          `vs pod: paired blocks (each path's block against the pod path's block of the same round; median ratio, bootstrap 95% CI over ${Math.min(...pairedN)}${Math.max(...pairedN) > Math.min(...pairedN) ? `–${Math.max(...pairedN)}` : ''} pairs); report.md shows the unpaired ratios beside them`,
+        ];
+  return [line(header), ...rows.map(line), ...folded, ...note, ...pairedNote].join('\n');
 }

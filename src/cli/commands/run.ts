@@ -8,6 +8,7 @@ import { Interrupts } from '../../lifecycle.js';
 import { runFlagsSchema, runShape } from '../../run/config.js';
 import { runBench } from '../../run/runner.js';
 import { summarizeRun, summaryTable } from '../../run/summary.js';
+import { verdictLines, verdicts } from '../../report/verdicts.js';
 import type { Context } from '../context.js';
 import { parseShape } from '../options.js';
 
@@ -37,13 +38,18 @@ export async function run(ctx: Context, flags: Record<string, unknown> & { json?
     );
     // Warnings that say what to do, once per case group, from its headline metric (throughput).
     // The sample-count warning applies to every group alike: say it once.
-    const few = groups.flatMap((g) => g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'few-samples') ?? [])[0];
+    // Paired groups' ratios rest on their block pairs, not on the repetitions' count.
+    const few = groups.flatMap((g) =>
+      g.metrics.throughput?.paired ? [] : (g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'few-samples') ?? []),
+    )[0];
     if (few) ctx.say(`note: ${few.message}`);
     for (const g of groups) {
       const warnings = (g.metrics.throughput?.summary.warnings ?? []).filter((w) => w.code !== 'few-samples');
       if (warnings.length > 0)
         ctx.say(`warning: ${g.backend} ${g.path} ${g.workload} @${g.services}: ${warnings.map((w) => w.message).join('; ')}`);
     }
+    // The answers, last (with the table, on stdout): one sentence per backend and question.
+    if (!flags.json) ctx.out(`\n${verdictLines(verdicts(r, groups)).join('\n')}\n`);
     return 0;
   } finally {
     interrupts.dispose();
