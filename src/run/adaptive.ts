@@ -29,6 +29,8 @@ export interface AdaptiveSettings {
   /** Whether a workload's paths ran as paired blocks (paired.ts): its Service paths are judged by
    * the paired ratio to the pod path (n = pairs), and the pod path repeats with them. */
   paired?: (workload: string) => boolean;
+  /** --ratio-ci-target in percent: the paired ratio's target (absent or 0: --ci-target's). */
+  ratioCiTargetPct?: number;
 }
 
 export type GroupDecision =
@@ -71,7 +73,8 @@ export function judgeGroups(cases: readonly CaseResult[], s: AdaptiveSettings): 
       return { ...base, decision: 'incomplete', halfWidth: null };
     if (s.paired?.(workload) === true && path !== BASELINE_PATH.name) {
       const baseline = groups.get(caseGroup({ backend, services, path: BASELINE_PATH.name, workload }));
-      return judgePaired(base, blockPairs(baseline ?? [], cs, THROUGHPUT.key), target, s);
+      const ratioTarget = s.ratioCiTargetPct !== undefined && s.ratioCiTargetPct > 0 ? s.ratioCiTargetPct / 100 : target;
+      return judgePaired(base, blockPairs(baseline ?? [], cs, THROUGHPUT.key), ratioTarget, s);
     }
     const summary = summarizeMetric(xs, s.seed);
     const halfWidth = ciHalfWidth(summary.median, summary.ci);

@@ -84,6 +84,14 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .describe(
         "percent: repeat a case group (up to --max-repeat) while the 95% CI of its median throughput is wider than ± this much of the median (netperf's -I 95,width); 0: exactly --repeat",
       ),
+    ratioCiTarget: z.coerce
+      .number({ error: 'must be a percentage' })
+      .min(0, { error: (i) => `must be at least 0 (got ${String(i.input)})` })
+      .max(100, { error: (i) => `must be at most 100 (got ${String(i.input)})` })
+      .default(2.5)
+      .describe(
+        'percent: with paired blocks (--block), repeat a Service path (up to --max-repeat) while the 95% CI of its ratio to the pod path is wider than ± this (the effects asked about are a few percent); 0: as --ci-target',
+      ),
     timeBudget: intInRange(0, 86_400)
       .default(180)
       .describe(

@@ -240,6 +240,7 @@ async function extraRounds(r: Running, services: number): Promise<void> {
       ciTargetPct: flags.ciTarget,
       seed: r.seed,
       paired: (workload) => isPaired(r, workload),
+      ratioCiTargetPct: flags.ratioCiTarget,
     });
     const round = extraRound(verdicts, r.rng);
     if (round.length === 0) return;
