@@ -84,14 +84,6 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .describe(
         "percent: repeat a case group (up to --max-repeat) while the 95% CI of its median throughput is wider than ± this much of the median (netperf's -I 95,width); 0: exactly --repeat",
       ),
-    ratioCiTarget: z.coerce
-      .number({ error: 'must be a percentage' })
-      .min(0, { error: (i) => `must be at least 0 (got ${String(i.input)})` })
-      .max(100, { error: (i) => `must be at most 100 (got ${String(i.input)})` })
-      .default(2.5)
-      .describe(
-        'percent: with paired blocks (--block), repeat a Service path (up to --max-repeat) while the 95% CI of its ratio to the pod path is wider than ± this (the effects asked about are a few percent); 0: as --ci-target',
-      ),
     timeBudget: intInRange(0, 86_400)
       .default(180)
       .describe(
@@ -109,14 +101,6 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .max(600)
       .default(0.5)
       .describe('warm-up seconds per case (load applied, not recorded)'),
-    block: z.coerce
-      .number({ error: 'must be a number of seconds' })
-      .min(0)
-      .max(60)
-      .default(0.5)
-      .describe(
-        "seconds per block: the paths of a backend, scale point and workload take turns in blocks this long within each repetition (one warm-up per path, then rounds in a seeded shuffled order; --duration / --block rounds), and each path is compared with the pod path block pair by block pair, so the machine's drift cancels; 0: each path its own case",
-      ),
     connections: intInRange(1, 1024)
       .optional()
       .describe(`concurrent connections of the load generator (default: the workload's own: ${connectionDefaults(workloads)})`),
@@ -141,9 +125,32 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
         'sample the kernel with perf during each measured window and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); every third repetition runs unsampled to measure the overhead',
       ),
     profileHz: intInRange(10, 20_000).default(1000).describe('perf samples per second per CPU (cpu-clock)'),
+    ...pairedShape(),
     out: z.string().default('results').describe('directory under which results/<run-id>/ is written'),
     ...backendOptionsShape,
     kubeProxy: kubeProxyFlag,
+  };
+}
+
+/** The flags of paired path blocks (src/run/paired.ts). */
+function pairedShape() {
+  return {
+    block: z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .min(0)
+      .max(60)
+      .default(0.5)
+      .describe(
+        "seconds per block: the paths of a backend, scale point and workload take turns in blocks this long within each repetition (one warm-up per path, then rounds in a seeded shuffled order; --duration / --block rounds), and each path is compared with the pod path block pair by block pair, so the machine's drift cancels; 0: each path its own case",
+      ),
+    ratioCiTarget: z.coerce
+      .number({ error: 'must be a percentage' })
+      .min(0, { error: (i) => `must be at least 0 (got ${String(i.input)})` })
+      .max(100, { error: (i) => `must be at most 100 (got ${String(i.input)})` })
+      .default(2.5)
+      .describe(
+        'percent: with paired blocks (--block), repeat a Service path (up to --max-repeat) while the 95% CI of its ratio to the pod path is wider than ± this (the effects asked about are a few percent); 0: as --ci-target',
+      ),
   };
 }
 
