@@ -33,6 +33,23 @@ describe('binary', () => {
     expect(exec.transcript()).toEqual(['ipvsadm --version']);
   });
 
+  it('a tool whose version command prints only errors is "unavailable: REASON", never the error as its version', async () => {
+    const exec = new FakeExec((c) =>
+      c.argv[0] === 'ipvsadm'
+        ? {
+            exitCode: 2,
+            stderr:
+              "modprobe: FATAL: Module ip_vs not found in directory /lib/modules/6.18.44-fc-v1300\nCan't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n",
+          }
+        : undefined,
+    );
+    expect(await binary(exec, 'ipvsadm', ['--version'], 'ipvsadm')).toEqual({
+      what: 'ipvsadm',
+      state: 'ok',
+      detail: "unavailable: `ipvsadm --version` exited 2 (Can't initialize ipvs: Protocol not available)",
+    });
+  });
+
   it('a binary that is not on PATH is missing, for real', async () => {
     const c = await binary(new RealExec(), 'svcbench-no-such-tool', ['--version'], 'nothing');
     expect(c).toMatchObject({ state: 'missing', fix: 'apt-get install nothing (or run scripts/setup)' });
@@ -48,5 +65,6 @@ describe('versionLine', () => {
     expect(versionLine('nftables v1.0.6 (Lester Gooch #5)\n')).toBe('nftables v1.0.6 (Lester Gooch #5)');
     expect(versionLine('socat 1.7.4.4\n')).toBe('socat 1.7.4.4');
     expect(versionLine('no number here\n')).toBe('');
+    expect(versionLine('modprobe: FATAL: Module ip_vs not found in directory /lib/modules/6.18.44-fc-v1300\n')).toBe('');
   });
 });

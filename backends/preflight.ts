@@ -13,17 +13,35 @@ const THERE: ExecResult = { stdout: '', stderr: '', exitCode: 0, durationMs: 0 }
 export async function binary(exec: Exec, file: string, versionArgs: string[], pkg: string): Promise<Check> {
   try {
     const r = await exec.observe(() => exec.run({ argv: [file, ...versionArgs], allowFailure: true, timeoutMs: 5000 }), THERE);
-    return { what: file, state: 'ok', detail: versionLine(`${r.stdout}\n${r.stderr}`) };
+    return { what: file, state: 'ok', detail: versionDetail([file, ...versionArgs].join(' '), r) };
   } catch {
     return { what: file, state: 'missing', fix: `apt-get install ${pkg} (or run scripts/setup)` };
   }
 }
 
+/** What the environment table says about a tool: its version line, or "unavailable: REASON" when
+ * the output has none (`ipvsadm --version` on a kernel without IP_VS prints only modprobe's and
+ * ipvsadm's errors and exits 2: an error is no version). */
+export function versionDetail(command: string, r: Pick<ExecResult, 'stdout' | 'stderr' | 'exitCode'>): string {
+  const line = versionLine(`${r.stdout}\n${r.stderr}`);
+  if (line !== '') return line;
+  const said = `${r.stderr}\n${r.stdout}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  // The tool's own last word says why (modprobe's line comes first, ipvsadm's reason after it).
+  const why = said.find((l) => !/^modprobe:/.test(l) && ERROR.test(l)) ?? said[0];
+  return `unavailable: \`${command}\` ${r.exitCode === 0 ? 'printed no version' : `exited ${r.exitCode}`}${why === undefined ? '' : ` (${why})`}`;
+}
+
+/** Lines that are error messages, never a version line, whatever digits they hold. */
+const ERROR = /error|fatal|not found|can't|cannot|unable|no such|not available|not supported|permission denied/i;
+
 /** The line of a `--version` output that names the version: one with "version" or a word like
  * "v1.31" first (`ipvsadm --version` on a kernel without IP_VS first prints modprobe's error,
  * whose module path also holds digits and dots), else the first line with a number like 1.2. */
 export function versionLine(output: string): string {
-  const lines = output.split('\n');
+  const lines = output.split('\n').filter((l) => !ERROR.test(l));
   const line = lines.find((l) => /(^|\s)v\d+\.\d+|version/i.test(l)) ?? lines.find((l) => /\d+\.\d+/.test(l)) ?? '';
   return line.trim();
 }
