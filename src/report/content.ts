@@ -292,30 +292,56 @@ function syncBench(run: RunJson): Block[] {
   ];
 }
 
-/** Errored, skipped and aborted cases, grouped by what and why. */
+/** Errored, skipped and aborted cases, one line per backend: how many in which state (and which
+ * groups, when not all of them), the reason, and how to fix it (the backend's preflight fix, or the
+ * one the cases' reasons carry), as the terminal's table folds them. */
 function incomplete(run: RunJson): Block[] {
-  const groups = new Map<string, { c: RunJson['cases'][number]; reps: number[] }>();
-  for (const c of run.cases) {
-    if (c.state === 'completed') continue;
-    const k = [c.backend, c.services, c.path, c.workload, c.state, c.reason].join('\u0000');
-    const g = groups.get(k) ?? { c, reps: [] };
-    g.reps.push(c.repetition);
-    groups.set(k, g);
-  }
-  if (groups.size === 0) return [];
-  const rows = [...groups.values()].map(({ c, reps }) => [
-    c.backend,
-    n(c.services),
-    c.path,
-    c.workload,
-    c.state,
-    reps.join(', '),
-    c.state === 'completed' ? '' : c.reason,
-  ]);
+  const byBackend = new Map<string, RunJson['cases']>();
+  for (const c of run.cases) if (c.state !== 'completed') byBackend.set(c.backend, [...(byBackend.get(c.backend) ?? []), c]);
+  if (byBackend.size === 0) return [];
+  const rows = [...byBackend].map(([backend, cs]) => {
+    const all = run.cases.filter((c) => c.backend === backend).length;
+    const states = new Map<string, number>();
+    for (const c of cs) states.set(c.state, (states.get(c.state) ?? 0) + 1);
+    const counted = [...states].map(([st, k]) => `${k} ${st}`).join(', ');
+    // A scale point none of whose cases completed is named once ("every case at 200 services").
+    const whole = new Set(
+      [...new Set(cs.map((c) => c.services))].filter(
+        (sv) => cs.filter((c) => c.services === sv).length === run.cases.filter((c) => c.backend === backend && c.services === sv).length,
+      ),
+    );
+    const groups = [
+      ...[...whole].map((sv) => `every case at ${n(sv)} services`),
+      ...new Set(cs.filter((c) => !whole.has(c.services)).map((c) => `${c.path} ${c.workload} at ${n(c.services)}`)),
+    ];
+    const which =
+      cs.length === all
+        ? 'every case'
+        : `of ${all}: ${groups.slice(0, 3).join('; ')}${groups.length > 3 ? `; ${groups.length - 3} more` : ''}`;
+    const reasons = new Map<string, number>();
+    const fixes = new Set<string>();
+    for (const c of cs) {
+      if (c.state === 'completed') continue;
+      const { reason, fix } = splitFix(c.reason);
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      if (fix !== undefined) fixes.add(fix);
+    }
+    const b = run.backends.find((x) => x.name === backend);
+    const ranked = [...reasons].sort((x, y) => y[1] - x[1]).map(([r, k]) => (reasons.size > 1 ? `${r} (${k})` : r));
+    const reason = `${ranked.slice(0, 2).join('; ')}${ranked.length > 2 ? `; ${ranked.length - 2} other reasons` : ''}`;
+    const fix = b?.fix ?? ([...fixes].join('; ') || '—');
+    return [backend, `${counted} (${which})`, reason, fix];
+  });
   return [
     { kind: 'heading', level: 2, text: 'Cases that did not complete' },
-    { kind: 'table', header: ['backend', 'services', 'path', 'workload', 'state', 'repetitions', 'reason'], rows },
+    { kind: 'table', header: ['backend', 'cases', 'reason', 'fix'], rows },
   ];
+}
+
+/** A case's reason and the fix it ends with, if any ("… (fix: …)", as skipped cases are told). */
+function splitFix(reason: string): { reason: string; fix?: string } {
+  const m = /^([\s\S]*?) \(fix: ([\s\S]*)\)$/.exec(reason);
+  return m === null ? { reason } : { reason: m[1]!, fix: m[2]! };
 }
 
 function warnings(run: RunJson, groups: GroupSummary[]): Block[] {
