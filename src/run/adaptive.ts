@@ -56,6 +56,8 @@ export interface GroupVerdict {
   halfWidth: number | null;
   /** Judged by the paired ratio, over this many pairs. */
   pairs?: number;
+  /** The pod path of paired blocks: repeats exactly when a Service path of its unit does. */
+  followsPaired?: boolean;
 }
 
 /** For every case group among `cases`, whether it needs another repetition. Groups in the order
@@ -109,7 +111,7 @@ function baselinesFollow(verdicts: GroupVerdict[], paired: (workload: string) =>
   const wanting = new Set(verdicts.filter((v) => v.decision === 'more' && v.key.path !== BASELINE_PATH.name).map((v) => unit(v.key)));
   return verdicts.map((v) => {
     if (v.key.path !== BASELINE_PATH.name || !paired(v.key.workload) || v.decision === 'incomplete' || v.decision === 'off') return v;
-    return { ...v, decision: wanting.has(unit(v.key)) ? 'more' : 'met' };
+    return { ...v, decision: wanting.has(unit(v.key)) ? 'more' : 'met', followsPaired: true };
   });
 }
 

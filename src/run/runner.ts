@@ -13,7 +13,7 @@ import { DEFAULT_RUN_ENDPOINTS, MAX_REAL_ENDPOINTS, type RunFlags } from './conf
 import { formatEndpoints, medianEndpoints, type EndpointsDist } from '../model/endpoint-counts.js';
 import { closeEnv, openEnv, type BackendEnv } from './backend-sandbox.js';
 import { captureEnvironment } from './environment.js';
-import { extraRound, fitsBudget, judgeGroups } from './adaptive.js';
+import { extraRound, fitsBudget, judgeGroups, type GroupVerdict } from './adaptive.js';
 import { planCases, type PlannedCase } from './plan.js';
 import { Progress } from './progress.js';
 import { RunWriter, RUN_SCHEMA, type CaseResult, type RunJson } from './results.js';
@@ -246,7 +246,7 @@ async function extraRounds(r: Running, services: number): Promise<void> {
     if (round.length === 0) return;
     const wide = verdicts.filter((v) => v.decision === 'more').map((v) => `${v.key.backend} ${v.key.path} ${v.key.workload}`);
     const paceS = r.completedS.length === 0 ? 0 : r.completedS.reduce((a, b) => a + b, 0) / r.completedS.length;
-    const why = `CI wider than ±${targetPercent(flags.ciTarget / 100)}% or n < ${MIN_CI_SAMPLES}`;
+    const why = extraWhy(verdicts, flags);
     // The budget is the whole command's wall time: since this process started (performance.now()
     // counts from Node's start, which precedes run.startedAt by ≈1-2 s of preflight), plus what
     // follows the last case (teardown and reports: 1-3 s measured here).
@@ -264,6 +264,25 @@ async function extraRounds(r: Running, services: number): Promise<void> {
     for (const unit of units(r, round)) await runUnit(r, unit);
   }
 }
+
+/** Why groups get another round, naming the target in play: the paired ratio's (--ratio-ci-target)
+ * for Service paths of paired blocks, the median's (--ci-target) for the others. */
+function extraWhy(verdicts: readonly GroupVerdict[], flags: RunFlags): string {
+  const more = verdicts.filter((v) => v.decision === 'more');
+  const ratioPct = flags.ratioCiTarget > 0 ? flags.ratioCiTarget : flags.ciTarget;
+  const reasons = [
+    ...(more.some((v) => v.pairs !== undefined)
+      ? [`ratio to pod's CI wider than ±${targetPercent(ratioPct / 100)}% or < ${MIN_CI_SAMPLES} block pairs`]
+      : []),
+    ...(more.some((v) => v.pairs === undefined && !pairedBaseline(v))
+      ? [`median's CI wider than ±${targetPercent(flags.ciTarget / 100)}% or n < ${MIN_CI_SAMPLES}`]
+      : []),
+  ];
+  return reasons.length === 0 ? 'their Service paths need more block pairs' : reasons.join('; ');
+}
+
+/** A pod-path group that repeats only because its paired Service paths do (adaptive.ts). */
+const pairedBaseline = (v: GroupVerdict): boolean => v.followsPaired === true;
 
 /** Whether a workload's paths run as paired blocks: --block > 0, the workload follows schedules,
  * and the pod path is measured beside at least one other. */

@@ -246,7 +246,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     ];
     const tight = await bench([...args, '--ci-target', '0.001', ...short], { timeoutMs: 120_000 });
     expect(tight.exitCode, tight.stderr).toBe(0);
-    expect(tight.stderr).toMatch(/extra round 1 @10 services: 1 case group \(CI wider than ±0\.001% or n < 6: nft pod tcp-rr\)/);
+    expect(tight.stderr).toMatch(/extra round 1 @10 services: 1 case group \(median's CI wider than ±0\.001% or n < 6: nft pod tcp-rr\)/);
     expect(tight.stderr).toMatch(/extra round 2 @10 services/);
     expect(tight.stderr).not.toMatch(/extra round 3/);
     const run = readRunJson(join(out, 'latest'));
