@@ -55,6 +55,8 @@ interface Running {
   completedS: number[];
   /** Kernel attribution (--profile): which repetitions' cases are sampled. */
   profiler: Profiler;
+  /** Wall time of the paired units that completed something, with their number of paths. */
+  unitsS: { s: number; paths: number }[];
 }
 
 /** `bench run`: the matrix backends × paths × workloads × scale points, each case repeated and
@@ -100,6 +102,7 @@ export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Pr
     envs: new Map(),
     progress: new Progress(plan.flat().length, ctx.write, ctx.tty),
     completedS: [],
+    unitsS: [],
   };
   try {
     await openEnvs(r, ready);
@@ -246,14 +249,15 @@ async function extraRounds(r: Running, services: number): Promise<void> {
     if (round.length === 0) return;
     const wide = verdicts.filter((v) => v.decision === 'more').map((v) => `${v.key.backend} ${v.key.path} ${v.key.workload}`);
     const paceS = r.completedS.length === 0 ? 0 : r.completedS.reduce((a, b) => a + b, 0) / r.completedS.length;
+    const roundS = units(r, round).reduce((a, u) => a + unitCostS(r, u.length, paceS), 0);
     const why = extraWhy(verdicts, flags);
     // The budget is the whole command's wall time: since this process started (performance.now()
     // counts from Node's start, which precedes run.startedAt by ≈1-2 s of preflight), plus what
     // follows the last case (teardown and reports: 1-3 s measured here).
     const elapsedS = performance.now() / 1000;
-    if (!fitsBudget(round.length, paceS, elapsedS + WRAP_UP_S, flags.timeBudget)) {
+    if (!fitsBudget(1, roundS, elapsedS + WRAP_UP_S, flags.timeBudget)) {
       ctx.say(
-        `no extra round @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} (${why}), but a round of ≈${(round.length * paceS).toFixed(0)} s would end past the ${flags.timeBudget} s --time-budget (run so far: ${elapsedS.toFixed(0)} s)`,
+        `no extra round @${services} services: ${round.length} case ${round.length === 1 ? 'group' : 'groups'} (${why}), but a round of ≈${roundS.toFixed(0)} s would end past the ${flags.timeBudget} s --time-budget (run so far: ${elapsedS.toFixed(0)} s)`,
       );
       return;
     }
@@ -263,6 +267,15 @@ async function extraRounds(r: Running, services: number): Promise<void> {
     r.progress.grow(round.length);
     for (const unit of units(r, round)) await runUnit(r, unit);
   }
+}
+
+/** The expected wall time of a unit of `paths` cases: a single case at the run's pace; paired
+ * blocks from the paired units so far, scaled by paths + 1 (a unit's fixed part, the clients'
+ * start, the checks and the lead before the schedule, costs about one path's share), or the
+ * single-case pace per path until one has run. */
+function unitCostS(r: Running, paths: number, paceS: number): number {
+  if (paths === 1 || r.unitsS.length === 0) return paths * paceS;
+  return r.unitsS.reduce((a, u) => a + (u.s * (paths + 1)) / (u.paths + 1), 0) / r.unitsS.length;
 }
 
 /** Why groups get another round, naming the target in play: the paired ratio's (--ratio-ci-target)
@@ -313,7 +326,9 @@ async function runUnit(r: Running, unit: PlannedCase[]): Promise<void> {
   r.run.cases.push(...results);
   const completed = results.filter((x) => x.state === 'completed');
   // The pace --time-budget extrapolates is per case: the unit's time over its cases.
-  for (const _ of completed) r.completedS.push((performance.now() - t0) / 1000 / unit.length);
+  const unitS = (performance.now() - t0) / 1000;
+  for (const _ of completed) r.completedS.push(unitS / unit.length);
+  if (completed.length > 0) r.unitsS.push({ s: unitS, paths: unit.length });
   r.progress.finishStep(
     results
       .map((x) =>
