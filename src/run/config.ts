@@ -93,14 +93,18 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .number({ error: 'must be a number of seconds' })
       .min(0.2, { error: 'must be at least 0.2 s' })
       .max(3600)
-      .default(2)
-      .describe('measured seconds per case'),
+      .optional()
+      .describe(
+        `measured seconds per case (default: ${UNPAIRED_TIMING.duration}; with paired blocks, --block, ${PAIRED_TIMING.duration} per path and repetition)`,
+      ),
     warmup: z.coerce
       .number({ error: 'must be a number of seconds' })
       .min(0)
       .max(600)
-      .default(0.5)
-      .describe('warm-up seconds per case (load applied, not recorded)'),
+      .optional()
+      .describe(
+        `warm-up seconds per case (load applied, not recorded; default: ${UNPAIRED_TIMING.warmup}; with paired blocks ${PAIRED_TIMING.warmup}, once per path and repetition)`,
+      ),
     connections: intInRange(1, 1024)
       .optional()
       .describe(`concurrent connections of the load generator (default: the workload's own: ${connectionDefaults(workloads)})`),
@@ -132,6 +136,13 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
   };
 }
 
+/** The default measured time and warm-up of a case, and of a path in a repetition of paired blocks
+ * with their block length. A default run (3 backends here × 2 workloads × 3 repetitions, 3 paths
+ * each) must end within its 3-minute --time-budget with room for extra rounds: see the README's
+ * "Paired comparisons" for the wall times behind these. */
+export const UNPAIRED_TIMING = { duration: 2, warmup: 0.5 } as const;
+export const PAIRED_TIMING = { duration: 1, warmup: 0.25, block: 0.25 } as const;
+
 /** The flags of paired path blocks (src/run/paired.ts). */
 function pairedShape() {
   return {
@@ -139,7 +150,7 @@ function pairedShape() {
       .number({ error: 'must be a number of seconds' })
       .min(0)
       .max(60)
-      .default(0.5)
+      .default(PAIRED_TIMING.block)
       .describe(
         "seconds per block: the paths of a backend, scale point and workload take turns in blocks this long within each repetition (one warm-up per path, then rounds in a seeded shuffled order; --duration / --block rounds), and each path is compared with the pod path block pair by block pair, so the machine's drift cancels; 0: each path its own case",
       ),
@@ -155,6 +166,14 @@ function pairedShape() {
 }
 
 export type RunFlags = z.output<z.ZodObject<ReturnType<typeof runShape>>>;
+
+/** The flags with the timing a run uses: --duration and --warmup as given, else the defaults of
+ * its mode (paired blocks when `paired`). */
+export type TimedRunFlags = RunFlags & { duration: number; warmup: number };
+export function withTiming(flags: RunFlags, paired: boolean): TimedRunFlags {
+  const d = paired ? PAIRED_TIMING : UNPAIRED_TIMING;
+  return { ...flags, duration: flags.duration ?? d.duration, warmup: flags.warmup ?? d.warmup };
+}
 
 /** The checks across flags of `bench run`, for parseShape's refine (field errors come first). */
 export function runFlagsSchema<S extends ReturnType<typeof runShape>>(shape: S) {

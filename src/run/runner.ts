@@ -9,7 +9,7 @@ import type { Exec } from '../exec/index.js';
 import { newRunId } from '../sandbox/names.js';
 import { createRng, MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { runCase } from './case.js';
-import { DEFAULT_RUN_ENDPOINTS, MAX_REAL_ENDPOINTS, type RunFlags } from './config.js';
+import { DEFAULT_RUN_ENDPOINTS, MAX_REAL_ENDPOINTS, withTiming, type RunFlags, type TimedRunFlags } from './config.js';
 import { formatEndpoints, medianEndpoints, type EndpointsDist } from '../model/endpoint-counts.js';
 import { closeEnv, openEnv, type BackendEnv } from './backend-sandbox.js';
 import { captureEnvironment } from './environment.js';
@@ -40,7 +40,7 @@ interface Running {
   /** The measured service's endpoints (real pods) and, with a distribution, the other services'. */
   endpoints: number;
   fillers: EndpointsDist | undefined;
-  flags: RunFlags;
+  flags: TimedRunFlags;
   seed: number;
   run: RunJson;
   writer: RunWriter;
@@ -61,7 +61,11 @@ interface Running {
 
 /** `bench run`: the matrix backends × paths × workloads × scale points, each case repeated and
  * interleaved, with sync timing at every scale point; run.json is rewritten after every case. */
-export async function runBench(ctx: RunCtx, flags: RunFlags, argv: string[]): Promise<{ run: RunJson; dir: string }> {
+export async function runBench(ctx: RunCtx, given: RunFlags, argv: string[]): Promise<{ run: RunJson; dir: string }> {
+  const flags = withTiming(
+    given,
+    given.workload.some((n) => pairedWorkload(given, workloadByName(n)!)),
+  );
   const seed = flags.seed ?? randomInt(2 ** 31 - 1);
   // With no --backend: every registered backend (unavailable ones are recorded as skipped). The nft
   // backend is one variant per --kube-proxy line (nft (1.37)), each a backend of the matrix.
@@ -301,8 +305,11 @@ const pairedBaseline = (v: GroupVerdict): boolean => v.followsPaired === true;
  * and the pod path is measured beside at least one other. */
 function isPaired(r: Running, workload: string): boolean {
   const w = r.workloads.find((x) => x.name === workload);
-  return r.flags.block > 0 && w?.blocks === true && r.flags.path.length > 1 && r.flags.path.includes(BASELINE_PATH.name);
+  return w !== undefined && pairedWorkload(r.flags, w);
 }
+
+const pairedWorkload = (flags: RunFlags, w: Workload): boolean =>
+  flags.block > 0 && w.blocks === true && flags.path.length > 1 && flags.path.includes(BASELINE_PATH.name);
 
 const units = (r: Running, cases: readonly PlannedCase[]) => pairedUnits(cases, (c) => isPaired(r, c.workload));
 
