@@ -122,13 +122,7 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
     syncIterations: intInRange(0, 1000)
       .default(5)
       .describe('iterations of the repeated partial-sync benchmark (tinybench) per backend and scale point'),
-    profile: z
-      .enum(['on', 'off'], { error: 'must be on or off' })
-      .default('off')
-      .describe(
-        'sample the kernel with perf during each measured window and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); every third repetition runs unsampled to measure the overhead',
-      ),
-    profileHz: intInRange(10, 20_000).default(1000).describe('perf samples per second per CPU (cpu-clock)'),
+    ...profileShape(),
     ...pairedShape(),
     out: z.string().default('results').describe('directory under which results/<run-id>/ is written'),
     ...backendOptionsShape,
@@ -142,6 +136,19 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
  * "Paired comparisons" for the wall times behind these. */
 export const UNPAIRED_TIMING = { duration: 2, warmup: 0.5 } as const;
 export const PAIRED_TIMING = { duration: 1, warmup: 0.25, block: 0.25 } as const;
+
+/** The flags of kernel attribution (src/profile). */
+function profileShape() {
+  return {
+    profile: z
+      .enum(['on', 'off'], { error: 'must be on or off' })
+      .default('off')
+      .describe(
+        'sample the kernel with perf during each measured window and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); every third repetition runs unsampled to measure the overhead',
+      ),
+    profileHz: intInRange(10, 20_000).default(1000).describe('perf samples per second per CPU (cpu-clock)'),
+  };
+}
 
 /** The flags of paired path blocks (src/run/paired.ts). */
 function pairedShape() {
