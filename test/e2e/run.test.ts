@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowedCpus, cpuPlan } from '../../src/run/pin.js';
 import { runSchema, type RunJson } from '../../src/run/results.js';
+import { summarizeRun } from '../../src/run/summary.js';
 import {
   BENCH,
   bench,
@@ -274,6 +275,55 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     const run2 = readRunJson(join(out, 'latest'));
     expect(run2.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4, 5, 6].map((k) => [`nft/10/pod/tcp-rr#${k}`, 'completed']));
     expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).not.toMatch(/--ci-target\)/);
+  });
+
+  it('paired blocks: the paths of a repetition run as alternating blocks, recorded per case, and "vs pod" is the ratio over block pairs', async () => {
+    const r = await bench(
+      [
+        'run',
+        '--backend',
+        'nft',
+        '--path',
+        'pod,clusterip,nodeport',
+        '--workload',
+        'tcp-crr',
+        '--services',
+        '10',
+        '--repeat',
+        '2',
+        '--ci-target',
+        '0',
+        '--sync-iterations',
+        '0',
+        '--duration',
+        '1',
+        '--block',
+        '0.25',
+        '--out',
+        out,
+      ],
+      { timeoutMs: 300_000 },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/nft pod\/clusterip\/nodeport tcp-crr @10 services, repetition 1 \(paired blocks\)|paired blocks/);
+    const run = readRunJson(join(out, 'latest'));
+    expect(run.cases.map((c) => c.state)).toEqual(Array(6).fill('completed'));
+    for (const c of run.cases) {
+      if (c.state !== 'completed') continue;
+      // 1 s in 0.25 s blocks: 4 rounds, one block per path each.
+      expect(c.result.blocks?.length, c.id).toBe(4);
+      for (const b of c.result.blocks ?? []) expect(b.plannedMs).toBe(250);
+    }
+    const groups = summarizeRun(run);
+    for (const path of ['clusterip', 'nodeport']) {
+      const g = groups.find((x) => x.path === path)!;
+      // 2 repetitions × 4 rounds: up to 8 pairs (a block that ran under half its length drops).
+      expect(g.metrics.throughput!.paired, path).toBeDefined();
+      expect(g.metrics.throughput!.paired!.pairs).toBeGreaterThanOrEqual(6);
+      expect(g.metrics.throughput!.vsPod, path).toBeDefined();
+    }
+    // The table shows the paired ratio, and the verdicts close stdout.
+    expect(r.stdout).toMatch(/nft, 10 services, tcp-crr: ClusterIP throughput [\d.]+× \[[\d.]+, [\d.]+\] of the pod IPs \(paired/);
   });
 
   it('bad flags exit 2 and create nothing', async () => {
