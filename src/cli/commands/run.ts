@@ -39,8 +39,12 @@ export async function run(ctx: Context, flags: Record<string, unknown> & { json?
     // Warnings that say what to do, once per case group, from its headline metric (throughput).
     // The sample-count warning applies to every group alike: say it once.
     // Paired groups' ratios rest on their block pairs, not on the repetitions' count.
+    // The pod path's group of such a unit is their baseline: its count says nothing about them.
+    const pairedUnit = new Set(groups.filter((g) => g.metrics.throughput?.paired).map((g) => `${g.backend}/${g.services}/${g.workload}`));
     const few = groups.flatMap((g) =>
-      g.metrics.throughput?.paired ? [] : (g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'few-samples') ?? []),
+      pairedUnit.has(`${g.backend}/${g.services}/${g.workload}`)
+        ? []
+        : (g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'few-samples') ?? []),
     )[0];
     if (few) ctx.say(`note: ${few.message}`);
     for (const g of groups) {
