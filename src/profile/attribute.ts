@@ -24,7 +24,7 @@ import type { PerfSample } from './parse.js';
 /** Frames of one folded stack, the leaf-most ones (perf's --max-stack keeps those too). */
 export const MAX_STACK_DEPTH = 16;
 /** Distinct folded stacks kept per case; the rest are summed per group. */
-export const MAX_STACKS = 120;
+export const MAX_STACKS = 200;
 
 export interface Attribution {
   /** Samples seen in the window, by kind. */

@@ -140,6 +140,7 @@ describe('perf record argv', () => {
       'cpu-clock',
       '-c',
       '250000',
+      '--sample-cpu',
       '-B',
       '-N',
       '-q',

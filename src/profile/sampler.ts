@@ -1,5 +1,5 @@
-// Samples the whole machine's kernel with perf while a case's measured window runs
-// (src/profile/README.md). perf rather than perf_event_open from Node: perf resolves kernel and
+// Samples the case's processes (load generator and servers, kernel and user time) with perf while
+// the case's measured window runs (src/profile/README.md). perf rather than perf_event_open from Node: perf resolves kernel and
 // JIT'd BPF symbols from /proc/kallsyms, unwinds kernel call chains and writes a compact file,
 // all of which a Node binding would redo by hand; tracing BPF (fentry) is refused on this kernel
 // (lockdown), so sampling is the way (../shared/reference/environment.md).
@@ -26,22 +26,25 @@ export interface CaseProfile extends Attribution {
 
 export type ProfileOutcome = { ok: true; profile: CaseProfile } | { ok: false; reason: string };
 
-/** One case's sampling: started before the load generator, finished after it. */
+/** One case's sampling: started with the load generator, finished after it. */
 export interface Sampling {
-  finish(pids: readonly number[]): Promise<ProfileOutcome>;
+  finish(): Promise<ProfileOutcome>;
 }
 
 export interface Sampler {
   readonly settings: SamplerSettings;
-  /** Samples from `delayMs` from now for `durationMs` (the warm-up, then the measured window). */
-  start(delayMs: number, durationMs: number): Promise<Sampling>;
+  /** Samples the processes `pids` from `delayMs` from now for `durationMs` (the warm-up, then the
+   * measured window). */
+  start(pids: readonly number[], delayMs: number, durationMs: number): Promise<Sampling>;
 }
 
 const periodOf = (hz: number) => Math.round(1e9 / hz);
 
-/** perf record's argv: every CPU, kernel call chains only (user stacks of a JIT'd runtime unwind
- * poorly and are 10× the data), the cpu-clock software event (no hardware counters in this VM) at
- * a fixed period, no build-id collection (-B -N: it reads every mapped file at exit). */
+/** perf record's argv: every CPU (-a: softirq work runs wherever the CPU was; per-task events
+ * with -p instead cost more here, their clock being started and stopped at each of tcp-crr's many
+ * context switches), kernel call chains only (user stacks of a JIT'd runtime unwind poorly and are
+ * 10× the data), the cpu-clock software event (no hardware counters in this VM) at a fixed period,
+ * no build-id collection (-B -N: it reads every mapped file at exit). `sleep` times the recording. */
 export function perfRecordArgv(file: string, settings: SamplerSettings, delayMs: number, durationMs: number): string[] {
   return [
     'perf',
@@ -53,6 +56,7 @@ export function perfRecordArgv(file: string, settings: SamplerSettings, delayMs:
     'cpu-clock',
     '-c',
     String(periodOf(settings.hz)),
+    '--sample-cpu',
     '-B',
     '-N',
     '-q',
@@ -70,7 +74,7 @@ export const PERF_SCRIPT_FIELDS = 'comm,pid,tid,cpu,period,event,ip,sym,dso';
 export function perfSampler(exec: Exec, settings: SamplerSettings): Sampler {
   return {
     settings,
-    async start(delayMs, durationMs) {
+    async start(pids, delayMs, durationMs) {
       const dir = await exec.alter(
         () => mkdtemp(join(tmpdir(), 'svcbench-perf-')),
         () => '/tmp/svcbench-perf',
@@ -78,7 +82,7 @@ export function perfSampler(exec: Exec, settings: SamplerSettings): Sampler {
       const file = join(dir, 'perf.data');
       const rec: Started = exec.start({ argv: perfRecordArgv(file, settings, delayMs, durationMs) });
       return {
-        async finish(pids) {
+        async finish() {
           try {
             const done = await rec.exited;
             // Nothing was recorded when nothing ran.

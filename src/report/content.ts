@@ -9,6 +9,7 @@ import { charts as allCharts } from './charts.js';
 import { byOrder, iptablesMode, kernelLabel, metric, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
 import type { Block, ReportDoc } from './doc.js';
 import { findings } from './findings.js';
+import { profileSection } from './profile-content.js';
 
 // What report.md and report.html say, in order: environment, backends, findings, per-scenario
 // tables with their charts, sync timing, cases that did not complete, warnings.
@@ -22,7 +23,8 @@ const STOPPED: Record<RunJson['state'], string> = {
 const TABLE_METRICS = ['throughput', 'p50', 'p99', 'cpuKernel'];
 
 export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: string): ReportDoc {
-  const charts = allCharts(run, groups);
+  const profile = profileSection(run);
+  const charts = [...allCharts(run, groups), ...profile.charts];
   const chart = (name: string): Block[] => charts.filter((c) => c.name === name).map((c): Block => ({ kind: 'chart', chart: c }));
   const title = `svcbench run ${run.runId}`;
   const blocks: Block[] = [
@@ -63,6 +65,7 @@ export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: str
     blocks.push(...chart(`paths-${w}`));
   }
 
+  blocks.push(...profile.blocks);
   blocks.push(...syncSection(run), ...chart('sync-vs-services'), ...incomplete(run), ...warnings(run, groups));
   return { title, blocks, charts };
 }

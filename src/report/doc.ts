@@ -1,3 +1,4 @@
+import type * as vega from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 
 // The report as a list of blocks, built once from run.json (content.ts) and rendered twice: as
@@ -8,7 +9,9 @@ export interface Chart {
   /** File stem and element id: charts/<name>.svg, #chart-<name>. */
   name: string;
   title: string;
-  spec: TopLevelSpec;
+  /** A Vega-Lite spec, or a Vega spec (its $schema names vega, not vega-lite) where Vega-Lite has
+   * no such layout (the flame graphs' partition). */
+  spec: TopLevelSpec | vega.Spec;
 }
 
 export type Block =

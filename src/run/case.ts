@@ -166,15 +166,15 @@ async function driveLoad(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workloa
     timeoutMs: s.durationMs + s.warmupMs + 30_000,
     allowFailure: true,
   };
-  // Sampled: the sampler starts first and waits out the warm-up (perf record -D), so it covers the
-  // measured window; the client runs through start() for its pid (attribution counts its samples).
-  const sampling = s.sampler === undefined ? undefined : await s.sampler.start(s.warmupMs, s.durationMs);
-  const client = sampling === undefined ? undefined : exec.start(cmd);
+  // Sampled: the client runs through start() for its pid, and the sampler attaches to it and the
+  // servers at once, waiting out the warm-up (perf record -D), so it covers the measured window.
+  const client = s.sampler === undefined ? undefined : exec.start(cmd);
+  const sampling = client === undefined ? undefined : await s.sampler!.start([...serverPids, client.pid], s.warmupMs, s.durationMs);
   const r = client === undefined ? await exec.run(cmd) : await exitedWithin(client, cmd.timeoutMs);
   const cpu1 = readMachineCpu();
   const srv1 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
   // After the CPU counters: reading the recording back is not the case's CPU.
-  const profile = client === undefined ? undefined : await sampling!.finish([...serverPids, client.pid]);
+  const profile = sampling === undefined ? undefined : await sampling.finish();
   return { r, machine: machineDelta(cpu0, cpu1), serversS: srv1 - srv0, ...(profile === undefined ? {} : { profile }) };
 }
 

@@ -146,7 +146,7 @@ function profileShape() {
       .describe(
         'sample the kernel with perf during each measured window and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); every third repetition runs unsampled to measure the overhead',
       ),
-    profileHz: intInRange(10, 20_000).default(1000).describe('perf samples per second per CPU (cpu-clock)'),
+    profileHz: intInRange(10, 20_000).default(500).describe('perf samples per second per CPU (cpu-clock)'),
   };
 }
 

@@ -34,7 +34,7 @@ export const caseProfile = z.object({
   groupNs: groupCounts,
   groupSamples: groupCounts,
   /** Folded stacks "group;root;…;leaf" (kernel frames, the 16 leaf-most) with sample counts, the
-   * 120 largest per case and the rest summed per group. */
+   * 200 largest per case and the rest summed per group. */
   stacks: z.array(z.tuple([z.string(), z.number()])),
 });
 export type CaseProfileJson = z.infer<typeof caseProfile>;

@@ -1,0 +1,92 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSchema, type RunJson } from '../../src/run/results.js';
+import { bench, isRoot, ourNamespaces, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
+
+// Kernel attribution end to end: a short real tcp-crr run of the ebpf and nft backends with perf
+// sampling, checking the groups are there and plausible (src/profile/README.md).
+
+const out = mkdtempSync(join(tmpdir(), 'svcbench-profile-'));
+const readRunJson = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
+
+describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
+  let before: Record<string, string>;
+  beforeAll(async () => {
+    requireBuild();
+    before = await rootSnapshot();
+  });
+  afterAll(async () => {
+    expect(ourNamespaces()).toEqual([]);
+    expect(stateFiles()).toEqual([]);
+    expect(await rootSnapshot()).toEqual(before);
+  });
+
+  it('attributes kernel time per connection: eBPF ClusterIP runs its programs and no NAT, nft ClusterIP its rules', async () => {
+    const r = await bench([
+      'run',
+      '--backend',
+      'ebpf,nft',
+      '--workload',
+      'tcp-crr',
+      '--path',
+      'pod,clusterip',
+      '--services',
+      '100',
+      '--repeat',
+      '3',
+      '--ci-target',
+      '0',
+      '--duration',
+      '1',
+      '--warmup',
+      '0.3',
+      '--sync-iterations',
+      '1',
+      '--profile',
+      'on',
+      '--out',
+      out,
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const dir = join(out, 'latest');
+    const run = readRunJson(dir);
+    if (run.profiling?.state !== 'on') throw new Error(`profiling ${run.profiling?.state}: ${run.profiling?.reason}`);
+    const sampled = (backend: string, path: string) =>
+      run.cases.flatMap((c) =>
+        c.state === 'completed' && c.backend === backend && c.path === path && c.profile !== undefined ? [c.profile] : [],
+      );
+    const unsampled = run.cases.filter((c) => c.state === 'completed' && c.repetition === 3);
+    expect(unsampled.every((c) => c.state === 'completed' && c.profile === undefined)).toBe(true);
+
+    for (const p of sampled('ebpf', 'clusterip')) {
+      expect(p.groupSamples['bpf']).toBeGreaterThan(0);
+      expect(p.groupSamples['nat']).toBe(0);
+      expect(p.stacks.some(([s]) => /bpf_prog_[0-9a-f]{16}_/.test(s))).toBe(true);
+    }
+    for (const p of sampled('nft', 'clusterip')) {
+      expect(p.groupSamples['netfilter']).toBeGreaterThan(0);
+      expect(p.groupSamples['conntrack']).toBeGreaterThan(0);
+      expect(p.groupSamples['nat']).toBeGreaterThan(0);
+      expect(p.groupSamples['bpf']! <= p.groupSamples['netfilter']!).toBe(true);
+    }
+    for (const p of [
+      ...sampled('ebpf', 'pod'),
+      ...sampled('nft', 'pod'),
+      ...sampled('ebpf', 'clusterip'),
+      ...sampled('nft', 'clusterip'),
+    ]) {
+      expect(p.groupSamples['stack']).toBeGreaterThan(0);
+      expect(p.groupSamples['user']).toBeGreaterThan(0);
+      expect(p.samples.counted).toBeGreaterThan(100);
+    }
+    expect(sampled('ebpf', 'clusterip').length + sampled('nft', 'clusterip').length).toBe(4);
+
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('## Kernel time per operation');
+    expect(md).toMatch(/Sampler overhead, same run: throughput .* tcp-crr/);
+    expect(md).toMatch(/nft, 100 services, clusterip against pod, per connection: netfilter \+ conntrack \+ NAT/);
+    expect(readFileSync(join(dir, 'charts', 'flame-tcp-crr-100-ebpf-clusterip.svg'), 'utf8')).toContain('bpf_prog_');
+  });
+});
