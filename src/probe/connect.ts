@@ -6,13 +6,15 @@
 //   node connect.js [--timeout MS] [--udp] [--connect-only] [--send TEXT] HOST:PORT...
 // prints one JSON line per target: {"target","ok","reply"?,"error"?,"ms"}
 //   node connect.js --poll DEADLINE_MS HOST:PORT
-// retries new connections until one is answered and prints {"target","ok","reply","atMs","attempts"},
-// atMs being wall-clock epoch milliseconds with sub-millisecond precision (network-programming
-// latency: the caller compares it with the time its sync started).
+// starts a new connection every millisecond, overlapping, until one is answered, and prints one
+// PollResult line (poll.ts): the send time of the earliest answered attempt on the machine's
+// monotonic clock (network-programming latency: the caller compares it with the time its sync
+// started). SIGTERM stops it early; it still prints what it found.
 
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { parseReply, type ProbeResult } from './reply.js';
+import { pollFirstAnswer } from './poll.js';
 
 export type { ProbeResult } from './reply.js';
 
@@ -76,18 +78,11 @@ async function main(argv: string[]): Promise<void> {
   if (pollMs !== undefined) {
     const t = targets[0]!;
     const at = t.lastIndexOf(':');
-    const deadline = performance.now() + pollMs;
-    let attempts = 0;
-    for (;;) {
-      attempts++;
-      const r = await probeTcp(t.slice(0, at), Number(t.slice(at + 1)), send, Math.min(timeoutMs, 200));
-      if (r.ok || performance.now() > deadline) {
-        process.stdout.write(`${JSON.stringify({ target: t, ...r, atMs: performance.timeOrigin + performance.now(), attempts })}\n`);
-        return;
-      }
-      // A refused or unrouted connection fails fast: pace retries at ~1 ms.
-      await new Promise((res) => setTimeout(res, 1));
-    }
+    const stop = new AbortController();
+    process.once('SIGTERM', () => stop.abort());
+    const r = await pollFirstAnswer(t.slice(0, at), Number(t.slice(at + 1)), { deadlineMs: pollMs, signal: stop.signal });
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.exit(0);
   }
   // Probe concurrently, a bounded number at a time, and print in the order given.
   const results: ProbeResult[] = new Array(targets.length);

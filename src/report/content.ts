@@ -257,17 +257,27 @@ function syncTables(run: RunJson): Block[] {
 
 function programmingLatency(run: RunJson): Block[] {
   if (run.programmingLatency.length === 0) return [];
+  const answered = (p: RunJson['programmingLatency'][number]) => p.samples?.filter((x) => x.ms !== null).length;
   return [
     { kind: 'heading', level: 3, text: 'Network-programming latency' },
     {
       kind: 'para',
-      text: 'From the start of the sync that adds a service to the first connection that service answers.',
+      text: "From the start of the sync that adds a service to the send time of the first new connection that service answers, probed from a client pod with a new connection every millisecond (overlapping: a SYN to a not yet programmed ClusterIP is dropped, not refused); median and bootstrap 95% CI over the repetitions (--proglat-repeat), beside the same syncs' own time.",
     },
     {
       kind: 'table',
-      header: ['backend', 'services', 'ms', 'note'],
-      rows: run.programmingLatency.map((p) => [p.backend, n(p.services), p.ms === null ? 'no answer' : fmt(p.ms), p.note ?? '']),
-      numeric: [false, true, true, false],
+      header: ['backend', 'services', 'median ms', '95% CI', 'answered', 'sync ms', 'latency / sync', 'note'],
+      rows: run.programmingLatency.map((p) => [
+        p.backend,
+        n(p.services),
+        p.ms === null ? 'no answer' : fmt(p.ms),
+        p.ci ? `[${fmt(p.ci.low)}, ${fmt(p.ci.high)}]` : '—',
+        p.samples ? `${answered(p)} of ${p.samples.length}` : '1',
+        p.syncMs === undefined ? '—' : fmt(p.syncMs),
+        p.ms === null || p.syncMs === undefined || p.syncMs <= 0 ? '—' : `${(p.ms / p.syncMs).toFixed(2)}×`,
+        p.note ?? '',
+      ]),
+      numeric: [false, true, true, false, true, true, true, false],
     },
   ];
 }

@@ -94,7 +94,13 @@ export function syncsCsv(run: RunJson): string {
       '',
       '',
       '',
-      p.note ?? (p.ms === null ? 'no answer' : 'complete'),
+      [
+        p.samples && p.ms !== null ? `median of ${p.samples.filter((x) => x.ms !== null).length}` : undefined,
+        p.ci ? `95% CI [${num(p.ci.low)}, ${num(p.ci.high)}] ms` : undefined,
+        p.note ?? (p.ms === null ? 'no answer' : 'complete'),
+      ]
+        .filter((x) => x !== undefined)
+        .join('; '),
       '',
     ]);
   return stringify(rows, {

@@ -124,6 +124,7 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .describe('iterations of the repeated partial-sync benchmark (tinybench) per backend and scale point'),
     ...profileShape(),
     ...pairedShape(),
+    ...programmingShape(),
     out: z.string().default('results').describe('directory under which results/<run-id>/ is written'),
     ...backendOptionsShape,
     kubeProxy: kubeProxyFlag,
@@ -147,6 +148,17 @@ function profileShape() {
         'sample the kernel with perf during each measured window and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); every third repetition runs unsampled to measure the overhead; off by default, its measured overhead on tcp-crr being above 5% here (src/profile/README.md)',
       ),
     profileHz: intInRange(10, 20_000).default(500).describe('perf samples per second per CPU (cpu-clock)'),
+  };
+}
+
+/** The flag of the network-programming latency measurement (src/run/proglat.ts). */
+function programmingShape() {
+  return {
+    proglatRepeat: intInRange(1, 100)
+      .default(5)
+      .describe(
+        'repetitions of the network-programming latency measurement (add a service while a client pod opens a new connection to it every millisecond) per backend and scale point; reported as median and 95% CI',
+      ),
   };
 }
 

@@ -116,6 +116,28 @@ const syncBench = z.object({
   samples: z.array(z.number()),
 });
 
+/** Network-programming latency at one backend and scale point (src/run/proglat.ts): `ms` is the
+ * median over --proglat-repeat repetitions (a single value in runs written before repetitions),
+ * `ci` its bootstrap 95% CI, `syncMs` the median of the same add-a-service syncs' own time. */
+const programmingSample = z.object({
+  ms: z.number().nullable(),
+  syncMs: z.number(),
+  stepMs: z.number().optional(),
+  attempts: z.number(),
+  note: z.string().optional(),
+});
+const programmingLatency = z.object({
+  backend: z.string(),
+  services: z.number(),
+  ms: z.number().nullable(),
+  ci: z.object({ low: z.number(), high: z.number() }).optional(),
+  syncMs: z.number().optional(),
+  samples: z.array(programmingSample).optional(),
+  note: z.string().optional(),
+});
+export type ProgrammingSample = z.infer<typeof programmingSample>;
+export type ProgrammingLatency = z.infer<typeof programmingLatency>;
+
 export const runSchema = z.object({
   schema: z.literal(RUN_SCHEMA),
   runId: z.string(),
@@ -154,9 +176,7 @@ export const runSchema = z.object({
   ),
   profiling: profiling.optional(),
   syncs: z.array(syncRecord),
-  programmingLatency: z.array(
-    z.object({ backend: z.string(), services: z.number(), ms: z.number().nullable(), note: z.string().optional() }),
-  ),
+  programmingLatency: z.array(programmingLatency),
   syncBench: z.array(syncBench),
   cases: z.array(caseResult),
 });

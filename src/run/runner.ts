@@ -224,6 +224,7 @@ async function runScalePoint(r: Running, cases: PlannedCase[]): Promise<void> {
         seed: r.seed,
         workloads: r.workloads,
         syncIterations: flags.syncIterations,
+        proglatRepeat: flags.proglatRepeat,
         say: ctx.say,
         check: ctx.check,
       },

@@ -1,9 +1,9 @@
 import { Bench } from 'tinybench';
 import { systemClock, type Clock } from '../clock.js';
 import type { Exec } from '../exec/index.js';
-import { PROBE_SCRIPT } from '../probe/client.js';
 import { exceededText, sync, type SyncRecord } from '../sync.js';
 import type { BackendEnv } from './backend-sandbox.js';
+import { repeatProgramming, summarizeProgramming } from './proglat.js';
 import type { RunJson, SyncRow } from './results.js';
 import { NS, scaleState, withExtraEndpoint, withExtraService } from './services.js';
 import type { ClusterState } from '../model/types.js';
@@ -12,8 +12,9 @@ import type { Workload } from '../../workloads/types.js';
 
 // Sync timing at one scale point, per backend: a full sync of N services (from empty tables), read
 // back outside the timed region; partial syncs (add a service, add an endpoint, remove the service);
-// network-programming latency (from the start of the sync that adds a service to the first
-// connection it answers, polled from a client pod); then the add-a-service sync repeated under
+// network-programming latency (from the start of the sync that adds a service to the first new
+// connection it answers, probed every millisecond from a client pod, repeated: proglat.ts); then
+// the add-a-service sync repeated under
 // tinybench for its statistics. Leaves the N-service state installed for the cases.
 
 type Out = Pick<RunJson, 'syncs' | 'programmingLatency' | 'syncBench'>;
@@ -30,7 +31,9 @@ export interface ScaleOptions {
   syncIterations: number;
   say: (l: string) => void;
   check: () => void;
-  /** Waits for the latency poller to start, and timestamps the sync it times. */
+  /** Repetitions of the network-programming latency measurement. */
+  proglatRepeat: number;
+  /** Waits for the latency prober to start, and timestamps the syncs it times. */
   clock?: Clock;
 }
 
@@ -107,37 +110,29 @@ async function fullSync({ exec, env, o, out, row }: Step, state: ClusterState): 
 
 type Added = ReturnType<typeof withExtraService> & { record: SyncRecord };
 
-/** Adds a service, measuring network-programming latency around it: from the start of the sync to
- * the first connection it answers, polled from a client pod. */
+/** Adds a service, measuring network-programming latency around it (proglat.ts), --proglat-repeat
+ * times: between repetitions the service is removed again by an untimed sync. The first
+ * repetition's sync is the scale point's add-service row; the added service stays installed. */
 async function addServiceTimed({ exec, env, o, out, row }: Step, state: ClusterState): Promise<Added> {
   const { backend, target } = env;
   const { plan } = env.sandbox;
   const clock = o.clock ?? systemClock;
-  const client = plan.pods.find((p) => p.kind === 'client')!.netns;
+  const netns = plan.pods.find((p) => p.kind === 'client')!.netns;
   const added = withExtraService(state, plan, 'added');
-  const poller = exec.start({ netns: client, argv: [process.execPath, PROBE_SCRIPT, '--poll', '30000', `${added.service.clusterIP}:80`] });
-  await clock.sleep(200); // let the poller start polling before the sync begins
-  const t0 = clock.now();
-  const add = await sync(backend, target, state, added.state);
-  out.syncs.push(row('add-service', add.record));
-  const polled = await poller.exited;
-  try {
-    const p = JSON.parse(polled.stdout) as { ok: boolean; atMs: number; attempts: number };
-    out.programmingLatency.push({
-      backend: env.label ?? backend.name,
-      services: o.services,
-      ms: p.ok ? p.atMs - t0 : null,
-      note: p.ok ? `${p.attempts} attempts` : 'never answered within 30 s',
-    });
-  } catch {
-    out.programmingLatency.push({
-      backend: env.label ?? backend.name,
-      services: o.services,
-      ms: null,
-      note: `poller failed: ${polled.stderr.trim()}`,
-    });
-  }
-  return { ...added, record: add.record };
+  const { samples, first } = await repeatProgramming(
+    exec,
+    clock,
+    { netns, target: `${added.service.clusterIP}:80`, repeat: o.proglatRepeat },
+    async () => (await sync(backend, target, state, added.state)).record,
+    () => sync(backend, target, added.state, state),
+  );
+  out.syncs.push(row('add-service', first));
+  const pl = summarizeProgramming(env.label ?? backend.name, o.services, samples, o.seed);
+  out.programmingLatency.push(pl);
+  o.say(
+    `${env.label ?? backend.name} @${o.services}: network-programming latency ${pl.ms === null ? `not measured (${pl.note ?? 'no answer'})` : `${pl.ms.toFixed(1)} ms${pl.ci ? ` [${pl.ci.low.toFixed(1)}, ${pl.ci.high.toFixed(1)}]` : ''}`} over ${samples.length} repetitions, the same syncs ${pl.syncMs?.toFixed(1) ?? '?'} ms`,
+  );
+  return { ...added, record: first };
 }
 
 /** Adds an endpoint to a filler (or to the added service when there are no fillers), then goes

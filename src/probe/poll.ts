@@ -1,0 +1,146 @@
+import { Socket } from 'node:net';
+
+// Network-programming latency, measured from inside a pod: new TCP connections to a Service's
+// address, one started every `everyMs` without waiting for earlier ones, each timestamped just
+// before its connect() (the SYN leaves inside that system call). The answer is the send time of
+// the earliest attempt that was answered.
+//
+// Why attempts overlap instead of following each other: a SYN to a ClusterIP that has no rules yet
+// is dropped, not refused. The sandbox's node routes it to the external namespace, which forwards
+// nothing; kube-proxy's nftables mode drops traffic to unallocated ClusterIPs on purpose
+// ("cluster-ips-check" chain); nothing sends a RST or an ICMP error. A single prober must therefore
+// wait out each attempt's timeout before trying again, which quantises the result to that timeout.
+// Faking an answer for the unprogrammed address (a reject rule) would change the ruleset being
+// measured and would not reach eBPF's socket-level rewrite (it happens in connect(), before any
+// packet exists), so the prober overlaps attempts instead.
+//
+// Why each attempt lives less than a second: an unanswered SYN is retransmitted after the initial
+// RTO of 1 s (RFC 6298 §2, the kernel's TCP_TIMEOUT_INIT). A retransmission sent after the rules
+// appeared could be answered and credit the old attempt's send time. Closing every attempt before
+// its first retransmission means an answered attempt was answered to its one and only SYN.
+//
+// Why the new connections do not pollute the measurement: each attempt is a fresh socket on a new
+// ephemeral port (Linux hands out consecutive ports per destination, RFC 6056 algorithm 4), so a
+// stale conntrack entry left by an earlier, dropped attempt (SYN_SENT, bound to no NAT) can only
+// hold back an attempt that reuses its exact 4-tuple: that one attempt, never the next. Answered
+// connections are closed with RST (no TIME_WAIT on either side, as the workloads' clients do).
+// eBPF's connect-time rewrite looks at each socket once, in its own connect(): an attempt started
+// before the map update is never rewritten and simply stays unanswered.
+
+/** CLOCK_MONOTONIC in milliseconds: one clock for every process on the machine (unlike
+ * performance.timeOrigin, which is each process's own wall-clock reading at its start), so the
+ * caller's sync start and this prober's send times compare directly. */
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+export interface PollOptions {
+  /** Start a new attempt this often. */
+  everyMs?: number;
+  /** Close an unanswered attempt after this long (below the 1 s initial RTO). */
+  attemptMs?: number;
+  /** Give up this long after the first attempt. */
+  deadlineMs?: number;
+  /** After the first answer, wait this long for earlier attempts' answers still on their way. */
+  settleMs?: number;
+  /** Stops polling early (SIGTERM in the script): the result says no attempt was answered. */
+  signal?: AbortSignal;
+}
+
+export interface PollResult {
+  target: string;
+  ok: boolean;
+  /** Monotonic send time of the earliest answered attempt. */
+  sentAtMs?: number;
+  /** Monotonic send time of the attempt before it: the rules appeared in (previous, sentAt]. */
+  previousSentAtMs?: number;
+  /** SYN to established of the earliest answered attempt. */
+  connectMs?: number;
+  /** Monotonic send time of the first attempt: the caller checks it preceded what it times. */
+  firstSentAtMs: number;
+  attempts: number;
+  /** Attempts refused or unreachable at once (RST, ICMP error) rather than left unanswered. */
+  failedFast: number;
+  /** The largest number of attempts in flight at once. */
+  maxInFlight: number;
+  error?: string;
+}
+
+export function pollFirstAnswer(host: string, port: number, o: PollOptions = {}): Promise<PollResult> {
+  const everyMs = o.everyMs ?? 1;
+  const attemptMs = o.attemptMs ?? 500;
+  const deadlineMs = o.deadlineMs ?? 30_000;
+  const settleMs = o.settleMs ?? 20;
+  const target = `${host}:${port}`;
+  const sent: number[] = [];
+  const answered: { sentAt: number; connectMs: number }[] = [];
+  const open = new Set<Socket>();
+  let failedFast = 0;
+  let maxInFlight = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  return new Promise((resolve) => {
+    const finish = (error?: string) => {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      for (const s of open) s.destroy();
+      open.clear();
+      const base = { target, firstSentAtMs: sent[0] ?? monotonicMs(), attempts: sent.length, failedFast, maxInFlight };
+      const best = answered.sort((a, b) => a.sentAt - b.sentAt)[0];
+      if (!best) return resolve({ ...base, ok: false, error: error ?? 'no attempt answered' });
+      const i = sent.indexOf(best.sentAt);
+      resolve({
+        ...base,
+        ok: true,
+        sentAtMs: best.sentAt,
+        ...(i > 0 ? { previousSentAtMs: sent[i - 1]! } : {}),
+        connectMs: best.connectMs,
+      });
+    };
+    const attempt = () => {
+      const sock = new Socket();
+      let closed = false;
+      open.add(sock);
+      maxInFlight = Math.max(maxInFlight, open.size);
+      const sentAt = monotonicMs();
+      sent.push(sentAt);
+      const close = (rst: boolean) => {
+        if (closed) return;
+        closed = true;
+        clearTimeout(expiry);
+        open.delete(sock);
+        if (rst) sock.resetAndDestroy();
+        else sock.destroy();
+      };
+      const expiry = setTimeout(() => close(false), attemptMs);
+      sock.once('connect', () => {
+        answered.push({ sentAt, connectMs: monotonicMs() - sentAt });
+        close(true);
+        if (answered.length === 1) {
+          clearTimeout(timer);
+          timer = setTimeout(finish, settleMs);
+        }
+      });
+      sock.on('error', () => {
+        if (closed) return;
+        failedFast++;
+        close(false);
+      });
+      sock.connect({ host, port });
+    };
+    const start = monotonicMs();
+    let next = start;
+    // libuv's timers have millisecond granularity: each tick starts every attempt that is due, so
+    // the average pace holds even when a tick comes late.
+    const tick = () => {
+      if (stopped || answered.length > 0) return;
+      const now = monotonicMs();
+      if (now - start > deadlineMs) return finish(`no attempt answered within ${deadlineMs} ms`);
+      for (let k = 0; next <= now && k < 5; k++, next += everyMs) attempt();
+      if (next <= now) next = now + everyMs; // far behind (a stalled loop): no burst
+      timer = setTimeout(tick, Math.max(1, next - monotonicMs()));
+    };
+    o.signal?.addEventListener('abort', () => finish('stopped before any attempt was answered'));
+    tick();
+  });
+}
