@@ -32,6 +32,23 @@ describe('summarizeProgramming', () => {
     expect(summarizeProgramming('x', 1, [sample(4)], 1).ci).toBeUndefined();
   });
 
+  it('flags answered repetitions whose attempt spacing was worse than 3 ms', () => {
+    const p = summarizeProgramming(
+      'nft',
+      1000,
+      [
+        { ...sample(12), stepMs: 1.1 },
+        { ...sample(9), stepMs: 7.25 },
+        { ...sample(11), stepMs: 4 },
+      ],
+      1,
+    );
+    expect(p.note).toBe(
+      "2 of 3 answered repetitions resolved worse than 3 ms (prober's attempt spacing up to 7.3 ms: its event loop stalled)",
+    );
+    expect(summarizeProgramming('nft', 1000, [{ ...sample(12), stepMs: 2.9 }], 1).note).toBeUndefined();
+  });
+
   it('fits run.json’s schema, as do entries written before repetitions', () => {
     const entry = summarizeProgramming('nft', 10, [sample(1), sample(2)], 1);
     const shape = runSchema.shape.programmingLatency;

@@ -20,6 +20,14 @@ export interface ProbeWait {
 
 export const DEFAULT_PROBE_WAIT: ProbeWait = { startMs: 200, answerMs: 3000 };
 
+/** The prober runs under SCHED_FIFO priority 1 (chrt(1)): its resolution is the spacing of its
+ * attempts, and a normal-priority process on a loaded machine waits for the CPU behind every
+ * runnable task of its runqueue at each 1 ms timer (sched(7): a runnable real-time thread preempts
+ * any SCHED_OTHER one at once). Priority 1 is the lowest real-time priority; the kernel's
+ * real-time throttling (sched_rt_runtime_us, 95% by default) still leaves the CPU to others if the
+ * prober ever spun, and it spends most of each millisecond asleep. */
+export const PROBER_PRIORITY = ['chrt', '--fifo', '1'] as const;
+
 /** One timed sync with the prober running: the sample, and the sync's record. `late` when the
  * prober had not started before the sync did (the caller repeats with a longer start wait). */
 export async function timeProgramming(
@@ -30,7 +38,7 @@ export async function timeProgramming(
 ): Promise<{ sample: ProgrammingSample; record: SyncRecord; late: boolean }> {
   const wait = o.wait ?? DEFAULT_PROBE_WAIT;
   // The prober's own deadline only guards against a parent that died; the parent stops it.
-  const poller = exec.start({ netns: o.netns, argv: [process.execPath, PROBE_SCRIPT, '--poll', '600000', o.target] });
+  const poller = exec.start({ netns: o.netns, argv: [...PROBER_PRIORITY, process.execPath, PROBE_SCRIPT, '--poll', '600000', o.target] });
   let record: SyncRecord;
   let t0: number;
   try {
@@ -105,6 +113,10 @@ function toSample(stdout: string, stderr: string, t0: number, record: SyncRecord
   };
 }
 
+/** A sample whose answered attempt came more than this long after the attempt before it is
+ * flagged: the rules appeared somewhere in that gap, so the sample's resolution is the gap. */
+export const COARSE_STEP_MS = 3;
+
 /** The repetitions of one backend and scale point as run.json keeps them: the median of the
  * answered ones with its bootstrap 95% CI (seeded with the run's seed), the syncs' median, every
  * sample, and a note when some or all went unanswered. */
@@ -112,12 +124,18 @@ export function summarizeProgramming(backend: string, services: number, samples:
   const answered = samples.flatMap((s) => (s.ms === null ? [] : [s.ms]));
   const unanswered = samples.filter((s) => s.ms === null);
   const notes = [...new Set(unanswered.map((s) => s.note ?? 'no answer'))];
-  const note =
+  const coarse = samples.filter((s) => s.ms !== null && (s.stepMs ?? 0) > COARSE_STEP_MS);
+  const parts = [
     answered.length === 0
       ? (notes[0] ?? 'not measured')
       : unanswered.length > 0
         ? `${unanswered.length} of ${samples.length} repetitions unanswered: ${notes.join('; ')}`
-        : undefined;
+        : undefined,
+    coarse.length > 0
+      ? `${coarse.length} of ${answered.length} answered repetitions resolved worse than ${COARSE_STEP_MS} ms (prober's attempt spacing up to ${Math.max(...coarse.map((s) => s.stepMs!)).toFixed(1)} ms: its event loop stalled)`
+      : undefined,
+  ].filter((x) => x !== undefined);
+  const note = parts.length > 0 ? parts.join('; ') : undefined;
   const syncMs = samples.length > 0 ? median(samples.map((s) => s.syncMs)) : undefined;
   if (answered.length === 0)
     return { backend, services, ms: null, samples, ...(syncMs === undefined ? {} : { syncMs }), ...(note ? { note } : {}) };
