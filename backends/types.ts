@@ -70,6 +70,11 @@ export interface Applied {
   /** Milliseconds per named phase of the apply, in the order they ran (nft: list,
    * read-elements, stale-delete, apply). */
   phases?: Record<string, number>;
+  /** performance.now() when the step that makes the new rules take effect began: the spawn of the
+   * process whose transaction commits them (nft -f, iptables-restore), or the in-process map update.
+   * The rules take effect between this moment and the apply's end (network-programming latency
+   * compares with both). Unset when no single step commits the sync. */
+  commitAt?: number;
 }
 
 /** A time-budgeted apply that stopped: at its budget, or earlier when the pace of the commands

@@ -13,6 +13,8 @@ export interface SyncRecord {
   /** Milliseconds per phase: `render`, then the backend's own (nft: list, read-elements,
    * stale-delete, apply); a backend without phases has render and apply. */
   phases: Record<string, number>;
+  /** Milliseconds from the sync's start to the start of its committing step (Applied.commitAt). */
+  commitStartMs?: number;
 }
 
 /** Renders and applies one sync (full when `prev` is undefined), timing each half. Read-back is
@@ -38,6 +40,7 @@ export async function sync<P>(
       size: rendered.size,
       commands: applied.commands,
       phases: { render: t1 - t0, ...(applied.phases ?? { apply: t2 - t1 }) },
+      ...(applied.commitAt === undefined ? {} : { commitStartMs: applied.commitAt - t0 }),
       ...(applied.exceeded ? { exceeded: applied.exceeded } : {}),
     },
   };

@@ -117,8 +117,10 @@ export const ebpf: Backend<EbpfPayload> = {
     const fresh = !isLoaded(p);
     // tc attaches in its own process while this one writes the maps.
     const { loaded, attached: tc } = fresh ? load(t, p) : { loaded: Promise.resolve(), attached: Promise.resolve(0) };
+    let commitAt: number;
     try {
       await loaded;
+      commitAt = performance.now();
       await t.exec.alter(
         async () =>
           withMap(mapPin(p, 'svc_map'), (fd) => {
@@ -136,7 +138,7 @@ export const ebpf: Backend<EbpfPayload> = {
       await tc.catch(() => {}); // never leave tc running past a failed update
       throw e;
     }
-    return { commands: await tc };
+    return { commands: await tc, commitAt };
   },
 
   async readBack(t, { payload }) {

@@ -30,10 +30,11 @@ export const iptablesRestore: Backend<RenderResult> = {
     await t.exec
       .run({ netns: t.netns, argv: [tools.restore, '-w', '--test', '--noflush'], stdin: filter })
       .catch((e) => restoreError(e, filter, tools.restore));
+    const commitAt = performance.now();
     await t.exec
       .run({ netns: t.netns, argv: [tools.restore, '-w', '--noflush', '--counters'], stdin: r.payload })
       .catch((e) => restoreError(e, r.payload, tools.restore));
-    return { commands: commands + 2 };
+    return { commands: commands + 2, commitAt };
   },
 
   readBack: (t, { payload: r }) => readBackRuleset(t, r.desired),

@@ -84,9 +84,11 @@ export async function applySync(t: NodeTarget, rendered: Rendered<RenderResult>,
   const stale = staleObjects(r, listing);
   const script =
     (fixes.length > 0 ? `${fixes.join('\n')}\n` : '') + r.script + (stale.lines.length > 0 ? `${stale.lines.join('\n')}\n` : '');
+  let commitAt: number | undefined;
   await timed('apply', async () => {
     if (script === '') return;
     commands++;
+    commitAt = performance.now();
     await runNft(['nft', '-f', '-'], script);
   });
   // proxier.go: a listed chain that is not active is flushed now and recorded with this sync's start.
@@ -97,7 +99,7 @@ export async function applySync(t: NodeTarget, rendered: Rendered<RenderResult>,
     chains: [...r.activeChains, ...mem.staleChains.keys()],
     sets: [...r.elements.keys(), ...r.activeAffinitySets, ...listing.sets.filter((s) => !staleSets.has(s) && !r.activeAffinitySets.has(s))],
   };
-  return { commands, phases };
+  return { commands, phases, ...(commitAt === undefined ? {} : { commitAt }) };
 }
 
 /** The separate transaction at the start of a sync: `delete chain` of chains flushed ≥ 1 s ago.

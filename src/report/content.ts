@@ -262,22 +262,23 @@ function programmingLatency(run: RunJson): Block[] {
     { kind: 'heading', level: 3, text: 'Network-programming latency' },
     {
       kind: 'para',
-      text: "From the start of the sync that adds a service to the send time of the first new connection that service answers, probed from a client pod with a new connection every millisecond (overlapping: a SYN to a not yet programmed ClusterIP is dropped, not refused); median and bootstrap 95% CI over the repetitions (--proglat-repeat), beside the same syncs' own time.",
+      text: "From the start of the sync that adds a service to the send time of the first new connection that service answers, probed from a client pod with a new connection every millisecond (overlapping: a SYN to a not yet programmed ClusterIP is dropped, not refused); median and bootstrap 95% CI over the repetitions (--proglat-repeat), beside the same syncs' own time. The rules take effect at the commit of the sync's last transaction, which begins at 'commit step from' (the spawn of nft -f or iptables-restore, or eBPF's map update) and ends at the latest when the sync returns: the latency belongs between the two.",
     },
     {
       kind: 'table',
-      header: ['backend', 'services', 'median ms', '95% CI', 'answered', 'sync ms', 'latency / sync', 'note'],
+      header: ['backend', 'services', 'median ms', '95% CI', 'answered', 'commit step from ms', 'sync ms', 'latency / sync', 'note'],
       rows: run.programmingLatency.map((p) => [
         p.backend,
         n(p.services),
         p.ms === null ? 'no answer' : fmt(p.ms),
         p.ci ? `[${fmt(p.ci.low)}, ${fmt(p.ci.high)}]` : '—',
         p.samples ? `${answered(p)} of ${p.samples.length}` : '1',
+        p.commitStartMs === undefined ? '—' : fmt(p.commitStartMs),
         p.syncMs === undefined ? '—' : fmt(p.syncMs),
         p.ms === null || p.syncMs === undefined || p.syncMs <= 0 ? '—' : `${(p.ms / p.syncMs).toFixed(2)}×`,
         p.note ?? '',
       ]),
-      numeric: [false, true, true, false, true, true, true, false],
+      numeric: [false, true, true, false, true, true, true, true, false],
     },
   ];
 }

@@ -155,7 +155,7 @@ function syncCost(run: RunJson): Finding {
       parts.push(
         pl.ms === null
           ? `network-programming latency not measured (${pl.note ?? 'no answer'})`
-          : `network-programming latency ${ms(pl.ms)}${pl.ci ? ` [${fmt(pl.ci.low)}, ${fmt(pl.ci.high)}] (median of ${pl.samples?.filter((x) => x.ms !== null).length} repetitions)` : ''}${pl.syncMs === undefined ? '' : ` against ${ms(pl.syncMs)} for those add-a-service syncs`}`,
+          : `network-programming latency ${ms(pl.ms)}${pl.ci ? ` [${fmt(pl.ci.low)}, ${fmt(pl.ci.high)}] (median of ${pl.samples?.filter((x) => x.ms !== null).length} repetitions)` : ''}${pl.syncMs === undefined ? '' : ` against ${ms(pl.syncMs)} for those add-a-service syncs${pl.commitStartMs === undefined ? '' : `, whose committing step began ${ms(pl.commitStartMs)} in`}`}`,
       );
     const b = run.syncBench.find((x) => x.backend === backend && x.services === services);
     if (b) parts.push(`add-a-service sync repeated ${b.samples.length}×: median ${ms(b.p50)} (min ${ms(b.min)}, max ${ms(b.max)})`);

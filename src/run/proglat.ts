@@ -97,7 +97,11 @@ function toSample(stdout: string, stderr: string, t0: number, record: SyncRecord
       late: false,
     };
   }
-  const base = { syncMs: record.totalMs, attempts: p.attempts };
+  const base = {
+    syncMs: record.totalMs,
+    ...(record.commitStartMs === undefined ? {} : { commitStartMs: record.commitStartMs }),
+    attempts: p.attempts,
+  };
   if (p.firstSentAtMs > t0) return { sample: { ...base, ms: null, note: 'the prober started after the sync' }, late: true };
   if (!p.ok || p.sentAtMs === undefined) return { sample: { ...base, ms: null, note: p.error ?? 'no attempt answered' }, late: false };
   // Nothing forwards to the new address before its sync: an answer to an earlier attempt means
@@ -137,15 +141,19 @@ export function summarizeProgramming(backend: string, services: number, samples:
   ].filter((x) => x !== undefined);
   const note = parts.length > 0 ? parts.join('; ') : undefined;
   const syncMs = samples.length > 0 ? median(samples.map((s) => s.syncMs)) : undefined;
-  if (answered.length === 0)
-    return { backend, services, ms: null, samples, ...(syncMs === undefined ? {} : { syncMs }), ...(note ? { note } : {}) };
+  const commits = samples.flatMap((s) => (s.commitStartMs === undefined ? [] : [s.commitStartMs]));
+  const times = {
+    ...(syncMs === undefined ? {} : { syncMs }),
+    ...(commits.length > 0 ? { commitStartMs: median(commits) } : {}),
+  };
+  if (answered.length === 0) return { backend, services, ms: null, samples, ...times, ...(note ? { note } : {}) };
   const ci = bootstrapCI(answered, { seed });
   return {
     backend,
     services,
     ms: ci.estimate,
     ...(ci.degenerate ? {} : { ci: { low: ci.low, high: ci.high } }),
-    ...(syncMs === undefined ? {} : { syncMs }),
+    ...times,
     samples,
     ...(note ? { note } : {}),
   };

@@ -122,6 +122,8 @@ const syncBench = z.object({
 const programmingSample = z.object({
   ms: z.number().nullable(),
   syncMs: z.number(),
+  /** The sync's start to the start of its committing step (SyncRecord.commitStartMs). */
+  commitStartMs: z.number().optional(),
   stepMs: z.number().optional(),
   attempts: z.number(),
   note: z.string().optional(),
@@ -132,6 +134,8 @@ const programmingLatency = z.object({
   ms: z.number().nullable(),
   ci: z.object({ low: z.number(), high: z.number() }).optional(),
   syncMs: z.number().optional(),
+  /** Median of the samples' commitStartMs: the rules take effect between it and syncMs. */
+  commitStartMs: z.number().optional(),
   samples: z.array(programmingSample).optional(),
   note: z.string().optional(),
 });
