@@ -59,7 +59,17 @@ describe.runIf(isRoot)('network-programming latency', { timeout: 120_000 }, () =
     });
     // --echo prints each added rule once committed: when this process reads it bounds the commit.
     let onEcho: (() => void) | undefined;
-    nft.stdout!.on('data', (d: Buffer) => d.toString().includes('dnat to') && onEcho?.());
+    // A chunk of nft's output may end inside an echoed rule: count the rules in all of it.
+    let echoedText = '';
+    let echoes = 0;
+    nft.stdout!.on('data', (d: Buffer) => {
+      echoedText += d.toString();
+      const n = echoedText.split('dnat to').length - 1;
+      if (n > echoes) {
+        echoes = n;
+        onEcho?.();
+      }
+    });
     const nftExited = new Promise((r) => nft.on('exit', r));
     nft.stdin!.write(`add table ip ${TABLE}\nadd chain ip ${TABLE} pre { type nat hook prerouting priority dstnat; }\n`);
     for (
