@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkStructure, IN_PROGRESS, inProgressOwner, longFunctions, MAX_FUNCTION_LINES } from './check-structure.js';
+import { checkStructure, longFunctions, MAX_FUNCTION_LINES } from './check-structure.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 
@@ -12,7 +12,7 @@ function fn(name: string, bodyLines: number, line = (i: number) => `  x += ${i};
 
 describe('check-structure', () => {
   it(`finds no function over ${MAX_FUNCTION_LINES} lines in src/ and backends/ (pure data tables aside)`, () => {
-    const failing = checkStructure(root).filter((f) => !inProgressOwner(f));
+    const failing = checkStructure(root);
     expect(failing.map((f) => `${f.file}:${f.line} ${f.name} (${f.lines} lines): split it into named steps`)).toEqual([]);
   });
 
@@ -36,16 +36,5 @@ describe('check-structure', () => {
     expect(longFunctions('t.ts', computed).map((f) => f.name)).toEqual(['computed']);
     const withStatement = fn('withStatement', 90, (i) => (i === 0 ? '  const k = 1; return [' : i === 89 ? '  ];' : `    ${i},`));
     expect(longFunctions('t.ts', withStatement).map((f) => f.name)).toEqual(['withStatement']);
-  });
-
-  // Whichever entry the list holds now (it shrinks as splits land): a folder ('dir/*') or 'path:name'.
-  const entry = [...IN_PROGRESS][0];
-  it.runIf(entry !== undefined)('allows the in-progress functions only by folder, or by file and name', () => {
-    const [key, owner] = entry!;
-    const at = key.lastIndexOf(':');
-    const [file, name] = key.endsWith('/*') ? [`${key.slice(0, -1)}x.ts`, 'f'] : [key.slice(0, at), key.slice(at + 1)];
-    expect(inProgressOwner({ file, name, line: 1, lines: 99 })).toBe(owner);
-    expect(inProgressOwner({ file: `elsewhere/${file}`, name, line: 1, lines: 99 })).toBeUndefined();
-    if (!key.endsWith('/*')) expect(inProgressOwner({ file, name: `${name}Other`, line: 1, lines: 99 })).toBeUndefined();
   });
 });

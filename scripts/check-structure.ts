@@ -22,13 +22,6 @@ import ts from 'typescript';
 export const MAX_FUNCTION_LINES = 80;
 export const CHECKED_FOLDERS = ['src', 'backends'];
 
-/**
- * Functions other helpers are splitting while this check lands (issue 17). Each entry is
- * "path:function name". TEMPORARY: the integrator removes this list once their splits are on main;
- * nothing else belongs here (data tables need no entry).
- */
-export const IN_PROGRESS: ReadonlyMap<string, string> = new Map([['backends/nft/*', 'h-nft']]);
-
 export interface LongFunction {
   file: string; // relative to the repository root, with '/'
   name: string;
@@ -135,16 +128,6 @@ export function longFunctions(file: string, text: string, max = MAX_FUNCTION_LIN
   return found;
 }
 
-/** The entry of IN_PROGRESS that covers this function, if any. */
-export function inProgressOwner(fn: LongFunction): string | undefined {
-  for (const [key, owner] of IN_PROGRESS) {
-    const at = key.lastIndexOf(':');
-    if (key.endsWith('/*') && fn.file.startsWith(key.slice(0, -1))) return owner;
-    if (at > 0 && key.slice(0, at) === fn.file && key.slice(at + 1) === fn.name) return owner;
-  }
-  return undefined;
-}
-
 /** All long functions of the checked folders under `root`. */
 export function checkStructure(root: string): LongFunction[] {
   return sourceFiles(root, CHECKED_FOLDERS).flatMap((path) =>
@@ -161,14 +144,9 @@ export function repoRoot(): string {
 
 function main(): void {
   const all = checkStructure(repoRoot());
-  for (const fn of all) {
-    const owner = inProgressOwner(fn);
-    const note = owner ? `  (being split by ${owner}; allowed for now)` : '';
-    process.stdout.write(`${fn.file}:${fn.line} ${fn.name}: ${fn.lines} lines${note}\n`);
-  }
-  const failing = all.filter((fn) => !inProgressOwner(fn));
-  process.stderr.write(`check-structure: ${all.length} function(s) over ${MAX_FUNCTION_LINES} lines, ${failing.length} not allowed\n`);
-  process.exitCode = failing.length > 0 ? 1 : 0;
+  for (const fn of all) process.stdout.write(`${fn.file}:${fn.line} ${fn.name}: ${fn.lines} lines\n`);
+  process.stderr.write(`check-structure: ${all.length} function(s) over ${MAX_FUNCTION_LINES} lines\n`);
+  process.exitCode = all.length > 0 ? 1 : 0;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

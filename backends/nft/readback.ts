@@ -162,85 +162,102 @@ export interface DiffOptions {
  * when they agree. Lines start with the object they concern ("chain X: …", "map Y: …").
  */
 export function diff(desired: TableDesc, installed: TableDesc, opts: DiffOptions = {}): string[] {
-  const max = opts.max ?? Infinity;
-  const out: string[] = [];
-  const add = (line: string): boolean => {
-    if (out.length < max) out.push(line);
-    return out.length < max;
-  };
-
+  const out = new DiffSink(opts.max ?? Infinity);
   if (desired.comment !== undefined && installed.comment !== undefined && desired.comment !== installed.comment) {
-    add(`table: comment ${JSON.stringify(installed.comment)}, want ${JSON.stringify(desired.comment)}`);
+    out.add(`table: comment ${JSON.stringify(installed.comment)}, want ${JSON.stringify(desired.comment)}`);
   }
+  diffChains(desired, installed, out);
+  diffSets(desired, installed, out);
+  return out.lines;
+}
 
+/** Collects difference lines up to a maximum. */
+class DiffSink {
+  readonly lines: string[] = [];
+  constructor(private readonly max: number) {}
+  get full(): boolean {
+    return this.lines.length >= this.max;
+  }
+  add(line: string): void {
+    if (!this.full) this.lines.push(line);
+  }
+}
+
+/** Chains: missing, unexpected, base-chain properties, comments, rule counts and rule targets. */
+function diffChains(desired: TableDesc, installed: TableDesc, out: DiffSink): void {
   for (const [name, want] of desired.chains) {
-    if (out.length >= max) return out;
+    if (out.full) return;
     const have = installed.chains.get(name);
     if (have === undefined) {
-      add(`chain ${name}: missing`);
+      out.add(`chain ${name}: missing`);
       continue;
     }
     const wb = want.base === undefined ? 'regular chain' : baseText(want.base);
     const hb = have.base === undefined ? 'regular chain' : baseText(have.base);
-    if (wb !== hb) add(`chain ${name}: is ${hb}, want ${wb}`);
+    if (wb !== hb) out.add(`chain ${name}: is ${hb}, want ${wb}`);
     if (want.comment !== undefined && have.comment !== undefined && want.comment !== have.comment) {
-      add(`chain ${name}: comment ${JSON.stringify(have.comment)}, want ${JSON.stringify(want.comment)}`);
+      out.add(`chain ${name}: comment ${JSON.stringify(have.comment)}, want ${JSON.stringify(want.comment)}`);
     }
     if (want.rules.length !== have.rules.length) {
-      add(`chain ${name}: ${have.rules.length} rules, want ${want.rules.length}`);
+      out.add(`chain ${name}: ${have.rules.length} rules, want ${want.rules.length}`);
       continue;
     }
     for (let i = 0; i < want.rules.length; i++) {
       const wt = ruleTargets(want.rules[i] as string).join(', ');
       const ht = ruleTargets(have.rules[i] as string).join(', ');
-      if (wt !== ht) add(`chain ${name}: rule ${i + 1} jumps to [${ht}], want [${wt}] (${want.rules[i]})`);
+      if (wt !== ht) out.add(`chain ${name}: rule ${i + 1} jumps to [${ht}], want [${wt}] (${want.rules[i]})`);
     }
   }
   for (const name of installed.chains.keys()) {
-    if (out.length >= max) return out;
-    if (!desired.chains.has(name)) add(`chain ${name}: unexpected`);
+    if (out.full) return;
+    if (!desired.chains.has(name)) out.add(`chain ${name}: unexpected`);
   }
+}
 
+/** Sets and maps: missing, unexpected, kind, type, flags, timeout and (unless dynamic) elements. */
+function diffSets(desired: TableDesc, installed: TableDesc, out: DiffSink): void {
   for (const [name, want] of desired.sets) {
-    if (out.length >= max) return out;
+    if (out.full) return;
     const have = installed.sets.get(name);
     const label = `${want.kind} ${name}`;
     if (have === undefined) {
-      add(`${label}: missing`);
+      out.add(`${label}: missing`);
       continue;
     }
-    if (have.kind !== want.kind) add(`${label}: is a ${have.kind}`);
+    if (have.kind !== want.kind) out.add(`${label}: is a ${have.kind}`);
     const wType = want.map === undefined ? want.type : `${want.type} : ${want.map}`;
     const hType = have.map === undefined ? have.type : `${have.type} : ${have.map}`;
-    if (wType !== hType) add(`${label}: type ${hType}, want ${wType}`);
+    if (wType !== hType) out.add(`${label}: type ${hType}, want ${wType}`);
     // nft 1.0.6 leaves "dynamic" out of JSON set flags (schema.ts).
-    const wf = want.flags
-      .filter((f) => f !== 'dynamic')
-      .sort()
-      .join(',');
-    const hf = have.flags
-      .filter((f) => f !== 'dynamic')
-      .sort()
-      .join(',');
-    if (wf !== hf) add(`${label}: flags [${hf}], want [${wf}]`);
-    if (want.timeout !== have.timeout) add(`${label}: timeout ${have.timeout ?? 'none'}, want ${want.timeout ?? 'none'}`);
+    const flagsText = (flags: readonly string[]) =>
+      flags
+        .filter((f) => f !== 'dynamic')
+        .sort()
+        .join(',');
+    const wf = flagsText(want.flags);
+    const hf = flagsText(have.flags);
+    if (wf !== hf) out.add(`${label}: flags [${hf}], want [${wf}]`);
+    if (want.timeout !== have.timeout) out.add(`${label}: timeout ${have.timeout ?? 'none'}, want ${want.timeout ?? 'none'}`);
     if (want.flags.includes('dynamic')) continue; // elements come from the datapath
-    for (const [key, value] of want.elements) {
-      if (out.length >= max) return out;
-      const got = have.elements.get(key);
-      if (got === undefined) add(`${label}: missing element ${elemText(key, value)}`);
-      else if (got !== value) add(`${label}: element ${key} maps to ${got}, want ${value}`);
-    }
-    for (const [key, value] of have.elements) {
-      if (out.length >= max) return out;
-      if (!want.elements.has(key)) add(`${label}: unexpected element ${elemText(key, value)}`);
-    }
+    diffElements(label, want.elements, have.elements, out);
   }
   for (const [name, have] of installed.sets) {
-    if (out.length >= max) return out;
-    if (!desired.sets.has(name)) add(`${have.kind} ${name}: unexpected`);
+    if (out.full) return;
+    if (!desired.sets.has(name)) out.add(`${have.kind} ${name}: unexpected`);
   }
-  return out;
+}
+
+function diffElements(label: string, want: ReadonlyMap<string, string>, have: ReadonlyMap<string, string>, out: DiffSink): void {
+  for (const [key, value] of want) {
+    if (out.full) return;
+    const got = have.get(key);
+    if (got === undefined) out.add(`${label}: missing element ${elemText(key, value)}`);
+    else if (got !== value) out.add(`${label}: element ${key} maps to ${got}, want ${value}`);
+  }
+  for (const [key, value] of have) {
+    if (out.full) return;
+    if (!want.has(key)) out.add(`${label}: unexpected element ${elemText(key, value)}`);
+  }
 }
 
 const baseText = (b: NonNullable<ChainDesc['base']>): string => `type ${b.type} hook ${b.hook} priority ${b.priority} policy ${b.policy}`;

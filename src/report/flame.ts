@@ -118,63 +118,73 @@ export function flameSpec(title: string, nodes: readonly FlameNode[], diff: bool
         ],
       },
     ],
-    scales: [
-      {
-        name: 'x',
-        type: 'linear',
-        domain: { signal: '[zoom.x0, zoom.x1]' },
-        range: [0, WIDTH],
-        zero: false,
-        clamp: true,
-      },
-      diff
-        ? { name: 'color', type: 'linear', domain: [-maxDelta, 0, maxDelta], range: ['#2166ac', '#f7f7f7', '#b2182b'] }
-        : {
-            name: 'color',
-            type: 'ordinal',
-            domain: ['bpf', 'ipvs', 'nat', 'conntrack', 'netfilter', 'routing', 'stack', 'user', 'other'],
-            range: { scheme: 'tableau10' },
-          },
-    ],
-    marks: [
-      {
-        type: 'rect',
-        from: { data: 'tree' },
-        encode: {
-          enter: {
-            stroke: { value: 'white' },
-            strokeWidth: { value: 0.5 },
-            tooltip: {
-              signal: diff
-                ? "{'frame': datum.name, 'ns per operation': format(datum.total, ',.1f'), 'vs pod path (ns)': format(datum.delta, '+,.1f')}"
-                : "{'frame': datum.name, 'ns per operation': format(datum.total, ',.1f')}",
-            },
-          },
-          update: {
-            x: { scale: 'x', field: 'x0' },
-            x2: { scale: 'x', field: 'x1' },
-            // Root at the bottom, as flame graphs draw it.
-            y: { signal: `${height} - datum.y1` },
-            y2: { signal: `${height} - datum.y0` },
-            fill: diff ? { scale: 'color', field: 'delta' } : { scale: 'color', signal: "datum.depth === 0 ? 'other' : datum.group" },
-          },
-        },
-      },
-      {
-        type: 'text',
-        from: { data: 'tree' },
-        interactive: false,
-        encode: {
-          enter: { fontSize: { value: 9 }, baseline: { value: 'middle' }, fill: { value: '#222' } },
-          update: {
-            x: { scale: 'x', field: 'x0', offset: 2 },
-            y: { signal: `${height} - (datum.y0 + datum.y1) / 2` },
-            text: { signal: "datum.depth === 0 ? 'all: ' + format(datum.total, ',.0f') + ' ns per operation' : datum.name" },
-            limit: { signal: `max(0, scale('x', datum.x1) - scale('x', datum.x0) - 4)` },
-            opacity: { signal: "scale('x', datum.x1) - scale('x', datum.x0) > 12 ? 1 : 0" },
-          },
-        },
-      },
-    ],
+    scales: flameScales(diff, maxDelta),
+    marks: flameMarks(height, diff),
   };
+}
+
+/** The flame graph's x scale (zoomable) and colour scale (by group, or by delta for a diff). */
+function flameScales(diff: boolean, maxDelta: number): vega.Scale[] {
+  return [
+    {
+      name: 'x',
+      type: 'linear',
+      domain: { signal: '[zoom.x0, zoom.x1]' },
+      range: [0, WIDTH],
+      zero: false,
+      clamp: true,
+    },
+    diff
+      ? { name: 'color', type: 'linear', domain: [-maxDelta, 0, maxDelta], range: ['#2166ac', '#f7f7f7', '#b2182b'] }
+      : {
+          name: 'color',
+          type: 'ordinal',
+          domain: ['bpf', 'ipvs', 'nat', 'conntrack', 'netfilter', 'routing', 'stack', 'user', 'other'],
+          range: { scheme: 'tableau10' },
+        },
+  ];
+}
+
+/** The frames (rectangles, root at the bottom) and their labels. */
+function flameMarks(height: number, diff: boolean): vega.Mark[] {
+  return [
+    {
+      type: 'rect',
+      from: { data: 'tree' },
+      encode: {
+        enter: {
+          stroke: { value: 'white' },
+          strokeWidth: { value: 0.5 },
+          tooltip: {
+            signal: diff
+              ? "{'frame': datum.name, 'ns per operation': format(datum.total, ',.1f'), 'vs pod path (ns)': format(datum.delta, '+,.1f')}"
+              : "{'frame': datum.name, 'ns per operation': format(datum.total, ',.1f')}",
+          },
+        },
+        update: {
+          x: { scale: 'x', field: 'x0' },
+          x2: { scale: 'x', field: 'x1' },
+          // Root at the bottom, as flame graphs draw it.
+          y: { signal: `${height} - datum.y1` },
+          y2: { signal: `${height} - datum.y0` },
+          fill: diff ? { scale: 'color', field: 'delta' } : { scale: 'color', signal: "datum.depth === 0 ? 'other' : datum.group" },
+        },
+      },
+    },
+    {
+      type: 'text',
+      from: { data: 'tree' },
+      interactive: false,
+      encode: {
+        enter: { fontSize: { value: 9 }, baseline: { value: 'middle' }, fill: { value: '#222' } },
+        update: {
+          x: { scale: 'x', field: 'x0', offset: 2 },
+          y: { signal: `${height} - (datum.y0 + datum.y1) / 2` },
+          text: { signal: "datum.depth === 0 ? 'all: ' + format(datum.total, ',.0f') + ' ns per operation' : datum.name" },
+          limit: { signal: `max(0, scale('x', datum.x1) - scale('x', datum.x0) - 4)` },
+          opacity: { signal: "scale('x', datum.x1) - scale('x', datum.x0) > 12 ? 1 : 0" },
+        },
+      },
+    },
+  ];
 }
