@@ -47,6 +47,10 @@ export interface NodeTarget {
   bpffs?: string;
   /** The node's external-facing interfaces (Cilium's --devices): where tc NodePort programs go. */
   devices?: string[];
+  /** The pod IPs that run on this node, on a sandbox of more than one node: sync() renders the
+   * state as this node sees it (src/model/nodes.ts, localize). Absent: every endpoint is as the
+   * state says (one node, where all are local). */
+  localEndpoints?: ReadonlySet<string>;
   /** What a backend keeps between syncs on this node, as kube-proxy keeps it in memory (the nft
    * backend's stale chains and their flush times). One per node target, never in the backend object. */
   memory?: Map<string, unknown>;
@@ -96,6 +100,9 @@ export interface BackendInfo {
   iptablesFlavour: boolean;
   /** True when the backend reproduces kube-proxy's versions (`--kube-proxy`, BackendOptions.kubeProxy). */
   kubeProxyProfiles?: boolean;
+  /** Why this backend cannot (yet) forward NodePort traffic to an endpoint on another node: cases
+   * and checks that need it are skipped with this reason instead of failing. Absent: it can. */
+  remoteNodePort?: string;
   /** Reads the host (tools, kernel options) through `exec`; changes nothing. */
   preflight(options: BackendOptions, exec: Exec): Promise<Preflight>;
 }

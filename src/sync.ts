@@ -1,4 +1,5 @@
 import type { Backend, BudgetExceeded, NodeTarget, Rendered } from '../backends/types.js';
+import { localize } from './model/nodes.js';
 import type { ClusterState } from './model/types.js';
 
 /** One sync's own timing split (render is pure CPU work, apply is the kernel transaction). */
@@ -25,8 +26,12 @@ export async function sync<P>(
   prev: ClusterState | undefined,
   next: ClusterState,
 ): Promise<{ record: SyncRecord; rendered: Rendered<P> }> {
+  // The node's own view of the state (which endpoints are local to it): prepared before the clock
+  // starts, so a node of a multi-node sandbox times the same render as a single node does.
+  const local = target.localEndpoints;
+  const [before, after] = local === undefined ? [prev, next] : [prev && localize(prev, local), localize(next, local)];
   const t0 = performance.now();
-  const rendered = backend.render(prev, next, target.cfg, target.options);
+  const rendered = backend.render(before, after, target.cfg, target.options);
   const t1 = performance.now();
   const applied = await backend.apply(target, rendered);
   const t2 = performance.now();
@@ -54,4 +59,21 @@ export function exceededText(ex: BudgetExceeded): string {
   return ex.projectedMs === undefined
     ? `stopped at its ${seconds(ex.budgetMs)} budget after ${done}`
     : `stopped after ${done}: at their pace the whole sync needs at least ${seconds(ex.projectedMs)}, over its ${seconds(ex.budgetMs)} budget`;
+}
+
+/** Programs every node of a sandbox with the same change, as each node's kube-proxy does: node 0's
+ * sync (the client's node) is the one returned and timed by the caller's record; the other nodes
+ * follow, one after another, and their renders are returned for read-back. */
+export async function syncNodes<P>(
+  backend: Backend<P>,
+  targets: readonly NodeTarget[],
+  prev: ClusterState | undefined,
+  next: ClusterState,
+): Promise<{ record: SyncRecord; rendered: Rendered<P>; others: { target: NodeTarget; rendered: Rendered<P> }[] }> {
+  const [first, ...rest] = targets;
+  const main = await sync(backend, first!, prev, next);
+  const others: { target: NodeTarget; rendered: Rendered<P> }[] = [];
+  if (!main.record.exceeded)
+    for (const target of rest) others.push({ target, rendered: (await sync(backend, target, prev, next)).rendered });
+  return { ...main, others };
 }

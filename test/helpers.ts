@@ -87,7 +87,7 @@ export function startReplyServers(servers: { netns: string; reply: string; port:
   );
 }
 
-/** svcbench's own ident servers (dist/src/probe/serve.js --report): each answers "NAME PEER TTL". */
+/** svcbench's own ident servers (dist/src/probe/serve.js): each answers "NAME PEER TTL". */
 export function startIdentServers(servers: { netns: string; name: string; port: number }[]) {
   return servers.map(({ netns, name, port }) =>
     exec.start({

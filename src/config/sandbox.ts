@@ -128,3 +128,12 @@ export function podsPerNode(c: { pods: number; clients: number; nodes: number; p
 }
 
 export type SandboxConfig = z.output<typeof sandboxSchema>;
+
+/** --nodes and --placement for the commands that build their own sandbox (verify, run, sync). */
+export const clusterShape = { nodes: sandboxShape.nodes, placement: sandboxShape.placement };
+
+/** The cross-flag rule of clusterShape, as a message naming the flag (undefined: fine). */
+export function clusterProblem(c: { nodes: number; placement: Placement }): string | undefined {
+  if (c.placement === 'remote' && c.nodes === 1) return "--placement: remote puts no pod on the client's node: it needs --nodes 2 or more";
+  return undefined;
+}

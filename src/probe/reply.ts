@@ -1,11 +1,11 @@
-// What a probe reports per target, and the parsing of a --report answer: kept apart from
+// What a probe reports per target, and the parsing of an ident server's answer: kept apart from
 // connect.ts, which runs its main when imported.
 
 export interface ProbeResult {
   target: string;
   ok: boolean;
   reply?: string;
-  /** From a server started with --report (serve.ts): the address it saw the connection come from… */
+  /** From svcbench's ident server (serve.ts): the address it saw the connection come from… */
   peer?: string;
   /** …and the TTL the client's SYN arrived with (undefined when it could not tell). */
   ttl?: number;
@@ -13,7 +13,7 @@ export interface ProbeResult {
   ms: number;
 }
 
-/** Splits a --report answer ("NAME PEER TTL") into its parts; other answers stay as they are. */
+/** Splits an ident server's answer ("NAME PEER TTL") into its parts; other answers stay as they are. */
 export function parseReply(text: string): Pick<ProbeResult, 'reply' | 'peer' | 'ttl'> {
   const m = /^(\S+) (\d+\.\d+\.\d+\.\d+) (\d+|\?)$/.exec(text);
   if (!m) return { reply: text };

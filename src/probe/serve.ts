@@ -2,9 +2,9 @@
 // The conformance server that runs in each server pod: it answers every TCP connection and every
 // UDP datagram with its pod's name, so a probe knows which endpoint a Service sent it to.
 //
-//   node serve.js --name srv-0 --tcp 8080[,8081…] [--udp 5353] [--report]
+//   node serve.js --name srv-0 --tcp 8080[,8081…] [--udp 5353]
 //
-// --report: a TCP answer on the first port also says what the server saw of the connection:
+// A TCP answer on the first port also says what the server saw of the connection:
 // "NAME PEER-ADDRESS TTL", the peer address as the server's socket has it (after any SNAT on the
 // way) and the IP TTL the client's SYN arrived with (64 minus the routers it crossed). Node's
 // sockets expose no received TTL (no IP_RECVTTL, no recvmsg control messages), so the server reads
@@ -24,7 +24,8 @@ const opt = (flag: string): string | undefined => {
 const name = opt('--name') ?? 'unknown';
 const tcpPorts = (opt('--tcp') ?? '').split(',').filter(Boolean).map(Number);
 const udpPort = opt('--udp');
-const ttlOf = args.includes('--report') && tcpPorts.length > 0 ? await ttlReader(tcpPorts[0]!) : undefined;
+// Without CAP_NET_RAW (or koffi) the TTL is reported as unknown ('?'), the rest as usual.
+const ttlOf = tcpPorts.length > 0 ? await ttlReader(tcpPorts[0]!).catch(() => () => undefined) : undefined;
 
 for (const [i, port] of tcpPorts.entries()) {
   createServer((sock) => {

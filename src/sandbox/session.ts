@@ -111,6 +111,7 @@ export function nodeTarget(exec: Exec, sb: Sandbox, options: BackendOptions, i =
     bpffs: where.bpffs,
     devices: [node.extIf],
     memory: new Map(),
+    ...(plan.nodes.length > 1 ? { localEndpoints: new Set(podsOn(plan, i).map((p) => p.ip)) } : {}),
   };
 }
 

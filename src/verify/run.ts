@@ -1,13 +1,14 @@
 import type { Backend, BackendOptions } from '../../backends/types.js';
-import { sandboxSchema } from '../config/sandbox.js';
+import { sandboxSchema, type Placement } from '../config/sandbox.js';
 import type { Exec } from '../exec/index.js';
 import { allocate } from '../model/generate.js';
 import type { ClusterState, Service } from '../model/types.js';
 import { SERVE_SCRIPT, waitListening } from '../probe/client.js';
-import { closeSandbox, nodeTarget, openSandbox, type Sandbox } from '../sandbox/session.js';
+import { closeSandbox, nodeTargets, openSandbox, type Sandbox } from '../sandbox/session.js';
 import { processStartTime } from '../sandbox/state.js';
-import { exceededText, sync, type SyncRecord } from '../sync.js';
+import { exceededText, syncNodes, type SyncRecord } from '../sync.js';
 import { affinityCheck, answeredBy, check, notAnswered, reaches, spreadCheck, type CheckResult } from './checks.js';
+import { crossNodeChecks } from './cross-node.js';
 import { NS, SERVER_PODS, SERVER_PORT, UDP_PORT, verifyServices } from './services.js';
 
 export interface VerifyReport {
@@ -28,8 +29,14 @@ interface Ctx {
 /** `bench verify`: builds a sandbox, installs the conformance services (plus fillers up to
  * `services`) with the backend, and proves over real connections that they forward as Kubernetes
  * Services must. Everything is torn down afterwards, whatever happens. */
-export async function verify(ctx: Ctx, backend: Backend, options: BackendOptions, services: number): Promise<VerifyReport> {
-  const cfg = sandboxSchema.parse({ pods: SERVER_PODS, clients: 1 });
+export async function verify(
+  ctx: Ctx,
+  backend: Backend,
+  options: BackendOptions,
+  services: number,
+  cluster: { nodes: number; placement: Placement } = { nodes: 1, placement: 'spread' },
+): Promise<VerifyReport> {
+  const cfg = sandboxSchema.parse({ pods: SERVER_PODS, clients: 1, ...cluster });
   const sb = await openSandbox(ctx.exec, cfg, { command: `verify --backend ${backend.name}`, check: ctx.check });
   try {
     return await verifyIn(ctx, sb, backend, options, services);
@@ -51,17 +58,19 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
   });
 
   // Full sync, then read back outside the timed region.
-  const full = await sync(backend, v.target, undefined, v.state);
+  const full = await syncNodes(backend, v.targets, undefined, v.state);
   v.syncs.push({ step: `full sync (${total} services)`, ...full.record });
   ctx.say(`full sync of ${total} services: ${fmtSync(full.record)}`);
   if (full.record.exceeded) {
     v.checks.push(check('full sync within budget', false, `${exceededText(full.record.exceeded)} (--sync-timeout)`));
     return report(false);
   }
-  await v.readBack('full sync', full.rendered);
+  await v.readBack('full sync', full);
   ctx.check();
 
   await forwardingChecks(v);
+  ctx.check();
+  v.checks.push(...(await crossNodeChecks(v)));
   ctx.check();
   await partialSyncChecks(v);
   ctx.check();
@@ -79,7 +88,7 @@ async function verifyIn(ctx: Ctx, sb: Sandbox, backend: Backend, options: Backen
     })),
   );
 
-  await backend.teardown(v.target);
+  for (const t of v.targets) await backend.teardown(t);
   return report(v.checks.every((c) => c.pass));
 }
 
@@ -106,11 +115,12 @@ async function startServers(ctx: Ctx, sb: Sandbox): Promise<void> {
 }
 
 /** One verification's sandbox, services and what it has found so far, with the helpers its steps share. */
-type Verifying = ReturnType<typeof verifying>;
+export type Verifying = ReturnType<typeof verifying>;
 
 function verifying(ctx: Ctx, sb: Sandbox, backend: Backend, options: BackendOptions, total: number) {
   const { exec, plan } = sb;
-  const target = nodeTarget(ctx.exec, sb, options);
+  const targets = nodeTargets(ctx.exec, sb, options);
+  const target = targets[0]!;
   const { specs, ip } = verifyServices(plan, total);
   const { state, withoutNodePort } = allocate(specs, plan.serviceCidr);
   if (withoutNodePort.length > 0)
@@ -118,8 +128,11 @@ function verifying(ctx: Ctx, sb: Sandbox, backend: Backend, options: BackendOpti
   const svc = (name: string): Service => state.services.find((s) => s.namespace === NS && s.name === name)!;
   const syncs: VerifyReport['syncs'] = [];
   const checks: CheckResult[] = [];
-  const readBack = async (step: string, rendered: Parameters<Backend['readBack']>[1]) => {
-    const diffs = await exec.observe(() => backend.readBack(target, rendered), []);
+  // Every node's installed state must equal what was rendered for it.
+  const readBack = async (step: string, synced: Awaited<ReturnType<typeof syncNodes>>) => {
+    const diffs: string[] = [];
+    for (const [i, { target: t, rendered }] of [{ target, rendered: synced.rendered }, ...synced.others].entries())
+      diffs.push(...(await exec.observe(() => backend.readBack(t, rendered), [])).map((d) => (targets.length > 1 ? `node ${i}: ${d}` : d)));
     checks.push(
       check(
         `read-back after ${step}`,
@@ -134,6 +147,7 @@ function verifying(ctx: Ctx, sb: Sandbox, backend: Backend, options: BackendOpti
     plan,
     backend,
     target,
+    targets,
     state,
     ip,
     syncs,
@@ -172,18 +186,18 @@ async function forwardingChecks(v: Verifying): Promise<void> {
 
 /** Partial sync: delete one service, add an endpoint to another; both changes must show in traffic. */
 async function partialSyncChecks(v: Verifying): Promise<void> {
-  const { ctx, exec, backend, target, state, ip, node, client, checks, svc, vip } = v;
+  const { ctx, exec, state, ip, client, checks, svc, vip } = v;
   const next: ClusterState = {
     services: state.services.filter((s) => s !== svc('doomed')),
     endpoints: { ...state.endpoints, [`${NS}/grow`]: [...state.endpoints[`${NS}/grow`]!, { ip: ip('srv-3'), local: true }] },
   };
   delete next.endpoints[`${NS}/doomed`];
-  const partial = await sync(backend, target, state, next);
+  const partial = await syncNodes(v.backend, v.targets, state, next);
   v.syncs.push({ step: 'partial sync (delete a service, add an endpoint)', ...partial.record });
   ctx.say(`partial sync: ${fmtSync(partial.record)}`);
-  await v.readBack('partial sync', partial.rendered);
-  // kube-proxy clears conntrack entries of deleted services; flushing the node's table does that.
-  await exec.run({ netns: node, argv: ['conntrack', '-F'], allowFailure: true });
+  await v.readBack('partial sync', partial);
+  // kube-proxy clears conntrack entries of deleted services; flushing the nodes' tables does that.
+  for (const t of v.targets) await exec.run({ netns: t.netns, argv: ['conntrack', '-F'], allowFailure: true });
   checks.push(await notAnswered(exec, "a deleted service's VIP no longer answers", client, vip('doomed')));
   checks.push(await reaches(exec, 'an endpoint added by a partial sync receives traffic', client, vip('grow'), 'srv-3'));
 }

@@ -1,5 +1,5 @@
 import type { ServiceSpec } from '../model/generate.js';
-import type { TopologyPlan } from '../sandbox/plan.js';
+import type { PodPlan, TopologyPlan } from '../sandbox/plan.js';
 
 // The services the conformance suite installs (pure). Filler services come first, so the tested
 // services sit at the end of every linear lookup (the worst case for iptables), and every filler
@@ -19,6 +19,12 @@ export interface VerifyServices {
 }
 
 export const TESTED = ['web', 'sticky', 'dns', 'solo', 'doomed', 'grow'] as const;
+
+/** On more than one node: the server pod the cross-node checks aim at, the first one off the
+ * client's node 0; undefined when every server pod is on node 0 (--placement local). */
+export function remotePod(plan: TopologyPlan): PodPlan | undefined {
+  return plan.nodes.length > 1 ? plan.pods.find((p) => p.kind === 'server' && p.node !== 0) : undefined;
+}
 
 export function verifyServices(plan: TopologyPlan, total: number): VerifyServices {
   const ip = (role: string) => plan.pods.find((p) => p.role === role)!.ip;
@@ -44,5 +50,13 @@ export function verifyServices(plan: TopologyPlan, total: number): VerifyService
     { namespace: NS, name: 'doomed', type: 'ClusterIP', ports: tcp(80), endpoints: [ip('srv-0')] },
     { namespace: NS, name: 'grow', type: 'ClusterIP', ports: tcp(80), endpoints: [ip('srv-0')] },
   ];
-  return { specs: [...fillers, ...tested], ip };
+  // Two NodePort services whose one endpoint is off node 0: externalTrafficPolicy Cluster and Local.
+  const remote = remotePod(plan);
+  const crossNode: ServiceSpec[] = remote
+    ? [
+        { namespace: NS, name: 'remote', type: 'NodePort', ports: tcp(80), endpoints: [remote.ip] },
+        { namespace: NS, name: 'local', type: 'NodePort', ports: tcp(80), endpoints: [remote.ip], externalTrafficPolicy: 'Local' },
+      ]
+    : [];
+  return { specs: [...fillers, ...tested, ...crossNode], ip };
 }

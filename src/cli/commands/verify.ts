@@ -2,6 +2,7 @@ import { backendByName, BACKEND_NAMES } from '../../../backends/index.js';
 import { backendOptionsShape, nftOptionsShape, toBackendOptions } from '../../config/backend.js';
 import { intInRange } from '../../config/fields.js';
 import { kernelShape } from '../../config/kernel.js';
+import { clusterProblem, clusterShape } from '../../config/sandbox.js';
 import { BenchError, UsageError } from '../../errors.js';
 import { insideGuest } from '../../guest/detect.js';
 import { runInGuest } from '../../guest/runner.js';
@@ -20,6 +21,7 @@ export const verifyShape = {
   ...backendOptionsShape,
   ...nftOptionsShape,
   ...kernelShape,
+  ...clusterShape,
 };
 
 /** `bench verify --backend B`: the conformance suite; exits 1 when any check fails. */
@@ -33,6 +35,8 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
   ] as const)
     if (value !== undefined && backend.kubeProxyProfiles !== true)
       throw new UsageError(`${flag}: only the nft backend has kube-proxy profiles, not ${backend.name}`);
+  const problem = clusterProblem(f);
+  if (problem) throw new UsageError(problem);
   // In a guest kernel the backend's preflight runs inside the guest, on the kernel it checks.
   if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv });
   const options = toBackendOptions(f);
@@ -42,13 +46,14 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
   const interrupts = new Interrupts(ctx.say);
   try {
     ctx.say(
-      `verifying ${backend.name}${backend.iptablesFlavour ? ` (${options.iptablesMode})` : ''}${backend.kubeProxyProfiles === true ? ` (kube-proxy ${options.kubeProxy ?? '1.37'})` : ''} with ${f.services} services…`,
+      `verifying ${backend.name}${backend.iptablesFlavour ? ` (${options.iptablesMode})` : ''}${backend.kubeProxyProfiles === true ? ` (kube-proxy ${options.kubeProxy ?? '1.37'})` : ''} with ${f.services} services${f.nodes > 1 ? ` on ${f.nodes} nodes (${f.placement})` : ''}…`,
     );
-    const report = await runVerify({ exec: ctx.exec, say: ctx.say, check: interrupts.check }, backend, options, f.services);
+    const cluster = { nodes: f.nodes, placement: f.placement };
+    const report = await runVerify({ exec: ctx.exec, say: ctx.say, check: interrupts.check }, backend, options, f.services, cluster);
     if (flags.json) ctx.out(`${JSON.stringify(report)}\n`);
     const w = Math.max(...report.checks.map((c) => c.name.length));
     ctx.say(`\n${'check'.padEnd(w)}  result  detail`);
-    for (const c of report.checks) ctx.say(`${c.name.padEnd(w)}  ${c.pass ? 'pass  ' : 'FAIL  '}  ${c.detail}`);
+    for (const c of report.checks) ctx.say(`${c.name.padEnd(w)}  ${c.skipped ? 'skip  ' : c.pass ? 'pass  ' : 'FAIL  '}  ${c.detail}`);
     const failed = report.checks.filter((c) => !c.pass).length;
     ctx.say(
       `\n${backend.name}: ${failed === 0 ? `all ${report.checks.length} checks passed` : `${failed} of ${report.checks.length} checks FAILED`}`,
