@@ -53,6 +53,8 @@ export const GUEST_MODULES = [
   'ip_set_bitmap_port',
   // links: pods' veths, kube-ipvs0; tc clsact for the eBPF backend
   'veth',
+  // the underlay bridge of a multi-node sandbox (--nodes 2 or more)
+  'bridge',
   'dummy',
   'sch_ingress',
   'cls_bpf',

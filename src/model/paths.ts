@@ -16,6 +16,14 @@ export interface PathInfo {
   /** Which path the growth finding looks at, lowest first among those measured: the plainest
    * Service path (client pod to a ClusterIP) first, the baseline last. */
   growthRank: number;
+  /** The fewest --nodes the path needs (a second node to cross, or to lack a local endpoint). */
+  minNodes?: number;
+  /** Needs an endpoint off the client's node 0 (--placement local has none). */
+  remoteEndpoint?: true;
+  /** NodePort to an endpoint on another node: a backend with Backend.remoteNodePort skips it. */
+  remoteNodePort?: true;
+  /** Must not be answered (policy Local on a node without a local endpoint): checked, not measured. */
+  unanswered?: true;
 }
 
 export const PATH_REGISTRY = [
@@ -37,6 +45,48 @@ export const PATH_REGISTRY = [
     growthRank: 2,
   },
   { name: 'hairpin', label: 'hairpin (a pod to its own Service)', description: 'a server pod to its own Service', growthRank: 4 },
+  {
+    name: 'pod-remote',
+    label: 'the pod IPs on other nodes',
+    description: 'the client pod straight to endpoint pods on other nodes: the cross-node baseline',
+    growthRank: 10,
+    minNodes: 2,
+    remoteEndpoint: true,
+  },
+  {
+    name: 'clusterip-remote',
+    label: 'ClusterIP to other nodes',
+    description: 'the client pod on node 0 to a ClusterIP whose endpoints are all on other nodes',
+    growthRank: 6,
+    minNodes: 2,
+    remoteEndpoint: true,
+  },
+  {
+    name: 'nodeport-remote',
+    label: 'NodePort to other nodes',
+    description: "the external namespace to node 0's nodePort, the endpoints all on other nodes (policy Cluster: SNAT)",
+    growthRank: 7,
+    minNodes: 2,
+    remoteEndpoint: true,
+    remoteNodePort: true,
+  },
+  {
+    name: 'nodeport-local',
+    label: 'NodePort with policy Local',
+    description: 'the external namespace to the nodePort of a node with a local endpoint, externalTrafficPolicy Local',
+    growthRank: 8,
+    minNodes: 2,
+    remoteEndpoint: true,
+  },
+  {
+    name: 'nodeport-local-miss',
+    label: 'NodePort with policy Local on a node without an endpoint',
+    description: 'the external namespace to the nodePort of a node without a local endpoint, policy Local: must not be answered',
+    growthRank: 9,
+    minNodes: 2,
+    remoteEndpoint: true,
+    unanswered: true,
+  },
 ] as const satisfies readonly PathInfo[];
 
 export type Path = (typeof PATH_REGISTRY)[number]['name'];
@@ -58,4 +108,18 @@ export function byPathOrder(a: string, b: string): number {
     return i === -1 ? PATHS.length : i;
   };
   return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+/** A path's registry entry. */
+export const pathInfo = (name: Path): PathInfo => PATH_REGISTRY.find((p) => p.name === name)!;
+
+/** Why `paths` cannot run on this sandbox shape, naming the flag (undefined: they can). */
+export function pathsProblem(paths: readonly Path[], nodes: number, placement: string): string | undefined {
+  for (const name of paths) {
+    const p = pathInfo(name);
+    if ((p.minNodes ?? 1) > nodes) return `--path: ${name} needs --nodes ${p.minNodes} or more (got --nodes ${nodes})`;
+    if (p.remoteEndpoint && placement === 'local')
+      return `--placement: local puts every endpoint on the client's node, and --path ${name} needs one on another node`;
+  }
+  return undefined;
 }

@@ -19,3 +19,7 @@ export function parseReply(text: string): Pick<ProbeResult, 'reply' | 'peer' | '
   if (!m) return { reply: text };
   return { reply: m[1]!, peer: m[2]!, ...(m[3] === '?' ? {} : { ttl: Number(m[3]) }) };
 }
+
+/** The TTL every sender in a sandbox starts at (net.ipv4.ip_default_ttl's default, per namespace):
+ * a server that sees 64 − n was reached over n routers. */
+export const INITIAL_TTL = 64;

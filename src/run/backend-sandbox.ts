@@ -1,13 +1,19 @@
 import type { Backend, BackendOptions, NodeTarget } from '../../backends/types.js';
 import { cpuPlan, pinned, type CpuPlan } from './pin.js';
 import type { Workload } from '../../workloads/types.js';
-import { sandboxSchema } from '../config/sandbox.js';
+import { sandboxSchema, type Placement } from '../config/sandbox.js';
 import type { Exec, Started } from '../exec/index.js';
 import type { ClusterState, Service } from '../model/types.js';
 import { SERVE_SCRIPT, waitListening } from '../probe/client.js';
-import { closeSandbox, nodeTarget, openSandbox, type Sandbox } from '../sandbox/session.js';
+import { closeSandbox, nodeTargets, openSandbox, type Sandbox } from '../sandbox/session.js';
 import { processStartTime } from '../sandbox/state.js';
-import { IDENT_PORT } from './services.js';
+import { IDENT_PORT, type CrossNodeServices } from './services.js';
+
+/** The sandbox's shape: --nodes and --placement (one node when absent). */
+export interface Cluster {
+  nodes: number;
+  placement: Placement;
+}
 
 /** One backend's own sandbox for a whole run: its node namespace holds only that backend's rules,
  * so cases of different backends interleave without re-syncing. */
@@ -17,13 +23,18 @@ export interface BackendEnv {
   label?: string;
   options: BackendOptions;
   sandbox: Sandbox;
+  /** Node 0's target: the client's node, whose syncs are timed. */
   target: NodeTarget;
+  /** Every node's target, node 0 first (one on a single node). */
+  targets: NodeTarget[];
   servers: Started[];
   /** Where workloads that place their processes run them (pin.ts); undefined: below 2 CPUs. */
   cpus: CpuPlan | undefined;
   /** State installed now, and the measured service in it. */
   installed?: ClusterState;
   measured?: Service;
+  /** On more than one node: the cross-node paths' services. */
+  crossNode?: CrossNodeServices;
   /** Set when this backend cannot be measured at the current scale (sync over budget, read-back
    * differences): its cases are recorded as errored with this reason. */
   unusable?: string;
@@ -43,9 +54,9 @@ export interface PodServers {
  * Shared by bench run (openEnv) and the load-generator benchmark (scripts/bench-loadgen.ts). */
 export async function openPods(
   exec: Exec,
-  o: { endpoints: number; workloads: readonly Workload[]; command: string; check: () => void },
+  o: { endpoints: number; workloads: readonly Workload[]; command: string; check: () => void; cluster?: Cluster },
 ): Promise<PodServers> {
-  const cfg = sandboxSchema.parse({ pods: o.endpoints + 1, clients: 1 });
+  const cfg = sandboxSchema.parse({ pods: o.endpoints + 1, clients: 1, ...o.cluster });
   const sandbox = await openSandbox(exec, cfg, { command: o.command, check: o.check });
   try {
     const { plan } = sandbox;
@@ -80,10 +91,11 @@ export async function openEnv(
   exec: Exec,
   backend: Backend,
   options: BackendOptions,
-  o: { endpoints: number; workloads: readonly Workload[]; check: () => void },
+  o: { endpoints: number; workloads: readonly Workload[]; check: () => void; cluster?: Cluster },
 ): Promise<BackendEnv> {
   const { sandbox, servers, cpus } = await openPods(exec, { ...o, command: `run (${backend.name})` });
-  return { backend, options, sandbox, target: nodeTarget(exec, sandbox, options), servers, cpus };
+  const targets = nodeTargets(exec, sandbox, options);
+  return { backend, options, sandbox, target: targets[0]!, targets, servers, cpus };
 }
 
 export async function closeEnv(exec: Exec, env: BackendEnv): Promise<void> {

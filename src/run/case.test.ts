@@ -8,12 +8,14 @@ import { planTopology } from '../sandbox/plan.js';
 import { pathEndpoints, runCase } from './case.js';
 import type { BackendEnv } from './backend-sandbox.js';
 import type { PlannedCase } from './plan.js';
+import { scaleState } from './services.js';
 
 // 4 server pods (3 endpoints + the spare) and one client, as openEnv builds them.
 const plan = planTopology('t1', sandboxSchema.parse({ pods: 4, clients: 1 }));
 const ip = (role: string) => plan.pods.find((p) => p.role === role)!.ip;
 const env = {
   sandbox: { plan },
+  targets: [{ netns: plan.node.netns }],
   servers: [],
   measured: {
     clusterIP: '10.96.0.10',
@@ -24,6 +26,34 @@ const env = {
   },
 } as unknown as BackendEnv;
 const port = { port: 80, targetPort: 7003, nodePort: 30080 };
+
+describe('pathEndpoints across nodes', () => {
+  // 3 nodes, spread: srv-0 and srv-3 on node 0, srv-1 on node 1, srv-2 on node 2.
+  const three = planTopology('t1', sandboxSchema.parse({ pods: 4, clients: 1, nodes: 3 }));
+  const { state, crossNode } = scaleState({ plan: three, services: 5, endpoints: 3, target: 'last', seed: 1, workloads: [] });
+  const multi = { ...env, sandbox: { plan: three }, measured: state.services[4], crossNode } as unknown as BackendEnv;
+  const ident = state.services[4]!.ports.find((p) => p.name === 'ident')!;
+  it('adds the remote and Local services after the measured one, with the endpoints off node 0', () => {
+    expect(state.services.map((s) => `${s.name}:${s.externalTrafficPolicy}`).slice(4)).toEqual([
+      'measured:Cluster',
+      'measured-remote:Cluster',
+      'measured-local:Local',
+    ]);
+    expect(crossNode!.pods.map((p) => p.role)).toEqual(['srv-1', 'srv-2']);
+  });
+  it('aims each cross-node path where it must', () => {
+    const p = (path: Parameters<typeof pathEndpoints>[1]) => pathEndpoints(multi, path, ident, 3);
+    expect(p('pod-remote')).toMatchObject({ hosts: ['10.244.64.2', '10.244.128.2'], expect: ['srv-1', 'srv-2'] });
+    expect(p('clusterip-remote')).toMatchObject({ hosts: [crossNode!.remote.clusterIP], pool: ['srv-1', 'srv-2'] });
+    expect(p('nodeport-remote')).toMatchObject({
+      netns: three.external.netns,
+      hosts: ['198.18.0.1'],
+      port: crossNode!.remote.ports[0]!.nodePort,
+    });
+    expect(p('nodeport-local')).toMatchObject({ hosts: ['198.18.0.3'], port: crossNode!.local.ports[0]!.nodePort });
+    expect(p('nodeport-local-miss')).toMatchObject({ hosts: ['198.18.0.1'], unanswered: true });
+  });
+});
 
 describe('pathEndpoints', () => {
   it('pod: every endpoint pod IP on the target port, each to be answered by its own pod; the spare is left out', () => {

@@ -1,6 +1,5 @@
 import type { Workload } from '../../workloads/types.js';
 import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
-import type { ProbeResult } from '../probe/connect.js';
 import { probe } from '../probe/client.js';
 import { pinned } from './pin.js';
 import type { PodPlan } from '../sandbox/plan.js';
@@ -9,6 +8,8 @@ import type { BackendEnv } from './backend-sandbox.js';
 import type { PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
 import type { Path } from './types.js';
+import { pathInfo } from '../model/paths.js';
+import { INITIAL_TTL, type ProbeResult } from '../probe/reply.js';
 import type { ProfileOutcome, Sampler } from '../profile/sampler.js';
 
 export interface CaseSettings {
@@ -36,18 +37,31 @@ export interface PathTarget {
   port: number;
   /** For each host, who must answer it; undefined: any endpoint (the Service picks). */
   expect: string[] | undefined;
+  /** Who may answer when `expect` is undefined; absent: the measured service's endpoints. */
+  pool?: string[];
+  /** The path must not be answered at all (policy Local on a node without a local endpoint). */
+  unanswered?: true;
 }
 
 /** Where a path's client runs and what it connects to, for a given service port. */
 export function pathEndpoints(
   env: BackendEnv,
   path: Path,
-  port: { port: number; targetPort: number; nodePort?: number },
+  port: { name?: string; port: number; targetPort: number; nodePort?: number },
   endpoints: number,
 ): PathTarget {
   const { plan } = env.sandbox;
   const pod = (role: string) => plan.pods.find((p) => p.role === role)!;
   const vip = env.measured!.clusterIP;
+  // The cross-node paths go to the services whose endpoints are all off node 0 (scaleState).
+  const cross = () => {
+    const x = env.crossNode!;
+    const nodePort = (svc: typeof x.remote) => svc.ports.find((p) => p.name === port.name)?.nodePort ?? port.nodePort!;
+    const pool = x.pods.map((p) => p.role as string);
+    // A node that holds one of the Local service's endpoints: the first endpoint's.
+    const localNode = plan.nodes[x.pods[0]!.node]!;
+    return { x, pool, localNode, remotePort: nodePort(x.remote), localPort: nodePort(x.local) };
+  };
   switch (path) {
     case 'pod': {
       // The baseline: straight to the endpoint pods' IPs, no Service rules in the way, the client
@@ -65,6 +79,28 @@ export function pathEndpoints(
     case 'hairpin':
       // A server pod reaching its own Service (it may land on itself: the hairpin case).
       return { netns: pod('srv-0').netns, hosts: [vip], port: port.port, expect: undefined };
+    case 'pod-remote': {
+      // The cross-node baseline: the client pod straight to the endpoint pods on other nodes.
+      const { x } = cross();
+      return { netns: pod('cli-0').netns, hosts: x.pods.map((p) => p.ip), port: port.targetPort, expect: x.pods.map((p) => p.role) };
+    }
+    case 'clusterip-remote': {
+      const { x, pool } = cross();
+      return { netns: pod('cli-0').netns, hosts: [x.remote.clusterIP], port: port.port, expect: undefined, pool };
+    }
+    case 'nodeport-remote': {
+      const { pool, remotePort } = cross();
+      return { netns: plan.external.netns, hosts: [plan.node.ip], port: remotePort, expect: undefined, pool };
+    }
+    case 'nodeport-local': {
+      const { pool, localNode, localPort } = cross();
+      return { netns: plan.external.netns, hosts: [localNode.ip], port: localPort, expect: undefined, pool };
+    }
+    case 'nodeport-local-miss': {
+      // Node 0 holds none of the Local service's endpoints.
+      const { pool, localPort } = cross();
+      return { netns: plan.external.netns, hosts: [plan.node.ip], port: localPort, expect: undefined, pool, unanswered: true };
+    }
   }
 }
 
@@ -87,15 +123,47 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
   const b = base(c, s);
   if (env.unusable) return { ...b, state: 'errored', reason: env.unusable };
 
-  // Start every case from the same state: no conntrack entries left by the previous one.
-  await exec.run({ netns: env.sandbox.plan.node.netns, argv: ['conntrack', '-F'], allowFailure: true });
+  const skip = skipReason(env, c);
+  if (skip !== undefined) return { ...b, state: 'skipped', reason: skip };
+
+  // Start every case from the same state: no conntrack entries left by the previous one, on any node.
+  for (const t of env.targets) await exec.run({ netns: t.netns, argv: ['conntrack', '-F'], allowFailure: true });
 
   const checked = await checkPath(exec, env, c, s);
   if ('reason' in checked) return { ...b, state: 'errored', reason: checked.reason };
+  if ('unanswered' in checked)
+    return { ...b, state: 'skipped', reason: `${checked.unanswered} (checked; nothing to measure)`, ...seenField(checked.seen) };
   const load = await driveLoad(exec, env, c, w, s);
   // Nothing was measured when nothing ran: the case is skipped, not errored.
-  return exec.observe(async () => judgeLoad(b, w, load, checked.checkedBy), { ...b, state: 'skipped', reason: 'dry run' });
+  return exec.observe(
+    async () => {
+      return withSeen(judgeLoad(b, w, load, checked.checkedBy), checked.seen);
+    },
+    { ...b, state: 'skipped', reason: 'dry run' },
+  );
 }
+
+/** What the servers saw of the path check's connections, one per host: the peer address and the
+ * routers crossed (64 minus the TTL the SYN arrived with; src/probe/serve.ts). */
+export interface Seen {
+  peer: string;
+  hops: number | null;
+}
+
+const seenField = (seen: Seen[]): { seen?: Seen[] } => (seen.length > 0 ? { seen } : {});
+
+/** A completed case with what the servers saw of its path check. */
+export const withSeen = (r: CaseResult, seen: Seen[]): CaseResult => (r.state === 'completed' ? { ...r, ...seenField(seen) } : r);
+
+/** Why a case cannot run with this backend at all (a backend's known limit), or undefined. */
+export function skipReason(env: BackendEnv, c: PlannedCase): string | undefined {
+  if (pathInfo(c.path).remoteNodePort && env.backend.remoteNodePort !== undefined)
+    return `${env.backend.name} cannot forward NodePort to another node yet: ${env.backend.remoteNodePort}`;
+  return undefined;
+}
+
+const seenOf = (answers: ProbeResult[]): Seen[] =>
+  answers.flatMap((a) => (a.ok && a.peer !== undefined ? [{ peer: a.peer, hops: a.ttl === undefined ? null : INITIAL_TTL - a.ttl }] : []));
 
 /** One real request per host of the path to the ident port: the right server must answer each
  * (the pod path: every endpoint pod itself; a Service path: any endpoint). */
@@ -104,19 +172,27 @@ export async function checkPath(
   env: BackendEnv,
   c: PlannedCase,
   s: CaseSettings,
-): Promise<{ checkedBy: string } | { reason: string }> {
+): Promise<{ checkedBy: string; seen: Seen[] } | { unanswered: string; seen: Seen[] } | { reason: string }> {
   const ident = env.measured!.ports.find((p) => p.name === 'ident')!;
-  const endpointRoles = endpointPods(env, s.endpoints).map((p) => p.role as string);
   const check = pathEndpoints(env, c.path, ident, s.endpoints);
+  const endpointRoles = check.pool ?? endpointPods(env, s.endpoints).map((p) => p.role as string);
   const answers = await probe(
     exec,
     check.netns,
     check.hosts.map((h) => `${h}:${check.port}`),
-    { timeoutMs: 3000 },
+    { timeoutMs: check.unanswered ? 1000 : 3000 },
   );
+  if (check.unanswered) {
+    const answered = await exec.observe(async () => answers.find((a) => a.ok), undefined);
+    if (answered) return { reason: `path ${c.path} must not be answered, but ${answered.target} was, by ${answered.reply}` };
+    return {
+      unanswered: `${c.path}: ${check.hosts.map((h) => `${h}:${check.port}`).join(', ')} not answered, as it must not be`,
+      seen: [],
+    };
+  }
   const misrouted = await exec.observe(async () => wrongAnswer(check, answers, endpointRoles), undefined);
   if (misrouted !== undefined) return { reason: `path ${c.path} does not forward: ${misrouted}` };
-  return { checkedBy: answers.map((a) => a.reply ?? '').join(',') };
+  return { checkedBy: answers.map((a) => a.reply ?? '').join(','), seen: seenOf(answers) };
 }
 
 /** The first host of the path that the wrong server (or nobody) answered, described; undefined

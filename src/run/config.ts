@@ -9,7 +9,8 @@ import { MAX_ENDPOINTS, type EndpointsDist } from '../model/endpoint-counts.js';
 /** The measured service's endpoints are real server pods: at most this many. */
 export const MAX_REAL_ENDPOINTS = 64;
 export const DEFAULT_RUN_ENDPOINTS: EndpointsDist = { kind: 'fixed', count: 3 };
-import { BASELINE_PATH, DEFAULT_PATHS, PATHS } from '../model/paths.js';
+import { clusterProblem, clusterShape, MAX_NODES, type Placement } from '../config/sandbox.js';
+import { BASELINE_PATH, DEFAULT_PATHS, PATHS, pathsProblem, type Path } from '../model/paths.js';
 
 // Flags of `bench run`: one source of truth for parsing, defaults and --help (DESIGN.md §9).
 // Lists are comma-separated ("--path pod,clusterip"); repeating a flag also works.
@@ -128,6 +129,7 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
     out: z.string().default('results').describe('directory under which results/<run-id>/ is written'),
     ...backendOptionsShape,
     kubeProxy: kubeProxyFlag,
+    ...clusterShape,
   };
 }
 
@@ -204,5 +206,18 @@ export function runFlagsSchema<S extends ReturnType<typeof runShape>>(shape: S) 
         path: ['maxRepeat'],
         message: `must be at least --repeat (${repeat}); got ${maxRepeat}`,
       });
+    const { path, nodes, placement } = f as unknown as { path: unknown; nodes: unknown; placement: unknown };
+    if (typeof nodes === 'number' && nodes >= 1 && nodes <= MAX_NODES && typeof placement === 'string') {
+      const problem =
+        clusterProblem({ nodes, placement: placement as Placement }) ??
+        (Array.isArray(path) ? pathsProblem(path as Path[], nodes, placement) : undefined);
+      // The message names its flag itself ("--path: …"); the issue's path says which one.
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          path: [problem.startsWith('--path') ? 'path' : 'placement'],
+          message: problem.replace(/^--[a-z-]+: /, ''),
+        });
+    }
   });
 }

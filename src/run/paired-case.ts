@@ -2,7 +2,7 @@ import type { Workload } from '../../workloads/types.js';
 import type { Exec } from '../exec/index.js';
 import type { Rng } from '../stats/index.js';
 import type { BackendEnv } from './backend-sandbox.js';
-import { base, checkPath, judgeLoad, pathEndpoints, type CaseSettings } from './case.js';
+import { base, checkPath, judgeLoad, pathEndpoints, skipReason, withSeen, type CaseSettings, type Seen } from './case.js';
 import { machineDelta, processCpuS, readMachineCpu, type MachineCpu } from './cpu.js';
 import { BLOCK_GAP_MS, pairedSchedule, type PairedSchedule } from './paired.js';
 import { pinned } from './pin.js';
@@ -37,12 +37,20 @@ export async function runPairedCases(
 ): Promise<CaseResult[]> {
   const results = new Map<PlannedCase, CaseResult>();
   if (env.unusable) return cases.map((c) => ({ ...base(c, s), state: 'errored', reason: env.unusable! }));
-  await exec.run({ netns: env.sandbox.plan.node.netns, argv: ['conntrack', '-F'], allowFailure: true });
-  const checked: { c: PlannedCase; checkedBy: string }[] = [];
+  // No conntrack entries left by the previous unit, on any node.
+  for (const t of env.targets) await exec.run({ netns: t.netns, argv: ['conntrack', '-F'], allowFailure: true });
+  const checked: { c: PlannedCase; checkedBy: string; seen: Seen[] }[] = [];
   for (const c of cases) {
+    const skip = skipReason(env, c);
+    if (skip !== undefined) {
+      results.set(c, { ...base(c, s), state: 'skipped', reason: skip });
+      continue;
+    }
     const check = await checkPath(exec, env, c, s);
     if ('reason' in check) results.set(c, { ...base(c, s), state: 'errored', reason: check.reason });
-    else checked.push({ c, checkedBy: check.checkedBy });
+    else if ('unanswered' in check)
+      results.set(c, { ...base(c, s), state: 'skipped', reason: `${check.unanswered} (checked; nothing to measure)` });
+    else checked.push({ c, checkedBy: check.checkedBy, seen: check.seen });
   }
   if (checked.length > 0) {
     const schedule = pairedSchedule(
@@ -54,9 +62,9 @@ export async function runPairedCases(
     const sampler = sampleBoundaries(env, schedule, epochMs);
     const runs = await Promise.all(checked.map(({ c }) => runClient(exec, env, c, w, s, schedule, epochMs)));
     const readings = sampler.finish();
-    for (const [i, { c, checkedBy }] of checked.entries()) {
+    for (const [i, { c, checkedBy, seen }] of checked.entries()) {
       const cpu = cpuOfPath(schedule, c.path, readings);
-      results.set(c, judgeLoad(base(c, s), w, { r: runs[i]!, ...cpu }, checkedBy));
+      results.set(c, withSeen(judgeLoad(base(c, s), w, { r: runs[i]!, ...cpu }, checkedBy), seen));
     }
   }
   return exec.observe(

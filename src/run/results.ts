@@ -64,6 +64,10 @@ const caseBase = z.object({
   // absent in runs made before it was recorded, when it was always --connections.
   connections: z.number().optional(),
   startedAt: z.string(),
+  // What the server saw of the path check's connections, one entry per host answered: the peer
+  // address (the client's own, or a node's after SNAT) and the routers crossed (64 minus the TTL
+  // the SYN arrived with; null when the server could not read it). Absent in older runs.
+  seen: z.array(z.object({ peer: z.string(), hops: z.number().nullable() })).optional(),
 });
 
 export const caseResult = z.discriminatedUnion('state', [

@@ -201,6 +201,7 @@ async function openEnvs(r: Running, ready: readonly Candidate[]): Promise<void> 
       endpoints: r.endpoints,
       workloads: r.workloads,
       check: r.ctx.check,
+      cluster: { nodes: r.flags.nodes, placement: r.flags.placement },
     });
     env.label = variant.id;
     r.envs.set(variant.id, env);

@@ -1,7 +1,7 @@
 import { Bench } from 'tinybench';
 import { systemClock, type Clock } from '../clock.js';
 import type { Exec } from '../exec/index.js';
-import { exceededText, sync, type SyncRecord } from '../sync.js';
+import { exceededText, sync, syncNodes, type SyncRecord } from '../sync.js';
 import type { BackendEnv } from './backend-sandbox.js';
 import { repeatProgramming, summarizeProgramming } from './proglat.js';
 import type { RunJson, SyncRow } from './results.js';
@@ -56,20 +56,21 @@ export async function prepareScale(exec: Exec, env: BackendEnv, o: ScaleOptions,
   });
   const s: Step = { exec, env, o, out, row };
   const state = resetScale(env, o);
-  await env.backend.teardown(env.target);
+  for (const t of env.targets) await env.backend.teardown(t);
   if (!(await fullSync(s, state))) return;
   o.check();
   const added = await addServiceTimed(s, state);
   await partialSyncs(s, state, added);
   o.check();
   // The add-a-service partial sync, repeated under tinybench (the removal is untimed); a
-  // measurement, so it is read only when the syncs really ran.
+  // measurement, so it is read only when the syncs really ran. Node 0 only: the other nodes stay
+  // at `state`, where node 0 returns after every iteration.
   if (o.syncIterations > 0) out.syncBench.push(...(await exec.observe(() => benchAddService(s, state, added), [])));
 }
 
 /** The scale point's cluster state; forgets what the previous scale point installed. */
 function resetScale(env: BackendEnv, o: ScaleOptions): ClusterState {
-  const { state, measured } = scaleState({
+  const { state, measured, crossNode } = scaleState({
     plan: env.sandbox.plan,
     services: o.services,
     endpoints: o.endpoints,
@@ -81,21 +82,37 @@ function resetScale(env: BackendEnv, o: ScaleOptions): ClusterState {
   delete env.unusable;
   env.installed = undefined;
   env.measured = measured;
+  if (crossNode) env.crossNode = crossNode;
+  else delete env.crossNode;
   return state;
+}
+
+/** Every node's installed state against what was rendered for it (syncNodes programs every node;
+ * node 0's sync is the timed one), outside the timed region; differences name their node. */
+async function readBackNodes(
+  exec: Exec,
+  backend: BackendEnv['backend'],
+  target: BackendEnv['target'],
+  synced: Awaited<ReturnType<typeof syncNodes>>,
+): Promise<string[]> {
+  const diffs = await exec.observe(() => backend.readBack(target, synced.rendered), []);
+  for (const [i, o] of synced.others.entries())
+    diffs.push(...(await exec.observe(() => backend.readBack(o.target, o.rendered), [])).map((d) => `node ${i + 1}: ${d}`));
+  return diffs;
 }
 
 /** A full sync of N services from empty tables, read back outside the timed region. False when
  * the backend cannot be measured at this scale (env.unusable says why). */
 async function fullSync({ exec, env, o, out, row }: Step, state: ClusterState): Promise<boolean> {
   const { backend, target } = env;
-  const full = await sync(backend, target, undefined, state);
+  const full = await syncNodes(backend, env.targets, undefined, state);
   if (full.record.exceeded) {
     out.syncs.push(row('full', full.record));
     env.unusable = `full sync of ${o.services} services ${exceededText(full.record.exceeded)} (--sync-timeout)`;
     o.say(`${env.label ?? backend.name} @${o.services}: ${env.unusable}`);
     return false;
   }
-  const diffs = await exec.observe(() => backend.readBack(target, full.rendered), []);
+  const diffs = await readBackNodes(exec, backend, target, full);
   out.syncs.push(row('full', full.record, diffs));
   env.installed = state;
   o.say(
@@ -123,8 +140,8 @@ async function addServiceTimed({ exec, env, o, out, row }: Step, state: ClusterS
     exec,
     clock,
     { netns, target: `${added.service.clusterIP}:80`, repeat: o.proglatRepeat },
-    async () => (await sync(backend, target, state, added.state)).record,
-    () => sync(backend, target, added.state, state),
+    async () => (await syncNodes(backend, env.targets, state, added.state)).record,
+    () => syncNodes(backend, env.targets, added.state, state),
   );
   out.syncs.push(row('add-service', first));
   const pl = summarizeProgramming(env.label ?? backend.name, o.services, samples, o.seed);
@@ -143,10 +160,10 @@ async function partialSyncs({ exec, env, o, out, row }: Step, state: ClusterStat
   const filler = state.services.find((s) => s.name.startsWith('filler-'));
   const key = filler ? `${NS}/${filler.name}` : `${NS}/added`;
   const grown = withExtraEndpoint(added.state, plan, key);
-  const ep = await sync(backend, target, added.state, grown);
+  const ep = await syncNodes(backend, env.targets, added.state, grown);
   out.syncs.push(row('add-endpoint', ep.record));
-  const back = await sync(backend, target, grown, state);
-  const backDiffs = await exec.observe(() => backend.readBack(target, back.rendered), []);
+  const back = await syncNodes(backend, env.targets, grown, state);
+  const backDiffs = await readBackNodes(exec, backend, target, back);
   out.syncs.push(row('remove-service', back.record, backDiffs));
   o.say(
     `${env.label ?? backend.name} @${o.services}: add a service ${added.record.totalMs.toFixed(0)} ms, add an endpoint ${ep.record.totalMs.toFixed(0)} ms, remove a service ${back.record.totalMs.toFixed(0)} ms`,

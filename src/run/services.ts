@@ -3,7 +3,7 @@ import { allocate, type ServiceSpec } from '../model/generate.js';
 import { endpointCounts, type EndpointsDist } from '../model/endpoint-counts.js';
 import { cidrSize, nthIp, parseCidr } from '../model/ipv4.js';
 import type { ClusterState, Service } from '../model/types.js';
-import type { TopologyPlan } from '../sandbox/plan.js';
+import type { PodPlan, TopologyPlan } from '../sandbox/plan.js';
 import { createRng } from '../stats/index.js';
 
 // The services a run installs at one scale point (pure): N services of which one is measured; the
@@ -20,6 +20,27 @@ export interface ScaleState {
   measured: Service;
   /** Position of the measured service among the N (0-based). */
   position: number;
+  /** On more than one node: the cross-node paths' services (crossNodeSpecs). */
+  crossNode?: CrossNodeServices;
+}
+
+/** The services of the cross-node paths: like the measured one, but with endpoints only off the
+ * client's node 0, under externalTrafficPolicy Cluster (remote) and Local (local). */
+export interface CrossNodeServices {
+  remote: Service;
+  local: Service;
+  /** Their endpoint pods (all off node 0). */
+  pods: PodPlan[];
+}
+
+/** The endpoint pods of the cross-node services: the measured service's endpoints that are off
+ * node 0, or, when it has none there (--endpoints 1 with spread), the first server pod off node 0. */
+export function remoteEndpointPods(plan: TopologyPlan, endpoints: number): PodPlan[] {
+  const servers = plan.pods.filter((p) => p.kind === 'server');
+  const off = servers.slice(0, endpoints).filter((p) => p.node !== 0);
+  if (off.length > 0) return off;
+  const first = servers.find((p) => p.node !== 0);
+  return first ? [first] : [];
 }
 
 export function measuredPosition(target: 'first' | 'middle' | 'last' | 'random', n: number, seed: number): number {
@@ -45,18 +66,20 @@ export function scaleState(o: {
   const fillerEndpoints = fillerEndpointsOf(o.fillers, measuredEndpoints, o.plan.podCidr, o.services, o.seed);
   const position = measuredPosition(o.target, o.services, o.seed);
   const specs: ServiceSpec[] = [];
+  const ports = [
+    ...o.workloads.map((w) => ({ name: w.name, protocol: w.protocol, port: w.serverPort, targetPort: w.serverPort })),
+    { name: 'ident', protocol: 'TCP' as const, port: IDENT_PORT, targetPort: IDENT_PORT },
+  ];
+  // More than one node: two more services right after the measured one (so N + 2 in all).
+  const remotePods = o.plan.nodes.length > 1 ? remoteEndpointPods(o.plan, o.endpoints) : [];
   for (let i = 0; i < o.services; i++) {
     if (i === position) {
-      specs.push({
-        namespace: NS,
-        name: 'measured',
-        type: 'NodePort',
-        ports: [
-          ...o.workloads.map((w) => ({ name: w.name, protocol: w.protocol, port: w.serverPort, targetPort: w.serverPort })),
-          { name: 'ident', protocol: 'TCP' as const, port: IDENT_PORT, targetPort: IDENT_PORT },
-        ],
-        endpoints: measuredEndpoints,
-      });
+      specs.push({ namespace: NS, name: 'measured', type: 'NodePort', ports, endpoints: measuredEndpoints });
+      if (remotePods.length > 0) {
+        const endpoints = remotePods.map((p) => p.ip);
+        specs.push({ namespace: NS, name: 'measured-remote', type: 'NodePort', ports, endpoints });
+        specs.push({ namespace: NS, name: 'measured-local', type: 'NodePort', ports, endpoints, externalTrafficPolicy: 'Local' });
+      }
     } else {
       specs.push({
         namespace: NS,
@@ -68,7 +91,9 @@ export function scaleState(o: {
     }
   }
   const { state } = allocate(specs, o.plan.serviceCidr);
-  return { state, measured: state.services[position]!, position };
+  const crossNode =
+    remotePods.length > 0 ? { remote: state.services[position + 1]!, local: state.services[position + 2]!, pods: remotePods } : undefined;
+  return { state, measured: state.services[position]!, position, ...(crossNode ? { crossNode } : {}) };
 }
 
 /**

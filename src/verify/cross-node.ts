@@ -2,7 +2,7 @@ import type { Backend } from '../../backends/types.js';
 import type { Exec } from '../exec/index.js';
 import type { Service } from '../model/types.js';
 import { probe } from '../probe/client.js';
-import type { ProbeResult } from '../probe/connect.js';
+import { INITIAL_TTL, type ProbeResult } from '../probe/reply.js';
 import type { TopologyPlan } from '../sandbox/plan.js';
 import { check, notAnswered, type CheckResult } from './checks.js';
 import { remotePod, SERVER_PORT } from './services.js';
@@ -12,8 +12,6 @@ import { remotePod, SERVER_PORT } from './services.js';
 // ip_default_ttl's default in each namespace) and every node that forwards it takes one off; the
 // underlay bridge is no router. So the server sees 63 when the endpoint's own node is the only
 // router and 62 when the packet crossed a second node: the extra hop.
-
-export const INITIAL_TTL = 64;
 
 /** Routers a packet crossed, from the TTL the server saw. */
 export const hopsOf = (ttl: number | undefined): number | undefined => (ttl === undefined ? undefined : INITIAL_TTL - ttl);

@@ -40,12 +40,28 @@ describe('bad input exits 2, names the field, and creates nothing', () => {
     ],
     ['external link too small', ['up', '--external-cidr', '198.18.0.0/31'], /--external-cidr: must hold at least 4 addresses/],
     ['bad run id', ['down', 'x;rm -rf /'], /RUN: must be a run id of 6 lower-case letters and digits/],
-    ['bad exec target', ['exec', 'srv-0;ls'], /TARGET: must be node, external, srv-N or cli-N/],
+    ['bad exec target', ['exec', 'srv-0;ls'], /TARGET: must be node, node-N, underlay, external, srv-N or cli-N/],
     ['--max-repeat below --repeat', ['run', '--repeat', '5', '--max-repeat', '3'], /--max-repeat: must be at least --repeat \(5\); got 3/],
     ['--max-repeat below the default --repeat', ['run', '--max-repeat', '2'], /--max-repeat: must be at least --repeat \(3\); got 2/],
     ['--max-repeat 0', ['run', '--max-repeat', '0'], /--max-repeat: must be at least 1 \(got 0\)/],
     ['--ci-target negative', ['run', '--ci-target', '-1'], /--ci-target: must be at least 0 \(got -1\)/],
     ['--ci-target not a number', ['run', '--ci-target', 'tight'], /--ci-target: must be a percentage/],
+    ['--nodes 0', ['up', '--nodes', '0'], /--nodes: must be at least 1 \(got 0\)/],
+    ['--nodes 9', ['run', '--nodes', '9'], /--nodes: must be at most 4 \(got 9\)/],
+    ['verify --nodes 9', ['verify', '--backend', 'nft', '--nodes', '9'], /--nodes: must be at most 4 \(got 9\)/],
+    ['unknown --placement', ['run', '--nodes', '2', '--placement', 'far'], /--placement: must be one of spread, remote, local/],
+    ['--placement remote on one node', ['verify', '--backend', 'nft', '--placement', 'remote'], /--placement: .*needs --nodes 2 or more/],
+    [
+      'a remote path on one node',
+      ['run', '--path', 'pod,clusterip-remote'],
+      /--path: clusterip-remote needs --nodes 2 or more \(got --nodes 1\)/,
+    ],
+    ['nodeport-local-miss on one node', ['run', '--path', 'nodeport-local-miss'], /--path: nodeport-local-miss needs --nodes 2 or more/],
+    [
+      'a remote path with every endpoint on node 0',
+      ['run', '--nodes', '2', '--placement', 'local', '--path', 'pod-remote'],
+      /--placement: local puts every endpoint on the client's node, and --path pod-remote needs one on another node/,
+    ],
   ];
   it.each(cases)('%s', async (_name, argv, message) => {
     const r = await cli(argv);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { resolveArgv } from '../../exec/index.js';
 import { planRunPaths } from '../../sandbox/run-cgroup.js';
@@ -6,18 +7,23 @@ import { netnsName, type Role } from '../../sandbox/names.js';
 import type { Context } from '../context.js';
 import { resolveRun } from './down.js';
 
-const TARGET = /^(node|external|srv-\d+|cli-\d+)$/;
+const TARGET = /^(node|node-\d+|underlay|external|srv-\d+|cli-\d+)$/;
 
 /** `bench exec POD|node|external [-- CMD…]`: a command, or an interactive shell, in a namespace. */
 export async function execIn(ctx: Context, target: string, argv: string[], flags: { run?: string }): Promise<number> {
-  if (!TARGET.test(target)) throw new UsageError(`TARGET: must be node, external, srv-N or cli-N (got ${JSON.stringify(target)})`);
+  if (!TARGET.test(target))
+    throw new UsageError(`TARGET: must be node, node-N, underlay, external, srv-N or cli-N (got ${JSON.stringify(target)})`);
   const runId = await resolveRun(flags.run);
   const netns = netnsName(runId, target as Role);
   if (!existsSync(`/run/netns/${netns}`)) throw new UsageError(`TARGET: sandbox ${runId} has no ${target}`);
   // Pod and node processes join the run's cgroup, as the run's own do: the eBPF backend's
   // connect4/sendmsg4 programs hang off it, so without it a ClusterIP would not answer here. The
   // external namespace stays outside, like the run's external client.
-  const cgroup = target === 'external' ? undefined : planRunPaths(runId).cgroup;
+  // On more than one node each node has a cgroup of its own below the run's (session.ts, nodePaths):
+  // a node joins its own; a pod joins the run's, since its node is not known from its name.
+  const runCgroup = target === 'external' || target === 'underlay' ? undefined : planRunPaths(runId).cgroup;
+  const nodeCgroup = runCgroup !== undefined && target.startsWith('node') ? join(runCgroup, target) : undefined;
+  const cgroup = nodeCgroup !== undefined && existsSync(nodeCgroup) ? nodeCgroup : runCgroup;
   const joined = cgroup !== undefined && existsSync(cgroup) ? { cgroup } : {};
   if (argv.length > 0) {
     const r = await ctx.exec.run({ netns, argv, ...joined, inheritStdio: true, allowFailure: true });
