@@ -98,7 +98,7 @@ function exprVerdicts(expr: unknown, out: string[]): void {
  * verdicts (and comment), e.g. `goto endpoint-A, goto endpoint-B comment "…"`: enough for
  * diff() to compare rule counts and targets with the rendered rule text.
  */
-export function readback(input: string | unknown, table = 'kube-proxy', opts: { requireTable?: boolean } = {}): TableDesc {
+export function readback(input: string | unknown, table = 'kube-proxy'): TableDesc {
   const list = parseNftJson(input);
   const desc: TableDesc = { family: 'ip', name: table, chains: new Map(), sets: new Map() };
   let seenTable = false;
@@ -148,7 +148,7 @@ export function readback(input: string | unknown, table = 'kube-proxy', opts: { 
       desc.sets.set(s.name, set);
     }
   }
-  if (!seenTable && opts.requireTable !== false) throw new ReadbackError(`table ip ${table} is not in the nft -j output`);
+  if (!seenTable) throw new ReadbackError(`table ip ${table} is not in the nft -j output`);
   return desc;
 }
 
