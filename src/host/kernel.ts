@@ -51,3 +51,44 @@ export const bpffsSupported = (): boolean => {
 };
 
 export const btfAvailable = (): boolean => existsSync('/sys/kernel/btf/vmlinux');
+
+/**
+ * This process's own cgroup in the cgroup v1 hierarchy that has `controller`: its directory (e.g.
+ * `/sys/fs/cgroup/memory/process_api/<id>`) and its path in the hierarchy (`/process_api/<id>`;
+ * `/` is the hierarchy's root), or undefined without such a hierarchy. Joins
+ * /proc/self/cgroup's path ("4:memory:/process_api/<id>") with the mount of that hierarchy
+ * (/proc/self/mountinfo: fstype cgroup, the controller among the super options; the path is
+ * relative to the mount's root).
+ */
+export function ownCgroupV1Dir(
+  controller: string,
+  mountinfo: string = readOr('/proc/self/mountinfo'),
+  cgroups: string = readOr('/proc/self/cgroup'),
+): { dir: string; path: string } | undefined {
+  const own = cgroups
+    .split('\n')
+    .map((l) => /^\d+:([^:]*):(.*)$/.exec(l))
+    .find((m) => m !== null && m[1]!.split(',').includes(controller));
+  if (!own) return undefined;
+  for (const line of mountinfo.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (pre === undefined || post === undefined) continue;
+    const [fstype, , superOpts] = post.split(' ');
+    if (fstype !== 'cgroup' || !(superOpts ?? '').split(',').includes(controller)) continue;
+    const f = pre.split(' ');
+    const root = f[3]!;
+    const point = f[4]!;
+    const path = own[2]!;
+    if (root === '/') return { dir: path === '/' ? point : `${point}${path}`, path };
+    if (path === root || path.startsWith(`${root}/`)) return { dir: `${point}${path.slice(root.length)}`, path };
+  }
+  return undefined;
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}

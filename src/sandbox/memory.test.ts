@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeExec } from '../exec/index.js';
 import { memoryCgroupName, memorySupport, openMemoryProbe, parseMemoryStat, parseTimed, timedArgv } from './memory.js';
 import { removeCgroup } from './run-cgroup.js';
+import { ownCgroupV1Dir } from '../host/kernel.js';
 
 describe('GNU time', () => {
   it('wraps the command and reads its marked line back out of stderr', () => {
@@ -36,14 +37,36 @@ describe('memorySupport', () => {
     return d;
   };
 
+  const noV1 = () => undefined;
   it('needs the memory controller enabled for the root children', () => {
-    expect(memorySupport(() => root('cpu memory pids\n', 'cpu memory\n'))).toMatchObject({ ok: true });
-    expect(memorySupport(() => root('cpu memory\n', 'cpu\n'))).toMatchObject({
+    expect(memorySupport(() => root('cpu memory pids\n', 'cpu memory\n'), noV1)).toMatchObject({ ok: true, version: 2 });
+    expect(memorySupport(() => root('cpu memory\n', 'cpu\n'), noV1)).toMatchObject({
       ok: false,
       reason: /does not enable the memory controller/,
     });
-    expect(memorySupport(() => root('hugetlb\n', '\n'))).toMatchObject({ ok: false, reason: /no memory controller .*hybrid/ });
-    expect(memorySupport(() => undefined)).toEqual({ ok: false, reason: 'no cgroup2 mount' });
+    expect(memorySupport(() => root('hugetlb\n', '\n'), noV1)).toMatchObject({ ok: false, reason: /no memory controller .*hybrid/ });
+    expect(memorySupport(() => undefined, noV1)).toEqual({ ok: false, reason: 'no cgroup2 mount' });
+  });
+  it('falls back to this process own cgroup v1 memory cgroup, never the v1 root', () => {
+    const d = mkdtempSync(join(tmpdir(), 'svcb-memtest-v1-'));
+    writeFileSync(join(d, 'memory.max_usage_in_bytes'), '0\n');
+    const hybrid = () => root('hugetlb\n', '\n');
+    expect(memorySupport(hybrid, () => ({ dir: d, path: '/process_api/x' }))).toEqual({ ok: true, version: 1, root: d });
+    expect(memorySupport(hybrid, () => ({ dir: d, path: '/' }))).toMatchObject({ ok: false, reason: /root of the cgroup v1 memory/ });
+  });
+  it('finds its own v1 cgroup from mountinfo and /proc/self/cgroup', () => {
+    const mi = [
+      '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
+      '32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu',
+      '35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
+      '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
+    ].join('\n');
+    const cg = '4:memory:/process_api/21d2\n1:cpu:/\n0::/\n';
+    expect(ownCgroupV1Dir('memory', mi, cg)).toEqual({ dir: '/sys/fs/cgroup/memory/process_api/21d2', path: '/process_api/21d2' });
+    expect(ownCgroupV1Dir('cpu', mi, cg)).toEqual({ dir: '/sys/fs/cgroup/cpu', path: '/' });
+    expect(ownCgroupV1Dir('pids', mi, cg)).toBeUndefined();
+    // a mount of a subtree: the path is relative to the mount's root
+    expect(ownCgroupV1Dir('memory', '35 31 0:32 /process_api /mnt/mem rw - cgroup cgroup rw,memory', cg)?.dir).toBe('/mnt/mem/21d2');
   });
 });
 
@@ -55,7 +78,7 @@ describe('openMemoryProbe', () => {
       exec,
       'abc123',
       { record: async (o) => void recorded.push(...o) },
-      { ok: true, root: '/sys/fs/cgroup' },
+      { ok: true, version: 2, root: '/sys/fs/cgroup' },
     );
     expect(recorded).toEqual([{ kind: 'cgroup', path: `/sys/fs/cgroup/${memoryCgroupName('abc123')}` }]);
     expect(memoryCgroupName('abc123')).toBe('svcb-abc123-mem');

@@ -15,12 +15,23 @@
 //
 // Peak RSS: GNU time's %M (getrusage's ru_maxrss of the child, in KiB), through the exec port:
 // `/usr/bin/time -f 'svcbench-time %M %e' CMD…` inside the namespace (package `time`).
+//
+// Hybrid hosts (memory controller bound to cgroup v1, e.g. /sys/fs/cgroup/memory): the same
+// layout in the v1 memory hierarchy, below the cgroup this process is in (never the v1 root):
+// `<own v1 memory cgroup>/svcb-<run>-mem/s<N>`. Figures, from the kernel's
+// Documentation/admin-guide/cgroup-v1/memory.rst: memory.max_usage_in_bytes (§1 "Brief summary of control files": "max memory usage
+// recorded", user and kernel charges together: kernel memory is charged to the same counter,
+// §2.7) as the peak; memory.kmem.usage_in_bytes and memory.kmem.max_usage_in_bytes (§1 and §2.7, "current
+// / max kernel memory allocation") as the kernel share now and at its peak. v1's memory.stat (§5.2)
+// has no field for kernel or slab memory (its rss/cache are user pages), so slab_unreclaimable has
+// no v1 counterpart and is not reported there. Children are hierarchical (memory.use_hierarchy is
+// always 1 on current kernels) and a removed child's charges move to its parent, as in v2.
 
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command, Exec, ExecResult } from '../exec/index.js';
-import { cgroup2Mount } from '../host/kernel.js';
+import { cgroup2Mount, ownCgroupV1Dir } from '../host/kernel.js';
 import { removeCgroup, runCgroupName } from './run-cgroup.js';
 import type { Recorder } from './state.js';
 
@@ -28,23 +39,43 @@ import type { Recorder } from './state.js';
 export interface SyncMemory {
   /** Peak resident set of the command (GNU time %M). */
   peakRssKiB?: number;
-  /** memory.peak of the sync's own cgroup: user and kernel memory charged during the sync. */
+  /** memory.peak (v2) or memory.max_usage_in_bytes (v1) of the sync's own cgroup: user and
+   * kernel memory charged during the sync, at its peak. */
   cgroupPeakBytes?: number;
-  /** memory.stat `kernel` of the sync's cgroup after the command: kernel memory it charged and
-   * that is still allocated (for a full sync from nothing: the table's objects). */
+  /** memory.stat `kernel` (v2) or memory.kmem.usage_in_bytes (v1) of the sync's cgroup after the
+   * command: kernel memory it charged and that is still allocated (for a full sync from nothing:
+   * the table's objects). */
   kernelBytes?: number;
-  /** memory.stat `slab_unreclaimable` of the sync's cgroup after the command. */
+  /** memory.kmem.max_usage_in_bytes (v1 only): the kernel share at its peak during the sync. */
+  kernelPeakBytes?: number;
+  /** memory.stat `slab_unreclaimable` of the sync's cgroup after the command (v2 only). */
   slabUnreclaimableBytes?: number;
 }
 
-export type MemorySupport = { ok: true; root: string } | { ok: false; reason: string };
+/** Where the probe measures: a cgroup v2 root whose children get the memory controller, or (on a
+ * hybrid host) this process's own cgroup in the v1 memory hierarchy. */
+export type MemorySupport = { ok: true; version: 2 | 1; root: string } | { ok: false; reason: string };
+
+type OwnV1 = () => { dir: string; path: string } | undefined;
 
 export const TIME_BINARY = '/usr/bin/time';
 const TIME_MARK = 'svcbench-time';
 
 /** Whether cgroup v2 can measure memory here: a cgroup2 mount whose root enables the memory
  * controller for its children (svcbench never changes the root's cgroup.subtree_control). */
-export function memorySupport(mount: () => string | undefined = cgroup2Mount): MemorySupport {
+export function memorySupport(mount: () => string | undefined = cgroup2Mount, v1: OwnV1 = () => ownCgroupV1Dir('memory')): MemorySupport {
+  const v2 = cgroup2Support(mount);
+  if (v2.ok) return v2;
+  const own = v1();
+  if (own === undefined) return v2;
+  // Never below the v1 root itself: only below a cgroup this process was placed in.
+  if (own.path === '/') return { ok: false, reason: `${v2.reason}; and this process is in the root of the cgroup v1 memory hierarchy` };
+  if (!existsSync(join(own.dir, 'memory.max_usage_in_bytes')))
+    return { ok: false, reason: `${v2.reason}; and ${own.dir} is not a cgroup v1 memory directory` };
+  return { ok: true, version: 1, root: own.dir };
+}
+
+function cgroup2Support(mount: () => string | undefined): MemorySupport & { reason?: string } {
   const root = mount();
   if (root === undefined) return { ok: false, reason: 'no cgroup2 mount' };
   try {
@@ -61,7 +92,7 @@ export function memorySupport(mount: () => string | undefined = cgroup2Mount): M
   } catch (e) {
     return { ok: false, reason: `cannot read ${root}: ${(e as Error).message}` };
   }
-  return { ok: true, root };
+  return { ok: true, version: 2, root };
 }
 
 /** The run's memory cgroup (see above); `bench clean` finds it by this name. */
@@ -113,18 +144,19 @@ export interface MemoryProbe {
  */
 export async function openMemoryProbe(exec: Exec, runId: string, recorder: Recorder, support = memorySupport()): Promise<MemoryProbe> {
   const cgroup = support.ok ? join(support.root, memoryCgroupName(runId)) : undefined;
+  const v1 = support.ok && support.version === 1;
   if (cgroup !== undefined) {
     await recorder.record([{ kind: 'cgroup', path: cgroup }]);
     await exec.alter(
       async () => {
         await mkdir(cgroup);
-        await writeFile(join(cgroup, 'cgroup.subtree_control'), '+memory');
+        // v2: children get the controller from their parent's subtree_control; v1 children have it.
+        if (!v1) await writeFile(join(cgroup, 'cgroup.subtree_control'), '+memory');
       },
       () => undefined,
     );
   }
   let seq = 0;
-  const readStat = async (dir: string) => parseMemoryStat(await readFile(join(dir, 'memory.stat'), 'utf8'));
   return {
     support,
     ...(cgroup === undefined ? {} : { cgroup }),
@@ -146,13 +178,9 @@ export async function openMemoryProbe(exec: Exec, runId: string, recorder: Recor
       try {
         const result = await exec.run({ ...timed, cgroup: child });
         const t = parseTimed(result.stderr);
-        const peak = Number((await readFile(join(child, 'memory.peak'), 'utf8')).trim());
-        const stat = await readStat(child);
         const memory: SyncMemory = {
           ...(t.peakRssKiB === undefined ? {} : { peakRssKiB: t.peakRssKiB }),
-          cgroupPeakBytes: peak,
-          ...(stat.has('kernel') ? { kernelBytes: stat.get('kernel')! } : {}),
-          ...(stat.has('slab_unreclaimable') ? { slabUnreclaimableBytes: stat.get('slab_unreclaimable')! } : {}),
+          ...(v1 ? await readV1(child) : await readV2(child)),
         };
         return { result: { ...result, stderr: t.stderr }, memory };
       } finally {
@@ -161,7 +189,10 @@ export async function openMemoryProbe(exec: Exec, runId: string, recorder: Recor
     },
     async retainedKernelBytes() {
       if (cgroup === undefined) return undefined;
-      return exec.observe(async () => (await readStat(cgroup)).get('kernel'), undefined);
+      return exec.observe(
+        async () => (v1 ? readNumber(join(cgroup, 'memory.kmem.usage_in_bytes')) : (await readStat(cgroup)).get('kernel')),
+        undefined,
+      );
     },
   };
 }
@@ -170,4 +201,35 @@ async function mkdirChild(cgroup: string, seq: number): Promise<string> {
   const child = join(cgroup, `s${seq}`);
   await mkdir(child);
   return child;
+}
+
+const readStat = async (dir: string) => parseMemoryStat(await readFile(join(dir, 'memory.stat'), 'utf8'));
+
+/** A cgroup file holding one number; undefined when the kernel does not have it. */
+async function readNumber(path: string): Promise<number | undefined> {
+  try {
+    return Number((await readFile(path, 'utf8')).trim());
+  } catch {
+    return undefined;
+  }
+}
+
+async function readV2(dir: string): Promise<SyncMemory> {
+  const stat = await readStat(dir);
+  return {
+    cgroupPeakBytes: Number((await readFile(join(dir, 'memory.peak'), 'utf8')).trim()),
+    ...(stat.has('kernel') ? { kernelBytes: stat.get('kernel')! } : {}),
+    ...(stat.has('slab_unreclaimable') ? { slabUnreclaimableBytes: stat.get('slab_unreclaimable')! } : {}),
+  };
+}
+
+/** cgroup-v1/memory.rst §1 and §2.7: the kmem files exist only with kernel memory accounting. */
+async function readV1(dir: string): Promise<SyncMemory> {
+  const kernel = await readNumber(join(dir, 'memory.kmem.usage_in_bytes'));
+  const kernelPeak = await readNumber(join(dir, 'memory.kmem.max_usage_in_bytes'));
+  return {
+    cgroupPeakBytes: Number((await readFile(join(dir, 'memory.max_usage_in_bytes'), 'utf8')).trim()),
+    ...(kernel === undefined ? {} : { kernelBytes: kernel }),
+    ...(kernelPeak === undefined ? {} : { kernelPeakBytes: kernelPeak }),
+  };
 }

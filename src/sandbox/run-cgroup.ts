@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
-import { cgroup2Mount, mounts } from '../host/kernel.js';
+import { cgroup2Mount, mounts, ownCgroupV1Dir } from '../host/kernel.js';
 import { isRunId, NS_PREFIX } from './names.js';
 import { STATE_DIR, type Recorder } from './state.js';
 
@@ -97,6 +97,12 @@ export async function removeMount(exec: Exec, path: string): Promise<boolean> {
   return mounted;
 }
 
+/** The run id of a run's memory cgroup name (memory.ts: svcb-<run>-mem). */
+function memoryRunId(name: string): string | undefined {
+  const m = /^([a-z0-9]+)-mem$/.exec(name.slice(NS_PREFIX.length));
+  return m && isRunId(m[1]!) && name === `${runCgroupName(m[1]!)}-mem` ? m[1] : undefined;
+}
+
 /** Our cgroups and bpffs mounts that exist now, by run id (for `bench clean` without a state file):
  * the names runCgroupName and runBpffsPath give, read back. */
 export function leftoverRunPaths(): Map<string, { cgroups: string[]; mounts: string[] }> {
@@ -108,12 +114,24 @@ export function leftoverRunPaths(): Map<string, { cgroups: string[]; mounts: str
       for (const name of readdirSync(root)) {
         const id = name.slice(NS_PREFIX.length);
         if (isRunId(id) && name === runCgroupName(id)) entry(id).cgroups.push(join(root, name));
-        // The run's memory cgroup (memory.ts): svcb-<run>-mem.
-        const mem = /^([a-z0-9]+)-mem$/.exec(id);
-        if (mem && isRunId(mem[1]!) && name === `${runCgroupName(mem[1]!)}-mem`) entry(mem[1]!).cgroups.push(join(root, name));
+        const mem = memoryRunId(name);
+        if (mem !== undefined) entry(mem).cgroups.push(join(root, name));
       }
     } catch {
       // no cgroup2
+    }
+  }
+  // On a hybrid host the memory cgroups are in the v1 memory hierarchy, below our own cgroup
+  // there (memory.ts); a run started from another v1 cgroup is found through its state file.
+  const v1 = ownCgroupV1Dir('memory');
+  if (v1 !== undefined && v1.path !== '/') {
+    try {
+      for (const name of readdirSync(v1.dir)) {
+        const mem = memoryRunId(name);
+        if (mem !== undefined) entry(mem).cgroups.push(join(v1.dir, name));
+      }
+    } catch {
+      // not readable
     }
   }
   for (const { point: mp } of mounts()) {
