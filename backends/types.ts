@@ -1,7 +1,7 @@
 // The backend contract (DESIGN.md §1, §3): one folder and one exported object per backend,
 // registered only in backends/index.ts. The runner never branches on a backend's name.
 import type { Clock } from '../src/clock.js';
-import type { Exec } from '../src/exec/index.js';
+import type { Command, Exec, ExecResult } from '../src/exec/index.js';
 import type { ClusterState, ProxyConfig } from '../src/model/types.js';
 
 export type CheckState = 'ok' | 'missing';
@@ -56,6 +56,10 @@ export interface NodeTarget {
   memory?: Map<string, unknown>;
   /** Time for budgets inside an apply (--sync-timeout); the system clock unless a test drives it. */
   clock?: Clock;
+  /** Runs one command measuring the memory it costs (src/sandbox/memory.ts: peak RSS, cgroup
+   * peak, kernel memory), where the caller opened a memory probe; a backend uses it for the
+   * command whose cost upstream measures (nft: the sync's `nft -f`). */
+  measure?: (cmd: Command) => Promise<{ result: ExecResult; memory: Record<string, number> }>;
 }
 
 /** What a render produced: the backend's own payload plus a few numbers for people. */
@@ -79,6 +83,8 @@ export interface Applied {
    * The rules take effect between this moment and the apply's end (network-programming latency
    * compares with both). Unset when no single step commits the sync. */
   commitAt?: number;
+  /** What `NodeTarget.measure` measured of this apply (bytes and KiB by name). */
+  memory?: Record<string, number>;
 }
 
 /** A time-budgeted apply that stopped: at its budget, or earlier when the pace of the commands

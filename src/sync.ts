@@ -16,6 +16,8 @@ export interface SyncRecord {
   phases: Record<string, number>;
   /** Milliseconds from the sync's start to the start of its committing step (Applied.commitAt). */
   commitStartMs?: number;
+  /** The memory the backend measured of this sync (NodeTarget.measure), when it did. */
+  memory?: Record<string, number>;
 }
 
 /** Renders and applies one sync (full when `prev` is undefined), timing each half. Read-back is
@@ -47,6 +49,7 @@ export async function sync<P>(
       phases: { render: t1 - t0, ...(applied.phases ?? { apply: t2 - t1 }) },
       ...(applied.commitAt === undefined ? {} : { commitStartMs: applied.commitAt - t0 }),
       ...(applied.exceeded ? { exceeded: applied.exceeded } : {}),
+      ...(applied.memory ? { memory: applied.memory } : {}),
     },
   };
 }

@@ -44,7 +44,11 @@ export const nft: Backend<RenderResult> = {
 
   async apply(t, rendered) {
     return applySync(t, rendered, async (argv, stdin) => {
-      await t.exec.run({ netns: t.netns, argv, stdin }).catch((e) => nftError(e, stdin));
+      const cmd = { netns: t.netns, argv, stdin };
+      // Measured as upstream measures nft -f (src/sandbox/memory.ts), where the caller asks for it.
+      if (t.measure !== undefined) return (await t.measure(cmd).catch((e) => nftError(e, stdin))).memory;
+      await t.exec.run(cmd).catch((e) => nftError(e, stdin));
+      return undefined;
     });
   },
 

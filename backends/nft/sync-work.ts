@@ -44,7 +44,8 @@ export function listingMethod(t: NodeTarget): ListingMethod {
   return profileOf(t.options.kubeProxy).listing;
 }
 
-type Run = (argv: string[], stdin: string) => Promise<void>;
+/** Runs the sync's `nft -f -`; returns its memory when it was measured. */
+type Run = (argv: string[], stdin: string) => Promise<Record<string, number> | undefined>;
 
 export async function applySync(t: NodeTarget, rendered: Rendered<RenderResult>, runNft: Run): Promise<Applied> {
   const r = rendered.payload;
@@ -85,11 +86,12 @@ export async function applySync(t: NodeTarget, rendered: Rendered<RenderResult>,
   const script =
     (fixes.length > 0 ? `${fixes.join('\n')}\n` : '') + r.script + (stale.lines.length > 0 ? `${stale.lines.join('\n')}\n` : '');
   let commitAt: number | undefined;
+  let memory: Record<string, number> | undefined;
   await timed('apply', async () => {
     if (script === '') return;
     commands++;
     commitAt = performance.now();
-    await runNft(['nft', '-f', '-'], script);
+    memory = await runNft(['nft', '-f', '-'], script);
   });
   // proxier.go: a listed chain that is not active is flushed now and recorded with this sync's start.
   for (const c of stale.chains) mem.staleChains.set(c, start);
@@ -99,7 +101,7 @@ export async function applySync(t: NodeTarget, rendered: Rendered<RenderResult>,
     chains: [...r.activeChains, ...mem.staleChains.keys()],
     sets: [...r.elements.keys(), ...r.activeAffinitySets, ...listing.sets.filter((s) => !staleSets.has(s) && !r.activeAffinitySets.has(s))],
   };
-  return { commands, phases, ...(commitAt === undefined ? {} : { commitAt }) };
+  return { commands, phases, ...(commitAt === undefined ? {} : { commitAt }), ...(memory ? { memory } : {}) };
 }
 
 /** The separate transaction at the start of a sync: `delete chain` of chains flushed ≥ 1 s ago.

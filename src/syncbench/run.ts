@@ -1,14 +1,16 @@
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { backendByName, type Backend, type Preflight } from '../../backends/index.js';
 import type { NodeTarget, Rendered } from '../../backends/types.js';
 import { sandboxSchema } from '../config/sandbox.js';
 import { AbortedError, BenchError } from '../errors.js';
-import type { Exec, Started } from '../exec/index.js';
+import type { Command, Exec, Started } from '../exec/index.js';
 import { formatEndpoints } from '../model/endpoint-counts.js';
 import { probe, SERVE_SCRIPT, waitListening } from '../probe/client.js';
 import { captureEnvironment } from '../run/environment.js';
 import { Progress } from '../run/progress.js';
+import { openMemoryProbe, TIME_BINARY, type MemoryProbe } from '../sandbox/memory.js';
 import { closeSandbox, nodeTarget, openSandbox, type Sandbox } from '../sandbox/session.js';
 import { newRunId } from '../sandbox/names.js';
 import { processStartTime } from '../sandbox/state.js';
@@ -49,6 +51,8 @@ interface Series {
   backend: Backend;
   preflight: Preflight;
   sandbox?: Sandbox;
+  /** Measures each sync's apply (peak RSS, cgroup and kernel memory) where it can: memory.ts. */
+  probe?: MemoryProbe;
   servers: Started[];
   /** Set once the series stops: every later point is recorded as not run with this reason. */
   stopped?: string;
@@ -134,6 +138,8 @@ async function openSeries(ctx: SyncCtx, x: Series): Promise<void> {
   const cfg = sandboxSchema.parse({ pods: SERVER_PODS, clients: 1 });
   x.sandbox = await openSandbox(ctx.exec, cfg, { command: `sync (${x.variant.id})`, check: ctx.check });
   const { plan } = x.sandbox;
+  // GNU time is the probe's peak-RSS reader: without it (setup installs it) nothing is measured.
+  if (x.sandbox.state && existsSync(TIME_BINARY)) x.probe = await openMemoryProbe(ctx.exec, plan.runId, x.sandbox.state);
   const servers = plan.pods.filter((p) => p.kind === 'server');
   for (const pod of servers)
     x.servers.push(
@@ -300,7 +306,19 @@ async function runPoint(ctx: SyncCtx, x: Series, services: number, o: PointSetup
     withoutNodePort: pt.withoutNodePort,
     readBackDifferences: [],
   };
-  const fresh = (): NodeTarget => nodeTarget(ctx.exec, sb, x.variant.options);
+  const memProbe = x.probe;
+  const fresh = (): NodeTarget => ({
+    ...nodeTarget(ctx.exec, sb, x.variant.options),
+    ...(memProbe
+      ? {
+          measure: async (cmd: Command) => {
+            const { result, memory } = await memProbe.run(cmd);
+            const measured = Object.entries(memory).filter((e): e is [string, number] => e[1] !== undefined);
+            return { result, memory: Object.fromEntries(measured) };
+          },
+        }
+      : {}),
+  });
   const p: PointRun = { ctx, x, services, pt, steps, run, point, f: o.f, fresh };
   try {
     for (let rep = 1; rep <= o.f.repeat && (await repetition(p, rep)); rep++) ctx.check();
