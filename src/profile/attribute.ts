@@ -44,7 +44,7 @@ export interface AttributeOptions {
   maxStacks?: number;
 }
 
-const PATH_GROUPS: ReadonlySet<Group> = new Set(['bpf', 'ipvs', 'nat', 'conntrack', 'netfilter', 'routing']);
+const PATH_GROUPS: ReadonlySet<Group> = new Set(['bpf', 'ip_vs', 'nat', 'conntrack', 'netfilter', 'routing']);
 
 export function isKernelThread(s: Pick<PerfSample, 'pid' | 'comm'>): boolean {
   return s.pid === 0 || /^(ksoftirqd|kworker|rcu_|migration)/.test(s.comm);

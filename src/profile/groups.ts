@@ -4,7 +4,7 @@
 // nf_tables (nft_nat_eval) is NAT rather than nf_tables and a BPF helper reached from a JIT'd
 // program is the program's.
 
-export const GROUPS = ['bpf', 'ipvs', 'nat', 'conntrack', 'netfilter', 'routing', 'stack', 'user', 'other'] as const;
+export const GROUPS = ['bpf', 'ip_vs', 'nat', 'conntrack', 'netfilter', 'routing', 'stack', 'user', 'other'] as const;
 export type Group = (typeof GROUPS)[number];
 
 /** Groups whose sum answers "what do the Service rules cost": netfilter with its tables,
@@ -13,7 +13,7 @@ export const NETFILTER_GROUPS: readonly Group[] = ['netfilter', 'conntrack', 'na
 
 /** The Service machinery: a routing or stack function called from one of these (nft's fib
  * expression, a BPF program's bpf_fib_lookup, NAT's re-route) is that machinery's time. */
-export const MACHINERY_GROUPS: ReadonlySet<Group> = new Set(['bpf', 'ipvs', 'nat', 'conntrack', 'netfilter']);
+export const MACHINERY_GROUPS: ReadonlySet<Group> = new Set(['bpf', 'ip_vs', 'nat', 'conntrack', 'netfilter']);
 
 /** Where the interrupted context ends on a call chain: softirq and interrupt entries. Frames
  * rootward of one belong to whatever the CPU was doing when the interrupt came (a softirq run at
@@ -65,7 +65,7 @@ const GROUP_TABLE: readonly GroupInfo[] = [
       /^bpf_(skb_|sock_addr_|l3_csum|l4_csum|redirect|fib_lookup|get_socket_cookie|csum_)/,
     ],
   },
-  { name: 'ipvs', label: 'IPVS', patterns: [/^_*ip_vs_/] },
+  { name: 'ip_vs', label: 'IPVS', patterns: [/^_*ip_vs_/] },
   {
     name: 'nat',
     label: 'NAT',

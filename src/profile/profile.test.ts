@@ -42,7 +42,7 @@ describe('groups of kernel symbols', () => {
     ['__cgroup_bpf_run_filter_sock_addr', 'bpf'],
     ['__bpf_prog_enter_recur', undefined],
     ['bpf_sk_storage_free', undefined],
-    ['ip_vs_in_hook', 'ipvs'],
+    ['ip_vs_in_hook', 'ip_vs'],
     ['nf_nat_inet_fn', 'nat'],
     ['nft_nat_do_chain', 'nat'],
     ['masquerade_tg', 'nat'],
@@ -92,7 +92,7 @@ describe('attribute', () => {
   const a = attribute(parsePerfScript(canned), { pids: CASE_PIDS });
   it('counts every sample once, to its group', () => {
     expect(a.samples).toEqual({ total: 14, counted: 11, idle: 1, unrelated: 2 });
-    expect(a.groupSamples).toEqual({ bpf: 3, ipvs: 0, nat: 1, conntrack: 1, netfilter: 2, routing: 1, stack: 2, user: 1, other: 0 });
+    expect(a.groupSamples).toEqual({ bpf: 3, ip_vs: 0, nat: 1, conntrack: 1, netfilter: 2, routing: 1, stack: 2, user: 1, other: 0 });
     expect(a.groupNs.bpf).toBe(750_000);
     expect(Object.values(a.groupSamples).reduce((x, y) => x + y, 0)).toBe(a.samples.counted);
   });

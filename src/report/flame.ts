@@ -139,7 +139,7 @@ function flameScales(diff: boolean, maxDelta: number): vega.Scale[] {
       : {
           name: 'color',
           type: 'ordinal',
-          domain: ['bpf', 'ipvs', 'nat', 'conntrack', 'netfilter', 'routing', 'stack', 'user', 'other'],
+          domain: ['bpf', 'ip_vs', 'nat', 'conntrack', 'netfilter', 'routing', 'stack', 'user', 'other'],
           range: { scheme: 'tableau10' },
         },
   ];

@@ -15,7 +15,7 @@ const COLUMNS: { m: Measure; label: string }[] = [
   { m: 'netfilter', label: 'netfilter' },
   { m: 'conntrack', label: 'conntrack' },
   { m: 'nat', label: 'NAT' },
-  { m: 'ipvs', label: 'IPVS' },
+  { m: 'ip_vs', label: 'IPVS' },
   { m: 'bpf', label: 'eBPF programs' },
   { m: 'routing', label: 'routing' },
   { m: 'stack', label: 'socket/TCP/IP' },
@@ -126,7 +126,7 @@ function table(rows: ProfileGroup[]): Block {
 function differenceLine(g: ProfileGroup): string[] {
   if (g.vsPod === undefined) return [];
   const d = g.vsPod;
-  const parts = (['service', 'bpf', 'ipvs', 'routing', 'stack', 'kernel'] as const)
+  const parts = (['service', 'bpf', 'ip_vs', 'routing', 'stack', 'kernel'] as const)
     .filter((m) => m === 'service' || m === 'kernel' || d[m].estimate !== 0)
     .map((m) => `${COLUMNS.find((c) => c.m === m)!.label} ${ciText(d[m], true)}${d[m].degenerate ? ' (n < 2: no CI)' : ''}`);
   return [`${keyText(g.key)} against ${BASELINE_PATH.name}, ${perOpText(g.key.workload)}: ${parts.join('; ')}.`];

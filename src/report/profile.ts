@@ -12,7 +12,7 @@ import type { CaseKey } from './data.js';
  * Service rules' cost in the netfilter backends; "kernel" every kernel group of the case. */
 export const SUMS = {
   service: ['netfilter', 'conntrack', 'nat'],
-  kernel: ['bpf', 'ipvs', 'nat', 'conntrack', 'netfilter', 'routing', 'stack', 'other'],
+  kernel: ['bpf', 'ip_vs', 'nat', 'conntrack', 'netfilter', 'routing', 'stack', 'other'],
 } as const;
 export type Measure = Group | keyof typeof SUMS;
 export const MEASURES: readonly Measure[] = [...GROUPS, 'service', 'kernel'];
