@@ -61,6 +61,8 @@ function paths(v: Json, at: (string | number)[] = []): (string | number)[][] {
 
 function setAt(root: Json, path: (string | number)[], value: Json | undefined): Json {
   if (path.length === 0) return value ?? null;
+  // An earlier mutation replaced the whole document by a scalar or null: no path into it.
+  if (root === null || typeof root !== 'object') return root;
   const copy = structuredClone(root) as Record<string | number, Json>;
   let cur = copy;
   for (const k of path.slice(0, -1)) {
