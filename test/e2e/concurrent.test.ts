@@ -53,7 +53,7 @@ describe.runIf(isRoot)('concurrent runs', () => {
       const { run, checksum } = await readRunChecked(join(out, dirs[0]!));
       expect(checksum).toBe('verified');
       expect(run.state).toBe('completed');
-      expect(run.cases.map((c) => c.id)).toEqual(['nft/10/pod/tcp-rr#1']);
+      expect(run.cases.map((c) => c.id)).toEqual(['nft (1.37)/10/pod/tcp-rr#1']);
       expect(run.cases[0]!.state, JSON.stringify(run.cases[0])).toBe('completed');
       ids.push(run.runId);
     }

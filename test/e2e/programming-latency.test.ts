@@ -125,7 +125,8 @@ describe.runIf(isRoot)('network-programming latency', { timeout: 120_000 }, () =
         expect(r.ms, r.note).not.toBeNull();
         // The timer may fire late and nft may wait for a CPU on a loaded machine: the rule went in
         // between its hand-over and its echo, and the probe must place it there within 3 ms.
-        expect(r.handedMs).toBeGreaterThanOrEqual(DELAY_MS);
+        // (The timer is armed just before `started` is read: up to 1 ms of that shows as early.)
+        expect(r.handedMs).toBeGreaterThanOrEqual(DELAY_MS - 1);
         expect(r.ms!).toBeGreaterThanOrEqual(r.handedMs - 0.5);
         expect(r.ms!).toBeLessThanOrEqual(r.echoedMs + 3);
       }

@@ -108,7 +108,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     if (ipvsVerdict.state === 'unavailable')
       expect(ipvs.filter((c) => !(c.state === 'skipped' && c.reason.includes(ipvsVerdict.reason!)))).toEqual([]);
     else expect(ipvs.filter((c) => c.state === 'skipped')).toEqual([]);
-    expect(run.syncs.filter((s) => s.backend === 'nft').map((s) => s.step)).toEqual([
+    expect(run.syncs.filter((s) => s.backend === 'nft (1.37)').map((s) => s.step)).toEqual([
       'full',
       'add-service',
       'add-endpoint',
@@ -247,13 +247,13 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     ];
     const tight = await bench([...args, '--ci-target', '0.001', ...short], { timeoutMs: 120_000 });
     expect(tight.exitCode, tight.stderr).toBe(0);
-    expect(tight.stderr).toMatch(/extra round 1 @10 services: 1 case group \(median's CI wider than ±0\.001% or n < 6: nft pod tcp-rr\)/);
+    expect(tight.stderr).toMatch(/extra round 1 @10 services: 1 case group \(median's CI wider than ±0\.001% or n < 6: nft \(1\.37\) pod tcp-rr\)/);
     expect(tight.stderr).toMatch(/extra round 2 @10 services/);
     expect(tight.stderr).not.toMatch(/extra round 3/);
     const run = readRunJson(join(out, 'latest'));
     expect(run.state).toBe('completed');
     expect(run.flags).toMatchObject({ repeat: 2, maxRepeat: 4, ciTarget: 0.001 });
-    expect(run.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4].map((k) => [`nft/10/pod/tcp-rr#${k}`, 'completed']));
+    expect(run.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4].map((k) => [`nft (1.37)/10/pod/tcp-rr#${k}`, 'completed']));
     const warning = /CI wider than ±0\.001% after 4 repetitions \(--ci-target\)/;
     expect(tight.stdout).toMatch(/^\* this case group: CI wider than ±0\.001% after 4 repetitions/m);
     expect(tight.stderr).toMatch(warning);
@@ -264,7 +264,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     expect(budgeted.exitCode, budgeted.stderr).toBe(0);
     expect(budgeted.stderr).not.toMatch(/^extra round/m);
     expect(budgeted.stderr).toMatch(/no extra round @10 services: 1 case group .* would end past the 1 s --time-budget/);
-    expect(readRunJson(join(out, 'latest')).cases.map((c) => c.id)).toEqual([1, 2].map((k) => `nft/10/pod/tcp-rr#${k}`));
+    expect(readRunJson(join(out, 'latest')).cases.map((c) => c.id)).toEqual([1, 2].map((k) => `nft (1.37)/10/pod/tcp-rr#${k}`));
 
     // A loose target is met as soon as there are 6 values (fewer give no 95% interval).
     const loose = await bench([...args.slice(0, -4), '--repeat', '6', '--max-repeat', '8', '--ci-target', '100', ...short], {
@@ -273,7 +273,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     expect(loose.exitCode, loose.stderr).toBe(0);
     expect(loose.stderr).not.toMatch(/extra round/);
     const run2 = readRunJson(join(out, 'latest'));
-    expect(run2.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4, 5, 6].map((k) => [`nft/10/pod/tcp-rr#${k}`, 'completed']));
+    expect(run2.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4, 5, 6].map((k) => [`nft (1.37)/10/pod/tcp-rr#${k}`, 'completed']));
     expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).not.toMatch(/--ci-target\)/);
   });
 
@@ -323,7 +323,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
       expect(g.metrics.throughput!.vsPod, path).toBeDefined();
     }
     // The table shows the paired ratio, and the verdicts close stdout.
-    expect(r.stdout).toMatch(/nft, 10 services, tcp-crr: ClusterIP throughput [\d.]+× \[[\d.]+, [\d.]+\] of the pod IPs \(paired/);
+    expect(r.stdout).toMatch(/nft \(1\.37\), 10 services, tcp-crr: ClusterIP throughput [\d.]+× \[[\d.]+, [\d.]+\] of the pod IPs \(paired/);
   });
 
   it('bad flags exit 2 and create nothing', async () => {
