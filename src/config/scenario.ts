@@ -39,6 +39,7 @@ const serviceSpec = z
     endpoints: z.array(podRef).default([]),
     sessionAffinity: z.enum(['None', 'ClientIP'], { error: 'must be None or ClientIP' }).default('None'),
     externalTrafficPolicy: z.enum(['Cluster', 'Local'], { error: 'must be Cluster or Local' }).default('Cluster'),
+    internalTrafficPolicy: z.enum(['Cluster', 'Local'], { error: 'must be Cluster or Local' }).default('Cluster'),
   })
   .strict()
   .superRefine((svc, ctx) => {

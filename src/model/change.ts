@@ -3,7 +3,7 @@ import type { Endpoint, Service } from './types.js';
 // Change detection shared by every backend's partial sync: a service is re-rendered when
 // kube-proxy's ServiceChangeTracker or EndpointsChangeTracker would report it changed.
 
-/** Same processed service ports, type, cluster IP, affinity and traffic policy. */
+/** Same processed service ports, type, cluster IP, affinity and traffic policies. */
 export function sameService(a: Service, b: Service): boolean {
   if (a === b) return true;
   if (
@@ -12,6 +12,7 @@ export function sameService(a: Service, b: Service): boolean {
     a.sessionAffinity !== b.sessionAffinity ||
     a.stickyMaxAgeSeconds !== b.stickyMaxAgeSeconds ||
     a.externalTrafficPolicy !== b.externalTrafficPolicy ||
+    a.internalTrafficPolicy !== b.internalTrafficPolicy ||
     a.ports.length !== b.ports.length
   )
     return false;

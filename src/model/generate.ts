@@ -16,6 +16,7 @@ export interface ServiceSpec {
   endpoints: string[];
   sessionAffinity?: 'None' | 'ClientIP';
   externalTrafficPolicy?: 'Cluster' | 'Local';
+  internalTrafficPolicy?: 'Cluster' | 'Local';
 }
 
 export interface Allocation {
@@ -63,6 +64,7 @@ export function allocate(specs: readonly ServiceSpec[], serviceCidr: string): Al
       sessionAffinity: spec.sessionAffinity ?? 'None',
       stickyMaxAgeSeconds: 10800,
       externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster',
+      internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
     });
     endpoints[key] = spec.endpoints.map((ip) => ({ ip, local: true }));
   });

@@ -27,11 +27,14 @@ export interface Service {
   /** sessionAffinityConfig.clientIP.timeoutSeconds; the API default is 10800. */
   stickyMaxAgeSeconds: number;
   externalTrafficPolicy: TrafficPolicy;
+  /** Local: ClusterIP traffic goes only to endpoints on the node it arrives at, and is dropped on a
+   * node without one (KEP-2086; kube-proxy's InternalPolicyLocal). */
+  internalTrafficPolicy: TrafficPolicy;
 }
 
 export interface Endpoint {
   ip: string;
-  /** True when the endpoint runs on this node (relevant to externalTrafficPolicy: Local). */
+  /** True when the endpoint runs on this node (relevant to the traffic policies' Local). */
   local: boolean;
 }
 

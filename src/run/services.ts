@@ -139,6 +139,7 @@ export function withExtraService(state: ClusterState, plan: TopologyPlan, name: 
     sessionAffinity: 'None',
     stickyMaxAgeSeconds: 10800,
     externalTrafficPolicy: 'Cluster',
+    internalTrafficPolicy: 'Cluster',
   };
   return {
     state: {

@@ -49,7 +49,7 @@ describe('pointStates', () => {
         endpoints: 0,
         sessionAffinity: 'None',
         externalTrafficPolicy: 'Cluster',
-        internalTrafficPolicy: 'Cluster',
+        internalTrafficPolicy: 'Local',
       },
     ];
     const p = pointStates({ ...base, services: 5, endpoints: { kind: 'shape', services: shape } });
@@ -61,6 +61,7 @@ describe('pointStates', () => {
     ]);
     expect(a!.sessionAffinity).toBe('ClientIP');
     expect(a!.externalTrafficPolicy).toBe('Local');
+    expect([a!.internalTrafficPolicy, c!.internalTrafficPolicy]).toEqual(['Cluster', 'Local']);
     expect(c!.ports.map((x) => x.protocol)).toEqual(['TCP']);
     expect(p.state.endpoints[`${NS}/${c!.name}`]).toEqual([]);
     expect(p.endpoints).toBe(3 + 3 + 3);

@@ -84,6 +84,7 @@ export function pointStates(p: PointSpec): PointStates {
         endpoints: take(s.endpoints),
         sessionAffinity: s.sessionAffinity,
         externalTrafficPolicy: s.externalTrafficPolicy,
+        internalTrafficPolicy: s.internalTrafficPolicy,
       });
     });
   } else {
@@ -119,6 +120,7 @@ function newService(serviceCidr: string, name: string, index: number): Service {
     sessionAffinity: 'None',
     stickyMaxAgeSeconds: 10800,
     externalTrafficPolicy: 'Cluster',
+    internalTrafficPolicy: 'Cluster',
   };
 }
 

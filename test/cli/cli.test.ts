@@ -95,6 +95,16 @@ describe('bad input exits 2, names the field, and creates nothing', () => {
       /services\[0\]\.ports\[0\]\.protocol: must be TCP or UDP/,
     ],
     [
+      'bad externalTrafficPolicy',
+      'services:\n  - name: web\n    type: NodePort\n    ports: [{port: 80}]\n    externalTrafficPolicy: local\n',
+      /services\[0\]\.externalTrafficPolicy: must be Cluster or Local/,
+    ],
+    [
+      'bad internalTrafficPolicy',
+      'services:\n  - name: web\n    ports: [{port: 80}]\n    internalTrafficPolicy: Node\n',
+      /services\[0\]\.internalTrafficPolicy: must be Cluster or Local/,
+    ],
+    [
       'bad path',
       'services:\n  - name: web\n    ports: [{port: 80}]\npaths: [pod, warp]\n',
       /paths\[1\]: must be one of pod, clusterip, clusterip-node, nodeport, hairpin/,

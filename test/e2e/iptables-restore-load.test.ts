@@ -50,6 +50,7 @@ const svc = (i: number, extra: Partial<Service> = {}): Service => ({
   sessionAffinity: 'None',
   stickyMaxAgeSeconds: 10800,
   externalTrafficPolicy: 'Cluster',
+  internalTrafficPolicy: 'Cluster',
   ...extra,
 });
 const np = (i: number): Service['ports'] => [

@@ -27,6 +27,7 @@ const fixtureState: ClusterState = (() => {
     sessionAffinity: 'None',
     stickyMaxAgeSeconds: 10800,
     externalTrafficPolicy: 'Cluster',
+    internalTrafficPolicy: 'Cluster',
     ...extra,
   });
   const np = (nodePort: number): Service['ports'] => [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 80, nodePort }];

@@ -22,6 +22,7 @@ const svc = (ns: string, name: string, clusterIP: string, extra: Partial<Service
   sessionAffinity: 'None',
   stickyMaxAgeSeconds: 10800,
   externalTrafficPolicy: 'Cluster',
+  internalTrafficPolicy: 'Cluster',
   ...extra,
 });
 const eps = (...ips: string[]): Endpoint[] => ips.map((ip) => ({ ip, local: false }));
