@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkStructure, longFunctions, MAX_FUNCTION_LINES } from './check-structure.js';
+import { checkStructure, dryRunMentions, longFunctions, MAX_FUNCTION_LINES } from './check-structure.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 
@@ -14,6 +14,10 @@ describe('check-structure', () => {
   it(`finds no function over ${MAX_FUNCTION_LINES} lines in src/ and backends/ (pure data tables aside)`, () => {
     const failing = checkStructure(root);
     expect(failing.map((f) => `${f.file}:${f.line} ${f.name} (${f.lines} lines): split it into named steps`)).toEqual([]);
+  });
+
+  it('names dryRun only in the CLI flag: everything else goes through the exec port (the dry-run exec)', () => {
+    expect(dryRunMentions(root)).toEqual([]);
   });
 
   it('counts a function from its first to its last line, nested functions on their own', () => {

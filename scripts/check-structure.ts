@@ -135,6 +135,19 @@ export function checkStructure(root: string): LongFunction[] {
   );
 }
 
+/** Where `--dry-run` may be known by name (issue 17: "a fake is not a mode", DESIGN.md §15): the CLI's
+ * global flag, which picks the dry-run exec. Everywhere else code goes through the exec port and
+ * never asks whether it is a dry run. */
+export const DRY_RUN_ALLOWED = ['src/cli/context.ts'];
+
+/** Source files (tests aside) of src/, backends/ and workloads/ that name `dryRun` outside
+ * DRY_RUN_ALLOWED. */
+export function dryRunMentions(root: string): string[] {
+  return sourceFiles(root, [...CHECKED_FOLDERS, 'workloads'])
+    .map((path) => relative(root, path).split('\\').join('/'))
+    .filter((file) => !DRY_RUN_ALLOWED.includes(file) && /\bdryRun\b/.test(readFileSync(join(root, file), 'utf8')));
+}
+
 /** The repository root: two levels above dist/scripts/, one above scripts/ when run from source. */
 export function repoRoot(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));

@@ -123,7 +123,7 @@ function addMeasureCommands(program: Command, { ctx, argv, setExit }: Wiring): v
     .option('--json', 'print the files written as JSON on stdout')
     .description('re-render summary.csv, syncs.csv, report.md, charts/*.svg and report.html of a run from its run.json')
     .action(async (runArg: string | undefined, flags: { json?: boolean }) => {
-      setExit(await report(ctx(), runArg, { ...flags, dryRun: program.opts<GlobalOptions>().dryRun === true }));
+      setExit(await report(ctx(), runArg, flags));
     });
   program
     .command('compare')

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/program.js';
-import { FakeExec } from '../exec/index.js';
+import { FakeExec, RealExec } from '../exec/index.js';
 import { runSchema, type RunJson } from '../run/results.js';
 import { compareRuns } from './compare.js';
 
@@ -14,11 +14,13 @@ const RUN = join(import.meta.dirname, 'testdata', 'run');
 const REGRESSED = join(import.meta.dirname, 'testdata', 'regressed');
 const load = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
 
-async function cli(argv: string[]) {
+/** The CLI against the fake exec (runs and changes nothing), or with `real` the real one (bench
+ * report writes its files through it; it runs no command). */
+async function cli(argv: string[], real = false) {
   let stdout = '';
   const stderr: string[] = [];
   const io = { out: (t: string) => void (stdout += t), say: (l: string) => void stderr.push(l) };
-  const code = await runCli(argv, { io, contextFor: () => ({ exec: new FakeExec(), ...io }) });
+  const code = await runCli(argv, { io, contextFor: () => ({ exec: real ? new RealExec() : new FakeExec(), ...io }) });
   return { code, stdout, stderr: stderr.join('\n') };
 }
 
@@ -147,7 +149,7 @@ describe('bench report', () => {
   it('re-renders every report from run.json', async () => {
     const dir = join(tmp, 'rendered');
     cpSync(RUN, dir, { recursive: true });
-    const r = await cli(['report', dir]);
+    const r = await cli(['report', dir], true);
     expect(r.code).toBe(0);
     const files = [
       'summary.csv',

@@ -80,7 +80,12 @@ describe('--dry-run creates nothing', () => {
   it('bench --dry-run report RUN renders and lists the reports without writing them', async () => {
     const run = join(dir, 'run');
     cpSync(join(import.meta.dirname, '..', '..', 'src', 'report', 'testdata', 'run'), run, { recursive: true });
-    const r = await cli(['--dry-run', 'report', run]);
+    // The CLI's own context: --dry-run picks the dry-run exec, which lists instead of writing.
+    let stdout = '';
+    const stderr: string[] = [];
+    const io = { out: (t: string) => void (stdout += t), say: (l: string) => void stderr.push(l) };
+    const code = await runCli(['--dry-run', 'report', run], { io });
+    const r = { code, stdout, stderr: stderr.join('\n') };
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(join(run, 'report.html'));
     expect(r.stderr).toMatch(/reports rendered, not written \(--dry-run\)/);

@@ -38,33 +38,57 @@ export async function loadRun(arg: string, name: string, say: (line: string) => 
 }
 
 /** `bench report [RUN]`: re-renders every report of a run from its run.json. */
-export async function report(ctx: Context, arg: string | undefined, flags: { json?: boolean; dryRun?: boolean }): Promise<number> {
+export async function report(ctx: Context, arg: string | undefined, flags: { json?: boolean }): Promise<number> {
   const syncDir = arg === undefined ? undefined : [arg, join('results', arg)].find((d) => existsSync(join(d, 'sync.json')));
   if (syncDir !== undefined) return reportSync(ctx, resolve(syncDir), flags);
   const { dir, run } = await loadRun(arg ?? join('results', 'latest'), 'RUN', ctx.say);
   // The renderers load vega: imported here so other commands start without it.
   const { renderReports, writeReports } = await import('../../report/write.js');
-  // --dry-run creates nothing: the reports are rendered (so a run that cannot be rendered still
-  // fails) and listed, not written.
-  const files = flags.dryRun ? [...(await renderReports(run)).files.keys()] : await writeReports(dir, run);
-  if (flags.json) ctx.out(`${JSON.stringify({ runId: run.runId, dir, files: files.map((f) => join(dir, f)) })}\n`);
-  else for (const f of files) ctx.out(`${join(dir, f)}\n`);
-  ctx.say(
-    `run ${run.runId} (${run.state}, ${run.cases.length} cases): ${flags.dryRun ? 'reports rendered, not written (--dry-run)' : `reports written; open ${join(dir, 'report.html')}`}`,
+  const { files, written } = await writeOrList(
+    ctx,
+    () => writeReports(dir, run),
+    async () => [...(await renderReports(run)).files.keys()],
   );
+  listFiles(ctx, run.runId, dir, files, flags);
+  ctx.say(`run ${run.runId} (${run.state}, ${run.cases.length} cases): ${outcome(dir, written)}`);
   return 0;
 }
 
+/** Writing the reports changes the disk, so it goes through the exec port: the real exec writes
+ * them; the dry-run (and fake) exec renders them instead (so a run that cannot be rendered still
+ * fails) and lists them, writing nothing. `written` says which happened. */
+async function writeOrList(
+  ctx: Context,
+  write: () => Promise<string[]>,
+  render: () => Promise<string[]>,
+): Promise<{ files: string[]; written: boolean }> {
+  let written = true;
+  const files = await ctx.exec.alter(write, () => {
+    written = false;
+    return render();
+  });
+  return { files, written };
+}
+
+function listFiles(ctx: Context, runId: string, dir: string, files: string[], flags: { json?: boolean }): void {
+  if (flags.json) ctx.out(`${JSON.stringify({ runId, dir, files: files.map((f) => join(dir, f)) })}\n`);
+  else for (const f of files) ctx.out(`${join(dir, f)}\n`);
+}
+
+const outcome = (dir: string, written: boolean): string =>
+  written ? `reports written; open ${join(dir, 'report.html')}` : 'reports rendered, not written (--dry-run)';
+
 /** `bench report` of a `bench sync` run: its reports again from its sync.json. */
-async function reportSync(ctx: Context, dir: string, flags: { json?: boolean; dryRun?: boolean }): Promise<number> {
+async function reportSync(ctx: Context, dir: string, flags: { json?: boolean }): Promise<number> {
   const { readSyncRun } = await import('../../syncbench/results.js');
   const { renderSyncReports, writeSyncReports } = await import('../../syncbench/report.js');
   const run = await readSyncRun(dir);
-  const files = flags.dryRun ? [...(await renderSyncReports(run)).keys()] : await writeSyncReports(dir, run);
-  if (flags.json) ctx.out(`${JSON.stringify({ runId: run.runId, dir, files: files.map((f) => join(dir, f)) })}\n`);
-  else for (const f of files) ctx.out(`${join(dir, f)}\n`);
-  ctx.say(
-    `sync run ${run.runId} (${run.state}, ${run.points.length} points): ${flags.dryRun ? 'reports rendered, not written (--dry-run)' : `reports written; open ${join(dir, 'report.html')}`}`,
+  const { files, written } = await writeOrList(
+    ctx,
+    () => writeSyncReports(dir, run),
+    async () => [...(await renderSyncReports(run)).keys()],
   );
+  listFiles(ctx, run.runId, dir, files, flags);
+  ctx.say(`sync run ${run.runId} (${run.state}, ${run.points.length} points): ${outcome(dir, written)}`);
   return 0;
 }
