@@ -10,7 +10,7 @@
 //    "block incoming localnet connections" rule (≈L873) is omitted and the KUBE-NODEPORTS jump gets
 //    `! -d 127.0.0.0/8`, exactly as kube-proxy renders with --iptables-localhost-nodeports=false;
 //  - no nfacct counters, no ExternalIPs/LoadBalancer/healthCheckNodePort (not in the model),
-//    internalTrafficPolicy Cluster, all endpoints ready.
+//    all endpoints ready, no topology hints.
 // cfg.masqueradeMark is used verbatim (kube-proxy itself prints `%#08x`, "0x00004000", which the
 // kernel stores as 0x4000 too). cfg.nodeIPs is not needed: with nodePortAddresses unset kube-proxy
 // matches node ports by `--dst-type LOCAL`, not by address.
@@ -284,7 +284,7 @@ function buildText(state: ClusterState, prep: Prepared, cfg: ProxyConfig, o: Bui
       const p = planPort(svc, port, eps);
       writeTopLevelRules(w, p);
       if (!p.hasEndpoints) continue; // no nat chains at all for this port
-      const sepNames = p.all.map((e) => p.names.sep(e.str));
+      const sepNames = p.reachable.map((e) => p.names.sep(e.str));
       countServiceChains(w, p, sepNames, settings);
       if (out !== undefined) writeServiceChains(out, p, sepNames, settings);
     }
@@ -304,18 +304,27 @@ interface PortPlan {
   readonly svc: Service;
   /** Its endpoints (see portEndpoints). */
   readonly all: PortEndpoint[];
+  /** clusterEndpoints of CategorizeEndpoints: all, or none when Cluster policy is never used. */
+  readonly cluster: readonly PortEndpoint[];
+  /** localEndpoints: the local ones when a Local policy is used, else none. */
+  readonly local: readonly PortEndpoint[];
+  /** allLocallyReachableEndpoints: the ones that get a KUBE-SEP chain. */
+  readonly reachable: readonly PortEndpoint[];
   /** ServicePortName.String(). */
   readonly spn: string;
   readonly names: PortNames;
   readonly nodePort: number | undefined;
   readonly external: boolean;
   readonly externalLocal: boolean;
-  /** Local endpoints; counted for external policy Local only. */
-  readonly localCount: number;
+  readonly internalLocal: boolean;
   readonly hasEndpoints: boolean;
+  readonly hasInternalEndpoints: boolean;
   readonly hasExternalEndpoints: boolean;
+  /** The chain ClusterIP traffic goes to (internalTrafficChain): KUBE-SVC, or KUBE-SVL for internal policy Local. */
+  readonly internalChain: string;
   readonly externalPolicyChain: string;
   readonly usesExternalChain: boolean;
+  readonly usesClusterPolicyChain: boolean;
   readonly usesLocalPolicyChain: boolean;
   /** `-m PROTO -p PROTO`. */
   readonly match: string;
@@ -330,27 +339,45 @@ function planPort(svc: Service, port: ServicePort, eps: readonly Endpoint[]): Po
   const names = portNames(spn, proto);
   const nodePort = port.nodePort;
   const external = externallyAccessible(svc, nodePort);
-  // CategorizeEndpoints: internal policy is always Cluster here, so clusterEndpoints = all and
-  // allLocallyReachableEndpoints = all; local endpoints matter for external Local policy only.
   const externalLocal = external && svc.externalTrafficPolicy === 'Local';
-  let localCount = 0;
-  if (externalLocal) for (const e of all) if (e.local) localCount++;
+  const internalLocal = svc.internalTrafficPolicy === 'Local';
+  // serviceport.go UsesClusterEndpoints(): `!internalPolicyLocal || ExternallyAccessible()`;
+  // UsesLocalEndpoints(): `internalPolicyLocal || (externalPolicyLocal && ExternallyAccessible())`.
+  const usesCluster = !internalLocal || external;
+  const usesLocal = internalLocal || externalLocal;
+  // topology.go CategorizeEndpoints with every endpoint ready and no hints: clusterEndpoints are
+  // all of them (nil when Cluster policy is never used), localEndpoints the local ones (nil when
+  // Local policy is never used), allReachableEndpoints clusterEndpoints when Cluster is used
+  // (a superset of the local ones), else localEndpoints; hasAnyEndpoints is "any ready endpoint
+  // anywhere", whichever lists are built.
+  const cluster = usesCluster ? all : [];
+  const local = usesLocal ? all.filter((e) => e.local) : [];
   const hasEndpoints = all.length > 0;
+  // proxier.go @531be812 ≈L1000–1030: internalPolicyChain is the SVL chain for internal policy
+  // Local, and hasInternalEndpoints is false there without local endpoints (likewise external).
+  const hasInternalEndpoints = hasEndpoints && (!internalLocal || local.length > 0);
   const qProto = quoteArg(proto);
   return {
     svc,
     all,
+    cluster,
+    local,
+    reachable: usesCluster ? cluster : local,
     spn,
     names,
     nodePort,
     external,
     externalLocal,
-    localCount,
+    internalLocal,
     hasEndpoints,
-    hasExternalEndpoints: externalLocal ? localCount > 0 : hasEndpoints,
+    hasInternalEndpoints,
+    hasExternalEndpoints: hasEndpoints && (!externalLocal || local.length > 0),
+    internalChain: internalLocal ? names.chains.svl : names.chains.svc,
     externalPolicyChain: externalLocal ? names.chains.svl : names.chains.svc,
     usesExternalChain: hasEndpoints && external,
-    usesLocalPolicyChain: externalLocal && localCount > 0,
+    // usesClusterPolicyChain := len(clusterEndpoints) > 0 && svcInfo.UsesClusterEndpoints(), and the same for Local.
+    usesClusterPolicyChain: cluster.length > 0,
+    usesLocalPolicyChain: local.length > 0,
     match: `-m ${qProto} -p ${qProto}`,
     dest: `-d ${quoteArg(svc.clusterIP)} --dport ${port.port}`,
   };
@@ -362,11 +389,13 @@ function writeTopLevelRules(w: Walk, p: PortPlan): void {
   if (!w.top) return;
   const q = quoteArg;
   const { spn, match, dest, nodePort } = p;
-  // Capture the clusterIP (≈L1022), or REJECT it in filter when there are no endpoints.
-  if (p.hasEndpoints) {
-    w.natServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${spn} cluster IP`)} ${match} ${dest} -j ${p.names.chains.svc}`);
+  // Capture the clusterIP into the internal traffic chain (≈L1022), or in filter REJECT it when there
+  // are no endpoints, DROP it when internal policy Local finds no local one (internalTrafficFilterTarget).
+  if (p.hasInternalEndpoints) {
+    w.natServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${spn} cluster IP`)} ${match} ${dest} -j ${p.internalChain}`);
   } else {
-    w.filterServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${spn} has no endpoints`)} ${match} ${dest} -j REJECT`);
+    const why = p.hasEndpoints ? `${spn} has no local endpoints` : `${spn} has no endpoints`;
+    w.filterServices.line(`-A ${KUBE_SERVICES} -m comment --comment ${q(why)} ${match} ${dest} -j ${p.hasEndpoints ? 'DROP' : 'REJECT'}`);
   }
   // Capture node ports (≈L1127).
   if (!p.external) return;
@@ -387,28 +416,31 @@ function writeTopLevelRules(w: Walk, p: PortPlan): void {
  * and their rule counts, whether the rules are written or not. */
 function countServiceChains(w: Walk, p: PortPlan, sepNames: readonly string[], s: Settings): void {
   const names = p.names.chains;
-  const n = sepNames.length;
-  const affinity = p.svc.sessionAffinity === 'ClientIP';
+  const perEndpoint = p.svc.sessionAffinity === 'ClientIP' ? 2 : 1;
   if (p.usesExternalChain) {
     w.serviceChains.push(names.ext);
     w.serviceRules += (p.externalLocal ? (s.podCidr ? 3 : 2) : 1) + (p.hasExternalEndpoints ? 1 : 0);
   }
-  w.serviceChains.push(names.svc);
-  w.serviceRules += (s.podCidr ? 1 : 0) + (affinity ? 2 * n : n);
+  if (p.hasInternalEndpoints && s.podCidr) w.serviceRules++; // the masquerade rule of the internal chain
+  if (p.usesClusterPolicyChain) {
+    w.serviceChains.push(names.svc);
+    w.serviceRules += perEndpoint * p.cluster.length;
+  }
   if (p.usesLocalPolicyChain) {
     w.serviceChains.push(names.svl);
-    w.serviceRules += affinity ? 2 * p.localCount : p.localCount;
+    w.serviceRules += perEndpoint * p.local.length;
   }
   for (const sep of sepNames) w.serviceChains.push(sep);
-  w.serviceRules += 2 * n;
+  w.serviceRules += 2 * sepNames.length;
 }
 
 /** The per-service chains of a port with endpoints, to `out`: KUBE-EXT, KUBE-SVC, KUBE-SVL, KUBE-SEPs. */
 function writeServiceChains(out: ChainSink, p: PortPlan, sepNames: readonly string[], s: Settings): void {
   const q = quoteArg;
-  const { svc, spn, all, match } = p;
+  const { svc, spn, match } = p;
   const names = p.names.chains;
-  const n = all.length;
+  const reachable = p.reachable;
+  const n = reachable.length;
   // KUBE-EXT-* (≈L1230–1295).
   if (p.usesExternalChain) {
     out.chain(names.ext);
@@ -423,24 +455,33 @@ function writeServiceChains(out: ChainSink, p: PortPlan, sepNames: readonly stri
     if (p.hasExternalEndpoints) out.rule(`-A ${names.ext} -j ${p.externalPolicyChain}`);
   }
 
-  // KUBE-SVC-*: masquerade off-cluster sources (≈L1214), then the endpoints.
-  out.chain(names.svc);
-  if (s.podCidr) {
-    out.rule(`-A ${names.svc} -m comment --comment ${q(`${spn} cluster IP`)} ${match} ${p.dest} ! -s ${s.qPodCidr} -j ${KUBE_MARK_MASQ}`);
+  // The internal traffic chain (KUBE-SVC, or KUBE-SVL for internal policy Local) starts with the
+  // masquerade of off-cluster sources (≈L1214, "Set up internal traffic handling"); the other
+  // policy chain has none.
+  const masquerade = (chain: string): void => {
+    if (p.hasInternalEndpoints && s.podCidr && chain === p.internalChain)
+      out.rule(`-A ${chain} -m comment --comment ${q(`${spn} cluster IP`)} ${match} ${p.dest} ! -s ${s.qPodCidr} -j ${KUBE_MARK_MASQ}`);
+  };
+  // KUBE-SVC-*: clusterEndpoints, when Cluster policy is used at all.
+  if (p.usesClusterPolicyChain) {
+    out.chain(names.svc);
+    masquerade(names.svc);
+    // Cluster policy in use: the reachable endpoints are clusterEndpoints, so sepNames are theirs.
+    writeServiceToEndpointRules(out, names.svc, svc, spn, p.cluster, sepNames, s.large);
   }
-  writeServiceToEndpointRules(out, names.svc, svc, spn, all, sepNames, s.large);
-
-  // KUBE-SVL-*: local endpoints only, no masquerade rule.
+  // KUBE-SVL-*: localEndpoints only.
   if (p.usesLocalPolicyChain) {
     out.chain(names.svl);
-    const local: PortEndpoint[] = [];
-    const localNames: string[] = [];
-    for (let i = 0; i < n; i++) {
-      if (!all[i]!.local) continue;
-      local.push(all[i]!);
-      localNames.push(sepNames[i]!);
-    }
-    writeServiceToEndpointRules(out, names.svl, svc, spn, local, localNames, s.large);
+    masquerade(names.svl);
+    writeServiceToEndpointRules(
+      out,
+      names.svl,
+      svc,
+      spn,
+      p.local,
+      p.local.map((e) => p.names.sep(e.str)),
+      s.large,
+    );
   }
 
   // KUBE-SEP-* (≈L1350): hairpin masquerade, then DNAT (with the affinity --set). In large
@@ -449,7 +490,7 @@ function writeServiceChains(out: ChainSink, p: PortPlan, sepNames: readonly stri
   const comment = s.large ? '' : `-m comment --comment ${q(spn)} `;
   const affinity = svc.sessionAffinity === 'ClientIP';
   for (let i = 0; i < n; i++) {
-    const e = all[i]!;
+    const e = reachable[i]!;
     const sep = sepNames[i]!;
     out.chain(sep);
     out.rule(`-A ${sep} ${comment}-s ${q(e.ip)} -j ${KUBE_MARK_MASQ}`);
