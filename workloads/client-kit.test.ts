@@ -1,6 +1,6 @@
 import hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { formatWindow, LatencyRecorder, Measurement, newTally, nodeClientArgv, parseWindow, roundRobin } from './client-kit.js';
+import { formatWindow, LatencyRecorder, Measurement, newTally, nodeClientArgv, parseWindow, randomPick } from './client-kit.js';
 import type { Window } from './types.js';
 
 describe('LatencyRecorder', () => {
@@ -52,12 +52,23 @@ describe('nodeClientArgv', () => {
   });
 });
 
-describe('roundRobin', () => {
-  it('cycles over the targets from one counter', () => {
-    const next = roundRobin(['a', 'b', 'c']);
-    expect(Array.from({ length: 7 }, next)).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a']);
-    const one = roundRobin(['x']);
+describe('randomPick', () => {
+  it("draws each target independently from the random source, like a Service's random endpoint pick", () => {
+    const draws = [0, 0.34, 0.99, 0.5, 0.1, 0.7];
+    const next = randomPick(['a', 'b', 'c'], () => draws.shift()!);
+    expect(Array.from({ length: 6 }, next)).toEqual(['a', 'b', 'c', 'b', 'a', 'c']);
+    const one = randomPick(['x'], () => 0.9);
     expect([one(), one()]).toEqual(['x', 'x']);
+  });
+
+  it('never steps past the last target, and repeats the previous target about 1/N of the time', () => {
+    expect(randomPick(['a', 'b'], () => 1)()).toBe('b');
+    const next = randomPick([0, 1, 2]);
+    const seq = Array.from({ length: 30_000 }, next);
+    const repeats = seq.filter((x, i) => i > 0 && x === seq[i - 1]).length / (seq.length - 1);
+    expect(repeats).toBeGreaterThan(0.3);
+    expect(repeats).toBeLessThan(0.37);
+    for (const t of [0, 1, 2]) expect(seq.filter((x) => x === t).length / seq.length).toBeCloseTo(1 / 3, 1);
   });
 });
 

@@ -138,14 +138,19 @@ function scheduleOf(prog: string, epoch: string | undefined, raw: string[] | und
 }
 
 /**
- * Where each new connection goes, for the connection-per-operation clients: round-robin over
- * `targets` (one per host) from one counter shared by all loops. Round-robin rather than a random
- * draw (what a Service's backends do) gives each host exactly an equal share of the connections,
- * where the random draw gives the same share only in expectation; with one host it is that one.
+ * Where each new connection goes, for the connection-per-operation clients (the pod path passes
+ * every endpoint pod's IP): an independent uniform draw per connection, the way the Service paths
+ * pick an endpoint (kube-proxy's nftables `numgen random mod N`, iptables' `-m statistic --mode
+ * random`, the eBPF backend's random slot), so the baseline sends the same pattern of connections
+ * to the servers as the paths it is compared with. Not round-robin: round-robin sends every
+ * connection to a different server process than the one before, while a random pick sends 1/N of
+ * them to the server that has just answered, whose task and caches are still warm; with one
+ * connection at a time that pattern alone made the pod path measure slower than ClusterIP through
+ * the same servers (workloads/README.md, "Measurements"). With one host it is that one.
  */
-export function roundRobin<T>(targets: readonly T[]): () => T {
-  let i = 0;
-  return () => targets[i++ % targets.length]!;
+export function randomPick<T>(targets: readonly T[], random: () => number = Math.random): () => T {
+  if (targets.length === 1) return () => targets[0]!;
+  return () => targets[Math.min(targets.length - 1, Math.floor(random() * targets.length))]!;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // http-crr client: p.connections loops, each doing GET / on a NEW TCP connection with
 // `Connection: close`, timed with hrtime from the connect() call to the end of the response, so
 // connection setup is inside the latency. With several hosts (the pod path) each new connection
-// goes to the next one, round-robin over all loops.
+// goes to one drawn at random, as a Service picks.
 //
 // Proof of one connection per request, from both ends: the client counts socket 'connect' events,
 // and the server numbers requests per connection (x-req-seq, workloads/http/server.ts); any
@@ -31,7 +31,7 @@ import {
   nowUs,
   parseClientArgs,
   connectReading,
-  roundRobin,
+  randomPick,
   sweepTimeouts,
   type TimedOp,
 } from '../client-kit.js';
@@ -45,9 +45,9 @@ const m = Measurement.of(a, { tally, latency });
 const answeredBy = new Map<string, number>();
 const errorLog = new ErrorLog();
 
-/** Each new connection goes to the next host with its own prepared request (client-kit.ts
- * roundRobin: an equal share each). */
-const nextTarget = roundRobin(
+/** Each new connection goes to a host drawn at random, with its own prepared request (client-kit.ts
+ * randomPick: as a Service picks). */
+const nextTarget = randomPick(
   a.hosts.map((host) => {
     const hostHeader = `${isIPv6(host) ? `[${host}]` : host}:${a.port}`;
     return {

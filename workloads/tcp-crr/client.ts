@@ -1,7 +1,7 @@
 // tcp-crr client: p.connections loops of connect → send p.messageSize bytes → receive the whole
 // echo → close. Latency = connect() call to the last byte of the echo (µs, hrtime): handshake
 // (where a service's per-connection lookup and NAT setup happen) plus one round trip. With several
-// hosts (the pod path) each new connection goes to the next one, round-robin over all loops.
+// hosts (the pod path) each new connection goes to one drawn at random, as a Service picks.
 //
 // The client closes first, and with RST (socket.resetAndDestroy(), Node ≥ 18.3): a FIN close
 // leaves each client socket in TIME_WAIT for 60 s (thousands after a few loop-seconds), which
@@ -28,7 +28,7 @@ import {
   nowUs,
   parseClientArgs,
   connectReading,
-  roundRobin,
+  randomPick,
   sweepTimeouts,
   type TimedOp,
 } from '../client-kit.js';
@@ -40,8 +40,8 @@ const latency = new LatencyRecorder();
 const m = Measurement.of(a, { tally, latency });
 const errorLog = new ErrorLog();
 const message = Buffer.alloc(a.messageSize, 'x');
-// Each new connection goes to the next host (client-kit.ts roundRobin: an equal share each).
-const nextTarget = roundRobin(a.hosts.map((host) => ({ host, port: a.port, noDelay: true })));
+// Each new connection goes to a host drawn at random (client-kit.ts randomPick: as a Service picks).
+const nextTarget = randomPick(a.hosts.map((host) => ({ host, port: a.port, noDelay: true })));
 
 /** One connect → echo → close loop: one transaction at a time, on one reused Socket object. */
 class Loop implements TimedOp {

@@ -10,14 +10,15 @@ describe.runIf(isRoot)('tcp-crr workload: real run on loopback in a throwaway na
     w = await compiledWorkload('tcp-crr', 'tcpCrr');
   });
 
-  it('spreads new connections round-robin over several hosts (the pod path): equal shares', async () => {
+  it('spreads new connections over several hosts at random (the pod path): both get a share', async () => {
     const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, warmupMs: 0, durationMs: 500 }), { countTo: true });
     expect(run.code, run.stderr).toBe(0);
     const r = w.parseResult(run.stdout);
     expect(r.errors + r.timeouts).toBe(0);
     const [a, b] = TWO_HOSTS.map((h) => run.countsTo![h]!);
     expect(a! + b!).toBeGreaterThan(50);
-    expect(Math.abs(a! - b!)).toBeLessThanOrEqual(1); // one shared counter: exactly alternating
+    // independent draws: each host's share of n is binomial(n, 1/2), far inside [0.25, 0.75] for n > 50
+    expect(Math.min(a!, b!) / (a! + b!)).toBeGreaterThan(0.25);
   });
 
   it('opens one connection per transaction and times connect-to-echo in µs', async () => {
