@@ -26,6 +26,10 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           fileParallelism: false,
+          // Tests a file marks concurrent (it.concurrent: each its own sandbox and run id, nothing
+          // global asserted while they run) overlap up to this many at once; the rest of the file
+          // runs one test at a time.
+          maxConcurrency: 3,
           sequence: { groupOrder: 1 },
         },
       },
