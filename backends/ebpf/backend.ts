@@ -87,10 +87,6 @@ export const ebpf: Backend<EbpfPayload> = {
   name: 'ebpf',
   title: 'socket-level load balancing (cgroup connect4/sendmsg4) and tc NodePort, after Cilium',
   iptablesFlavour: false,
-  // Cilium's tc NodePort path SNATs to the node IP when the backend is on another node (bpf/lib/
-  // nodeport.h, nodeport_lb4 → SNAT, non-DSR mode); this program only rewrites the destination, so
-  // the reply would leave the remote node straight to the client from the pod's own address.
-  remoteNodePort: 'the tc NodePort program does not SNAT to the node IP yet, so replies from an endpoint on another node bypass this node',
   preflight: async (_o, exec) =>
     verdict([
       kernelCheck(),

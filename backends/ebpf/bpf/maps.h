@@ -42,25 +42,39 @@ struct revnat_val {
 	__u16 pad;
 };
 
-/* NodePort connection tracking for tc: the forward entry (client → node IP:nodePort) holds the
- * chosen endpoint, the reverse entry (endpoint → client) holds the node IP:nodePort to restore. */
+/* NodePort connection tracking and NAT for tc, one LRU map for both (Cilium keeps conntrack in
+ * bpf/lib/conntrack.h's CT map and the SNAT mappings in bpf/lib/nat.h's SNAT map). Per flow:
+ * - CT_FORWARD (client → node IP:nodePort, seen at ingress): the chosen endpoint; for an endpoint on
+ *   another node (flags & CT_SNAT) also the node IP and port the source is rewritten to;
+ * - CT_REPLY (endpoint → client, seen at egress; endpoint on this node): node IP:nodePort to restore
+ *   as the source;
+ * - CT_SNAT_REPLY (remote endpoint → node IP:allocated port, seen at ingress): the client to restore
+ *   as the destination (addr, port) and node IP:nodePort as the source (nat_addr, nat_port). */
 struct ct_key {
 	__be32 saddr;
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 dir; /* CT_FORWARD or CT_REPLY: the two directions never share an entry */
+	__u8 dir; /* CT_FORWARD, CT_REPLY or CT_SNAT_REPLY: the directions never share an entry */
 	__u8 pad[2];
 };
 
 #define CT_FORWARD 0
 #define CT_REPLY 1
+#define CT_SNAT_REPLY 2
+
+/* ct_val.flags */
+#define CT_SNAT 1
 
 struct ct_val {
 	__be32 addr;
 	__be16 port;
-	__u16 pad;
+	__u8 flags;
+	__u8 pad;
+	__be32 nat_addr;
+	__be16 nat_port;
+	__u16 pad2;
 };
 
 /* ClientIP session affinity (Cilium's lb4_affinity map): the client is the network namespace
