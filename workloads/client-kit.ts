@@ -434,9 +434,10 @@ export function sweepTimeouts<T extends TimedOp>(ops: readonly T[], timeoutMs: n
  * `n` long-lived connections made by `open(host)`, each kept open for the whole run: connection i
  * goes to hosts[i % hosts.length] (with fewer connections than hosts, the last hosts get none),
  * and a connection that fails (errors), ends early (errors, code EOF) or stays silent for
- * `timeoutMs` (timeouts) is counted while measuring and reopened to the same host after 10 ms, so
- * a dead path does not spin the CPU. `closeAll()` destroys the ones still open when the
- * measurement is over.
+ * `timeoutMs` inside a window (timeouts) is counted while measuring and reopened to the same host
+ * after 10 ms (in the next window when none is open), so a dead path does not spin the CPU.
+ * `closeAll()` destroys the ones still open, for good: when the measurement is over, or at the
+ * end of a window of a client that opens its connections per window (stream).
  */
 export class PersistentConnections {
   private readonly sockets = new Set<Socket>();
@@ -454,7 +455,9 @@ export class PersistentConnections {
   }
 
   closeAll(): void {
-    for (const s of this.sockets) s.destroy();
+    const open = [...this.sockets];
+    this.sockets.clear();
+    for (const s of open) s.destroy();
   }
 
   private add(host: string): void {
@@ -467,6 +470,8 @@ export class PersistentConnections {
       if (m.measuring) tally.connectionsOpened++;
     });
     s.on('timeout', () => {
+      // Between a schedule's windows a connection is idle on purpose.
+      if (!m.active) return;
       errorLog.note({ code: 'ETIMEDOUT' });
       if (m.measuring) tally.timeouts++;
       s.destroy();
@@ -481,8 +486,9 @@ export class PersistentConnections {
       if (m.measuring) tally.errors++;
     });
     s.on('close', () => {
-      this.sockets.delete(s);
-      if (m.phase !== 'done') setTimeout(() => this.add(host), 10);
+      // Not in the set: closeAll() closed it, and nothing reopens it.
+      if (!this.sockets.delete(s)) return;
+      setTimeout(() => m.whenActive(() => this.add(host)), 10);
     });
   }
 }

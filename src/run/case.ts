@@ -1,4 +1,4 @@
-import type { Workload } from '../../workloads/types.js';
+import type { Schedule, Workload } from '../../workloads/types.js';
 import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
 import { probe } from '../probe/client.js';
 import { pinned } from './pin.js';
@@ -207,23 +207,12 @@ function wrongAnswer(check: PathTarget, answers: readonly ProbeResult[], endpoin
   return undefined;
 }
 
-/** The load generator's run through the path and the CPU the machine and the servers spent meanwhile. */
-export interface LoadRun {
-  r: ExecResult;
-  /** The machine's kernel and busy CPU seconds meanwhile (machineDelta). */
-  machine: { kernelS: number; totalBusyS: number };
-  serversS: number;
-  profile?: ProfileOutcome;
-}
-
-/** Drives the workload's client through the path, reading CPU counters before and after. */
-async function driveLoad(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workload, s: CaseSettings): Promise<LoadRun> {
+/** The workload's client on a case's path: its namespace and argv, placed by pin.ts; with a
+ * schedule (paired blocks) the client follows its windows instead of one warm-up and measured time. */
+export function clientCommand(env: BackendEnv, c: PlannedCase, w: Workload, s: CaseSettings, schedule?: Schedule): Command {
   const port = env.measured!.ports.find((p) => p.name === w.name)!;
   const to = pathEndpoints(env, c.path, port, s.endpoints);
-  const serverPids = env.servers.map((x) => x.pid);
-  const cpu0 = readMachineCpu();
-  const srv0 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
-  const cmd: Command & { timeoutMs: number } = {
+  return {
     netns: to.netns,
     argv: pinned(
       w,
@@ -237,11 +226,27 @@ async function driveLoad(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workloa
         connections: s.connections,
         messageSize: s.messageSize,
         ...(s.rate === undefined ? {} : { rate: s.rate }),
+        ...(schedule === undefined ? {} : { schedule }),
       }),
     ),
-    timeoutMs: s.durationMs + s.warmupMs + 30_000,
-    allowFailure: true,
   };
+}
+
+/** The load generator's run through the path and the CPU the machine and the servers spent meanwhile. */
+export interface LoadRun {
+  r: ExecResult;
+  /** The machine's kernel and busy CPU seconds meanwhile (machineDelta). */
+  machine: { kernelS: number; totalBusyS: number };
+  serversS: number;
+  profile?: ProfileOutcome;
+}
+
+/** Drives the workload's client through the path, reading CPU counters before and after. */
+async function driveLoad(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workload, s: CaseSettings): Promise<LoadRun> {
+  const serverPids = env.servers.map((x) => x.pid);
+  const cpu0 = readMachineCpu();
+  const srv0 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
+  const cmd = { ...clientCommand(env, c, w, s), timeoutMs: s.durationMs + s.warmupMs + 30_000, allowFailure: true };
   // Sampled: the client runs through start() for its pid, and the sampler attaches to it and the
   // servers at once, waiting out the warm-up (perf record -D), so it covers the measured window.
   const client = s.sampler === undefined ? undefined : exec.start(cmd);

@@ -2,10 +2,9 @@ import type { Workload } from '../../workloads/types.js';
 import type { Exec } from '../exec/index.js';
 import type { Rng } from '../stats/index.js';
 import type { BackendEnv } from './backend-sandbox.js';
-import { base, checkPath, judgeLoad, pathEndpoints, skipReason, withSeen, type CaseSettings, type Seen } from './case.js';
+import { base, checkPath, clientCommand, judgeLoad, skipReason, withSeen, type CaseSettings, type Seen } from './case.js';
 import { machineDelta, processCpuS, readMachineCpu, type MachineCpu } from './cpu.js';
 import { BLOCK_GAP_MS, pairedSchedule, type PairedSchedule } from './paired.js';
-import { pinned } from './pin.js';
 import type { PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
 
@@ -75,25 +74,8 @@ export async function runPairedCases(
 
 /** One path's client with the shared schedule. */
 function runClient(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workload, s: CaseSettings, schedule: PairedSchedule, epochMs: number) {
-  const port = env.measured!.ports.find((p) => p.name === w.name)!;
-  const to = pathEndpoints(env, c.path, port, s.endpoints);
   return exec.run({
-    netns: to.netns,
-    argv: pinned(
-      w,
-      env.cpus,
-      'client',
-      w.clientArgv({
-        hosts: to.hosts,
-        port: to.port,
-        durationMs: s.durationMs,
-        warmupMs: s.warmupMs,
-        connections: s.connections,
-        messageSize: s.messageSize,
-        ...(s.rate === undefined ? {} : { rate: s.rate }),
-        schedule: { epochMs, windows: schedule.windows.get(c.path)! },
-      }),
-    ),
+    ...clientCommand(env, c, w, s, { epochMs, windows: schedule.windows.get(c.path)! }),
     timeoutMs: LEAD_MS + schedule.totalMs + 30_000,
     allowFailure: true,
   });

@@ -7,15 +7,20 @@
 // chunk, so the client's garbage collector is not what limits the rate. A connection that ends
 // or fails is counted as an error and reopened after 10 ms. Connection i goes to
 // hosts[i % hosts.length] (client-kit.ts PersistentConnections).
+//
+// With a schedule (paired blocks) the connections are opened at each window's start and closed at
+// its end, as the http client's autocannon runs per window: a path waiting for its next block
+// moves no data (a paused reader would still receive a full window of buffered bytes at its next
+// block, counted there although sent before it).
 
 import { connect } from 'node:net';
 import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, parseClientArgs, PersistentConnections } from '../client-kit.js';
 
 const PROG = 'stream-client';
 const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 65536 });
-const m = Measurement.of(a);
 const tally = newTally();
 const latency = new LatencyRecorder();
+const m = Measurement.of(a, { tally, latency });
 const errorLog = new ErrorLog();
 const readBuffer = Buffer.allocUnsafe(1 << 20);
 
@@ -27,15 +32,22 @@ const open = (host: string) =>
     onread: {
       buffer: readBuffer,
       callback: (n: number) => {
-        if (m.measuring) tally.bytes += n;
+        if (m.measuring) {
+          tally.bytes += n;
+          tally.ops += n;
+        }
         return true;
       },
     },
   });
 
 const connections = new PersistentConnections(m, tally, errorLog, open, a.timeoutMs);
-connections.start(a.hosts, a.connections);
+if (a.schedule === undefined) connections.start(a.hosts, a.connections);
+else
+  m.onWindow(
+    () => connections.start(a.hosts, a.connections),
+    () => connections.closeAll(),
+  );
 await m.ended;
 connections.closeAll();
-tally.ops = tally.bytes;
 emitResult(PROG, m, tally, latency, { errorLog });

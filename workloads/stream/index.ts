@@ -16,6 +16,7 @@ export const stream: Workload = {
   reportOrder: 6,
   perConnection: false,
   headline: 'throughput',
+  blocks: true,
   // socat, unidirectional right to left (-U): each connection gets a child that reads /dev/zero
   // and writes it to the client in 128 KiB writes (-b) until the client goes away. The transfer
   // is server → client, the direction that crosses a Service's reverse NAT. When the client

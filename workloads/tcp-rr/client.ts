@@ -4,6 +4,10 @@
 // fails or closes is counted (errors; idle longer than --timeout-ms while waiting: timeouts) and
 // reopened after 10 ms, so a dead path does not spin the CPU. Connection i goes to
 // hosts[i % hosts.length] and keeps that host when reopened (client-kit.ts PersistentConnections).
+//
+// With a schedule (paired blocks) a connection sends nothing between windows: after an echo it
+// waits for the next window (Measurement.whenActive), and a transaction counts only when it was
+// sent in the measured window it completes in, so no block holds another window's round trip.
 
 import { connect } from 'node:net';
 import {
@@ -19,9 +23,9 @@ import {
 
 const PROG = 'tcp-rr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 2_000, messageSize: 64 });
-const m = Measurement.of(a);
 const tally = newTally();
 const latency = new LatencyRecorder();
+const m = Measurement.of(a, { tally, latency });
 const errorLog = new ErrorLog();
 const message = Buffer.alloc(a.messageSize, 'x');
 
@@ -30,17 +34,23 @@ function open(host: string) {
   const s = connect({ host, port: a.port, noDelay: true });
   let received = 0;
   let t0 = 0;
-  const send = () => {
+  /** The window (Measurement.window) the transaction in flight was sent in. */
+  let sentIn = 0;
+  const send = (): void => {
+    if (m.phase === 'done' || s.destroyed) return;
+    if (!m.active) return m.whenActive(send);
     received = 0;
+    sentIn = m.window;
     t0 = nowUs();
     s.write(message);
   };
   s.on('connect', send);
   s.on('data', (chunk) => {
     received += chunk.length;
-    if (m.measuring) tally.bytes += chunk.length;
+    const counted = m.measuring && sentIn === m.window;
+    if (counted) tally.bytes += chunk.length;
     if (received < a.messageSize) return;
-    if (m.measuring) {
+    if (counted) {
       tally.ops++;
       latency.record(nowUs() - t0);
     }
@@ -49,7 +59,7 @@ function open(host: string) {
       s.destroy(Object.assign(new Error('echo longer than the request'), { code: 'EPROTO' }));
       return;
     }
-    if (m.phase !== 'done') send();
+    send();
   });
   return s;
 }

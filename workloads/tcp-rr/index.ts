@@ -16,6 +16,7 @@ export const tcpRr: Workload = {
   reportOrder: 4,
   perConnection: false,
   headline: 'p50',
+  blocks: true,
   cpus: 'shared',
   // socat forks one child per connection; connections are persistent, so the fork is paid once
   // per connection, outside the measured transactions. PIPE echoes what it reads (socat(1):

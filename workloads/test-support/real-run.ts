@@ -132,3 +132,24 @@ export async function expectOneConnectionPerHost(w: Workload): Promise<void> {
   expect(r.ops).toBeGreaterThan(0);
   expect(run.countsTo).toEqual({ [TWO_HOSTS[0]!]: 1, [TWO_HOSTS[1]!]: 1 });
 }
+
+/** A scheduled client (paired blocks, WorkloadParams.schedule): a warm-up and two measured windows
+ * with an idle gap longer than udp-rr's loss timeout between them. Each measured window is one
+ * block with operations, the blocks add up to the run's totals, and idling between windows costs
+ * no error or timeout. Returns the result for the workload's own checks. */
+export async function expectScheduledBlocks(w: Workload, connections = 2): Promise<ReturnType<Workload['parseResult']>> {
+  const windows = [
+    { kind: 'warmup' as const, startMs: 0, durationMs: 200 },
+    { kind: 'measure' as const, startMs: 220, durationMs: 300 },
+    { kind: 'measure' as const, startMs: 820, durationMs: 300 },
+  ];
+  // The epoch leaves the namespace, the server and the client's start a second.
+  const run = await runWorkload(w, loopbackParams(w, { connections, schedule: { epochMs: Date.now() + 1000, windows } }));
+  expect(run.code, run.stderr).toBe(0);
+  const r = w.parseResult(run.stdout);
+  expect(r.errors + r.timeouts, run.stderr).toBe(0);
+  expect(r.blocks?.map((b) => b.plannedMs)).toEqual([300, 300]);
+  for (const b of r.blocks ?? []) expect(b.ops).toBeGreaterThan(0);
+  expect((r.blocks ?? []).reduce((a, b) => a + b.ops, 0)).toBe(r.ops);
+  return r;
+}

@@ -10,6 +10,10 @@
 //
 // Socket i sends to hosts[i % hosts.length], for the whole run (as the persistent TCP clients'
 // connections: with fewer sockets than hosts, the last hosts get none).
+//
+// With a schedule (paired blocks) a socket sends nothing between windows (Measurement.whenActive),
+// its loss timer waits with it, and a datagram counts only when it was sent in the measured
+// window its echo arrives in.
 
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -17,9 +21,9 @@ import { emitResult, ErrorLog, LatencyRecorder, Measurement, newTally, nowUs, pa
 
 const PROG = 'udp-rr-client';
 const a = parseClientArgs(PROG, { timeoutMs: 200, messageSize: 64 });
-const m = Measurement.of(a);
 const tally = newTally();
 const latency = new LatencyRecorder();
+const m = Measurement.of(a, { tally, latency });
 const errorLog = new ErrorLog();
 const size = Math.max(a.messageSize, 4);
 const timers: NodeJS.Timeout[] = [];
@@ -29,8 +33,15 @@ function start(host: string): void {
   const payload = Buffer.alloc(size, 'x');
   let seq = 0;
   let t0 = 0;
-  const send = () => {
+  /** The window (Measurement.window) the datagram in flight was sent in; 0: none in flight. */
+  let sentIn = 0;
+  const send = (): void => {
     if (m.phase === 'done') return;
+    if (!m.active) {
+      sentIn = 0;
+      return m.whenActive(send);
+    }
+    sentIn = m.window;
     seq = (seq + 1) >>> 0;
     payload.writeUInt32BE(seq, 0);
     t0 = nowUs();
@@ -38,14 +49,15 @@ function start(host: string): void {
     s.send(payload, a.port, host);
   };
   const timer = setTimeout(() => {
+    if (sentIn === 0) return; // nothing in flight: the socket waits for the next window
     errorLog.note({ code: 'ETIMEDOUT' });
-    if (m.measuring) tally.timeouts++;
+    if (m.measuring && sentIn === m.window) tally.timeouts++;
     send();
   }, a.timeoutMs);
   timers.push(timer);
   s.on('message', (msg) => {
-    if (msg.length < 4 || msg.readUInt32BE(0) !== seq) return; // late echo of a timed-out datagram
-    if (m.measuring) {
+    if (msg.length < 4 || msg.readUInt32BE(0) !== seq || sentIn === 0) return; // late echo of a timed-out datagram
+    if (m.measuring && sentIn === m.window) {
       tally.ops++;
       tally.bytes += msg.length;
       latency.record(nowUs() - t0);

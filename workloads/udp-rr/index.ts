@@ -17,6 +17,7 @@ export const udpRr: Workload = {
   reportOrder: 5,
   perConnection: false,
   headline: 'p50',
+  blocks: true,
   cpus: 'shared',
   serverArgv: () => [process.execPath, SERVER, '--port', String(PORT)],
   clientArgv: (p) => nodeClientArgv(CLIENT, p),

@@ -5,6 +5,7 @@ import {
   expectOneConnectionPerHost,
   isRoot,
   loopbackParams,
+  expectScheduledBlocks,
   runWorkload,
 } from '../../../workloads/test-support/real-run.js';
 import type { Workload } from '../../../workloads/types.js';
@@ -31,5 +32,12 @@ describe.runIf(isRoot)('stream workload: real run on loopback in a throwaway nam
     expect(r.errors + r.timeouts).toBe(0);
     expect(r.latencyUs.count).toBe(0);
     expect(r.latencyUs.p50).toBe(0);
+  });
+
+  it('follows a schedule (paired blocks): one block per measured window, idle between them', async () => {
+    const r = await expectScheduledBlocks(w);
+    // Opened at each window's start and closed at its end: no data moves between blocks.
+    for (const b of r.blocks ?? []) expect(b.connectionsOpened).toBe(2);
+    expect(r.bytes).toBe(r.ops);
   });
 });

@@ -5,6 +5,7 @@ import {
   expectOneConnectionPerHost,
   isRoot,
   loopbackParams,
+  expectScheduledBlocks,
   runWorkload,
 } from '../../../workloads/test-support/real-run.js';
 import type { Workload } from '../../../workloads/types.js';
@@ -49,5 +50,12 @@ describe.runIf(isRoot)('tcp-rr workload: real run on loopback in a throwaway nam
     expect(r.errors).toBeGreaterThan(40);
     expect(r.errors).toBeLessThanOrEqual(400);
     expect(run.stderr).toMatch(/ECONNREFUSED/);
+  });
+
+  it('follows a schedule (paired blocks): one block per measured window, idle between them', async () => {
+    const r = await expectScheduledBlocks(w);
+    // Persistent: opened in the warm-up and kept while idle between windows.
+    for (const b of r.blocks ?? []) expect(b.connectionsOpened).toBe(0);
+    expect(r.latencyUs.count).toBe(r.ops);
   });
 });

@@ -1,5 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compiledWorkload, ensureBuilt, isRoot, loopbackParams, runWorkload, TWO_HOSTS } from '../../../workloads/test-support/real-run.js';
+import {
+  compiledWorkload,
+  ensureBuilt,
+  expectScheduledBlocks,
+  isRoot,
+  loopbackParams,
+  runWorkload,
+  TWO_HOSTS,
+} from '../../../workloads/test-support/real-run.js';
 import type { Workload } from '../../../workloads/types.js';
 import { udpRr } from '../../../workloads/udp-rr/index.js';
 
@@ -48,5 +56,10 @@ describe.runIf(isRoot)('udp-rr workload: real run on loopback in a throwaway nam
     expect(r.timeouts).toBeGreaterThanOrEqual(2 * 4);
     expect(r.timeouts).toBeLessThanOrEqual(2 * 5);
     expect(r.latencyUs.count).toBe(0);
+  });
+
+  it('follows a schedule (paired blocks): one block per measured window, idle between them', async () => {
+    const r = await expectScheduledBlocks(w);
+    expect(r.latencyUs.count).toBe(r.ops);
   });
 });
