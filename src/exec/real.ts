@@ -50,6 +50,7 @@ export class RealExec implements Exec {
       stderr: typeof r.stderr === 'string' ? r.stderr : '',
       exitCode: r.exitCode ?? -1,
       durationMs: performance.now() - started,
+      ...(r.signal === undefined ? {} : { signal: r.signal }),
     }));
     return {
       pid: child.pid ?? -1,

@@ -22,6 +22,8 @@ export interface ExecResult {
   stderr: string;
   exitCode: number;
   durationMs: number;
+  /** The signal that ended the process, when one did (a started process killed from outside). */
+  signal?: string;
 }
 
 /** A long-running process (a server in a pod, a load generator) started through the port. */

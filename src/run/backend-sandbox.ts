@@ -28,6 +28,8 @@ export interface BackendEnv {
   /** Every node's target, node 0 first (one on a single node). */
   targets: NodeTarget[];
   servers: Started[];
+  /** Servers that died while the sandbox was open (PodServers.gone). */
+  gone: string[];
   /** Where workloads that place their processes run them (pin.ts); undefined: below 2 CPUs. */
   cpus: CpuPlan | undefined;
   /** State installed now, and the measured service in it. */
@@ -44,8 +46,31 @@ export interface BackendEnv {
 export interface PodServers {
   sandbox: Sandbox;
   servers: Started[];
+  /** Each server that ended killed by a signal or with a non-zero code, as "srv-0's tcp-crr server
+   * (pid 123) was killed by SIGKILL", in the order they died; filled as they die, so a case that
+   * errors can name a dead server as its cause (src/run/damage.ts). */
+  gone: string[];
   /** Where workloads that place their processes run them (pin.ts); undefined: below 2 CPUs. */
   cpus: CpuPlan | undefined;
+}
+
+/** Notes in `gone` a server that dies on its own or from outside: killed by a signal or exiting
+ * non-zero, not stopped through its stop() (the teardown's kills come after the last case, when
+ * nothing reads `gone`). */
+function watchServer(s: Started, what: string, gone: string[]): Started {
+  let stopping = false;
+  void s.exited.then((r) => {
+    if (stopping) return;
+    if (r.signal !== undefined) gone.push(`${what} (pid ${s.pid}) was killed by ${r.signal}`);
+    else if (r.exitCode !== 0) gone.push(`${what} (pid ${s.pid}) exited with code ${r.exitCode}`);
+  });
+  return {
+    ...s,
+    stop: () => {
+      stopping = true;
+      return s.stop();
+    },
+  };
 }
 
 /** Builds a sandbox of `endpoints` server pods plus a spare one (partial syncs add it as an
@@ -62,16 +87,18 @@ export async function openPods(
     const { plan } = sandbox;
     // Pod processes join the run's cgroup before entering their namespace (sandbox.exec).
     const servers: Started[] = [];
+    const gone: string[] = [];
     const cpus = cpuPlan();
     for (const pod of plan.pods.filter((p) => p.kind === 'server')) {
-      servers.push(
-        sandbox.exec.start({
-          netns: pod.netns,
-          argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(IDENT_PORT)],
-        }),
-      );
-      for (const w of o.workloads)
-        servers.push(sandbox.exec.start({ netns: pod.netns, argv: pinned(w, cpus, 'server', w.serverArgv(pod.role)) }));
+      const ident = sandbox.exec.start({
+        netns: pod.netns,
+        argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(IDENT_PORT)],
+      });
+      servers.push(watchServer(ident, `${pod.role}'s ident server`, gone));
+      for (const w of o.workloads) {
+        const started = sandbox.exec.start({ netns: pod.netns, argv: pinned(w, cpus, 'server', w.serverArgv(pod.role)) });
+        servers.push(watchServer(started, `${pod.role}'s ${w.name} server`, gone));
+      }
     }
     await sandbox.state?.record(servers.map((s) => ({ kind: 'process', pid: s.pid, startTime: processStartTime(s.pid) ?? '' })));
     const client = plan.pods.find((p) => p.kind === 'client')!.netns;
@@ -79,7 +106,7 @@ export async function openPods(
       .filter((p) => p.kind === 'server')
       .flatMap((p) => [`${p.ip}:${IDENT_PORT}`, ...o.workloads.filter((w) => w.protocol === 'TCP').map((w) => `${p.ip}:${w.serverPort}`)]);
     await waitListening(sandbox.exec, client, targets);
-    return { sandbox, servers, cpus };
+    return { sandbox, servers, gone, cpus };
   } catch (e) {
     await closeSandbox(exec, sandbox);
     throw e;
@@ -93,9 +120,9 @@ export async function openEnv(
   options: BackendOptions,
   o: { endpoints: number; workloads: readonly Workload[]; check: () => void; cluster?: Cluster },
 ): Promise<BackendEnv> {
-  const { sandbox, servers, cpus } = await openPods(exec, { ...o, command: `run (${backend.name})` });
+  const { sandbox, servers, gone, cpus } = await openPods(exec, { ...o, command: `run (${backend.name})` });
   const targets = nodeTargets(exec, sandbox, options);
-  return { backend, options, sandbox, target: targets[0]!, targets, servers, cpus };
+  return { backend, options, sandbox, target: targets[0]!, targets, servers, gone, cpus };
 }
 
 export async function closeEnv(exec: Exec, env: BackendEnv): Promise<void> {

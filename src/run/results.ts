@@ -2,6 +2,7 @@ import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { workloadResultSchema } from '../../workloads/result-schema.js';
+import { BenchError } from '../errors.js';
 import { readRunFile, runFileText, writeFileAtomic, type RunFileContent } from './run-file.js';
 
 // run.json: the only input of every report (DESIGN.md §6). It keeps every raw result (each
@@ -200,20 +201,48 @@ export class RunWriter {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await written(this.dir, 'create', async () => void (await mkdir(this.dir, { recursive: true })));
     await this.flush();
     // results/latest → the newest run (relative, so the results tree can be moved).
     const latest = join(this.root, 'latest');
-    await rm(latest, { force: true });
-    await symlink(this.data.runId, latest);
+    await written(latest, 'point', async () => {
+      await rm(latest, { force: true });
+      await symlink(this.data.runId, latest);
+    });
   }
 
   /** Rewrites run.json atomically with its checksum (run-file.ts): a kill at any moment leaves
    * the previous complete version or this one. */
   async flush(): Promise<void> {
-    await writeFileAtomic(join(this.dir, 'run.json'), runFileText(this.data));
+    const file = join(this.dir, 'run.json');
+    await written(file, 'write', () => writeFileAtomic(file, runFileText(this.data)));
   }
 }
+
+/** A write to the results directory; a file system's refusal (ENOSPC: full, EROFS: read-only,
+ * EACCES, EDQUOT …) becomes a BenchError naming the file and the cause, which ends the run with
+ * exit 1 after its teardown: measuring on without keeping the results would waste the run. */
+async function written(path: string, verb: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined) throw e;
+    const why = FS_CAUSES[code] ?? code;
+    throw new BenchError(`cannot ${verb} ${path}: ${why} (${(e as Error).message})`, {
+      hint: `free space in or make writable the results directory (--out); run.json keeps the cases written before this`,
+      cause: e,
+    });
+  }
+}
+
+const FS_CAUSES: Record<string, string> = {
+  ENOSPC: 'the results directory is full',
+  EDQUOT: 'the disk quota of the results directory is used up',
+  EROFS: 'the results directory is on a read-only file system',
+  EACCES: 'the results directory is not writable',
+  EPERM: 'the results directory is not writable',
+};
 
 /** Reads a run directory's run.json: complete JSON (else RunFileError 'torn'), matching its
  * checksum when it has one (else RunFileError 'mismatch'), and valid against the schema (else a

@@ -22,6 +22,7 @@ import { openProfiler, type Profiler } from '../profile/sampler.js';
 import { runPairedCases } from './paired-case.js';
 import { pairedUnits } from './paired.js';
 import { BASELINE_PATH } from '../model/paths.js';
+import { withDamage } from './damage.js';
 
 /** Seconds --time-budget keeps for the teardown and reports after the last case. */
 const WRAP_UP_S = 5;
@@ -115,10 +116,10 @@ export async function runBench(ctx: RunCtx, given: RunFlags, argv: string[]): Pr
   } catch (e) {
     const err = interruptedOr(ctx, e);
     run.state = err instanceof AbortedError ? 'aborted' : 'failed';
+    await wrapUp(r, err);
     throw err;
-  } finally {
-    await wrapUp(r);
   }
+  await wrapUp(r, undefined);
   return { run, dir: writer.dir };
 }
 
@@ -214,27 +215,44 @@ async function runScalePoint(r: Running, cases: PlannedCase[]): Promise<void> {
   const { ctx, flags } = r;
   const services = cases[0]!.services;
   for (const env of r.envs.values()) {
-    await prepareScale(
-      env.sandbox.exec,
-      env,
-      {
-        services,
-        endpoints: r.endpoints,
-        ...(r.fillers ? { fillers: r.fillers } : {}),
-        target: flags.target,
-        seed: r.seed,
-        workloads: r.workloads,
-        syncIterations: flags.syncIterations,
-        proglatRepeat: flags.proglatRepeat,
-        say: ctx.say,
-        check: ctx.check,
-      },
-      r.run,
+    await syncsOrUnusable(r, env, services, () =>
+      prepareScale(
+        env.sandbox.exec,
+        env,
+        {
+          services,
+          endpoints: r.endpoints,
+          ...(r.fillers ? { fillers: r.fillers } : {}),
+          target: flags.target,
+          seed: r.seed,
+          workloads: r.workloads,
+          syncIterations: flags.syncIterations,
+          proglatRepeat: flags.proglatRepeat,
+          say: ctx.say,
+          check: ctx.check,
+        },
+        r.run,
+      ),
     );
     await flush(r);
   }
   for (const unit of units(r, cases)) await runUnit(r, unit);
   await extraRounds(r, services);
+}
+
+/** A backend's syncs at a scale point. When they fail (a command of the backend's tool fails: its
+ * binary gone, its kernel state refused), the backend's cases at this point are errored with the
+ * failure as their reason (BackendEnv.unusable) and the other backends go on; an interrupt still
+ * ends the run. */
+async function syncsOrUnusable(r: Running, env: BackendEnv, services: number, syncs: () => Promise<void>): Promise<void> {
+  try {
+    await syncs();
+  } catch (e) {
+    const err = interruptedOr(r.ctx, e);
+    if (err instanceof AbortedError) throw err;
+    env.unusable = `the syncs at ${services} services failed: ${err instanceof Error ? err.message : String(err)}`;
+    r.ctx.say(`${env.label ?? env.backend.name} @${services}: ${env.unusable}`);
+  }
 }
 
 /** Adaptive repetitions (--ci-target, --max-repeat): extra rounds of the groups whose CI is still
@@ -331,7 +349,11 @@ async function runUnit(r: Running, unit: PlannedCase[]): Promise<void> {
   r.progress.step(
     `${c0.backend} ${unit.map((c) => c.path).join('/')} ${c0.workload} @${c0.services} services, repetition ${c0.repetition} (paired blocks)`,
   );
-  const results = await runPairedCases(env.sandbox.exec, env, unit, w, { ...caseSettings(r, w), blockMs: flags.block * 1000 }, r.rng);
+  const results = await withDamage(
+    ctx.exec,
+    env,
+    await runPairedCases(env.sandbox.exec, env, unit, w, { ...caseSettings(r, w), blockMs: flags.block * 1000 }, r.rng),
+  );
   r.run.cases.push(...results);
   const completed = results.filter((x) => x.state === 'completed');
   // The pace --time-budget extrapolates is per case: the unit's time over its cases.
@@ -376,7 +398,7 @@ async function runOne(r: Running, c: PlannedCase): Promise<void> {
   const settings = { ...caseSettings(r, w), ...r.profiler.forRepetition(c.repetition) };
   const connections = settings.connections;
   const result: CaseResult = env
-    ? await runCase(env.sandbox.exec, env, c, w, settings)
+    ? (await withDamage(ctx.exec, env, [await runCase(env.sandbox.exec, env, c, w, settings)]))[0]!
     : {
         id: c.id,
         backend: c.backend,
@@ -414,12 +436,20 @@ function interruptedOr(ctx: RunCtx, e: unknown): unknown {
   return e;
 }
 
-/** Teardown of every sandbox, then run.json's last rewrite and the reports, whatever happened. */
-async function wrapUp(r: Running): Promise<void> {
+/** Teardown of every sandbox, then run.json's last rewrite and the reports, whatever happened.
+ * When the run already failed (`failure`), a failing last rewrite (the same full or read-only
+ * results directory, most likely) is said and the run's own failure is the one reported. */
+async function wrapUp(r: Running, failure: unknown): Promise<void> {
   r.progress.end();
   for (const env of r.envs.values()) await closeEnv(r.ctx.exec, env);
   r.run.finishedAt = new Date().toISOString();
-  await flush(r);
+  try {
+    await flush(r);
+  } catch (e) {
+    if (failure === undefined) throw e;
+    r.ctx.say(`run.json could not be rewritten after the failure: ${e instanceof Error ? e.message : String(e)}`);
+    return;
+  }
   await r.ctx.exec.alter(
     () => renderReports(r.ctx, r.writer.dir, r.run),
     () => undefined,
