@@ -77,6 +77,7 @@ function verdictSection(run: RunJson, groups: GroupSummary[]): Block[] {
   const items = [...v.verdicts.map(verdictLine), ...v.folded];
   if (items.length === 0) return [];
   const paired = v.verdicts.some((x) => x.sentence.includes('block pairs'));
+  const kernel = v.verdicts.some((x) => x.sentence.includes('kernel time'));
   return [
     { kind: 'heading', level: 2, text: 'Verdicts' },
     { kind: 'list', items },
@@ -85,6 +86,14 @@ function verdictSection(run: RunJson, groups: GroupSummary[]): Block[] {
           {
             kind: 'para' as const,
             text: 'Paired: each path ran in short blocks alternating with the pod path\'s within every repetition, and the ratio is the median of the per-round ratios with a bootstrap 95% CI over the pairs, so the machine\'s slow drift cancels; "no measurable difference" when the interval contains 1. The unpaired ratios of medians are in the tables below for comparison.',
+          },
+        ]
+      : []),
+    ...(kernel
+      ? [
+          {
+            kind: 'para' as const,
+            text: "Kernel time: CPU time per operation from the kernel attribution (see \"Kernel time per operation\"), the Service path's sampled repetitions' median minus the pod path's, with a bootstrap 95% CI; the percentage is of the pod path's kernel time per operation, and the last clause is the backend's own part of the difference (netfilter + conntrack + NAT, eBPF programs or IPVS).",
           },
         ]
       : []),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CaseResult, RunJson } from '../run/results.js';
 import { summarizeRun } from '../run/summary.js';
 import { verdictLines, verdicts } from './verdicts.js';
+import type { GroupSummary } from '../run/summary.js';
 
 const blocks = (opsPerBlock: number[]) =>
   opsPerBlock.map((ops, i) => ({
@@ -98,5 +99,62 @@ describe('verdicts', () => {
     const cip = v.verdicts.find((x) => x.path === 'clusterip')!;
     cip.facts.push('0.9 µs more kernel time per connection');
     expect(verdictLines(v)[0]).toMatch(/: 10.0% less \[10.0, 10.0\]; 0\.9 µs more kernel time per connection\.$/);
+  });
+});
+
+describe('verdicts with kernel attribution', () => {
+  // Sampled single cases (no blocks): 2 s windows, 10,000 connections each (5,000/s). Per
+  // connection the pod path takes 80 µs of kernel time of which 8 µs netfilter + conntrack + NAT;
+  // ClusterIP 1 µs more, all of it NAT (+ a little repetition-to-repetition spread), NodePort the
+  // same as pod within ±1 µs.
+  const profiled = (path: string, repetition: number, extraNs: { nat: number; stack: number }): CaseResult => {
+    const c = caseOf('nft', path, repetition, [5000, 5000, 5000, 5000]) as Extract<CaseResult, { state: 'completed' }>;
+    const perConn = (ns: number) => ns * 10_000; // groupNs over the 2 s window of 10,000 connections
+    const groupNs = {
+      netfilter: perConn(3000),
+      conntrack: perConn(4000),
+      nat: perConn(1000 + extraNs.nat),
+      stack: perConn(72_000 + extraNs.stack),
+    };
+    const { blocks: _blocks, ...result } = c.result;
+    return {
+      ...c,
+      result: { ...result, ops: 10_000, durationMs: 2000 },
+      profile: {
+        hz: 500,
+        periodNs: 2_000_000,
+        windowMs: 2000,
+        samples: { total: 1000, counted: 800, idle: 100, unrelated: 100 },
+        groupNs,
+        groupSamples: {},
+        stacks: [],
+      },
+    };
+  };
+  const cases: CaseResult[] = [];
+  const jitter = [0, 30, -30, 60, -60, 10];
+  jitter.forEach((j, i) => {
+    cases.push(profiled('pod', i + 1, { nat: j, stack: 0 }));
+    cases.push(profiled('clusterip', i + 1, { nat: 1000 + j, stack: 0 }));
+    cases.push(profiled('nodeport', i + 1, { nat: j, stack: [300, -300, 200, -200, 100, -100][i]! }));
+  });
+  const run = { cases, seed: 7, backends: [{ name: 'nft', state: 'ready', options: {} }] } as unknown as RunJson;
+  const v = verdicts(run, summarizeRun(run));
+
+  it("leads with the kernel time per connection against the pod IPs, then the throughput, then the path's own part", () => {
+    expect(verdictLines(v)).toMatchInlineSnapshot(`
+      [
+        "nft, 1,000 services, tcp-crr: ClusterIP costs 1.00 µs [0.940, 1.06] more kernel time per connection than the pod IPs (+1.2%); throughput 1.00× [1.00, 1.00] (unpaired, 6 repetitions; 5000 ops/s): no measurable difference; netfilter + conntrack + NAT +1.00 µs [0.940, 1.06] of the kernel difference.",
+        "nft, 1,000 services, tcp-crr: NodePort kernel time per connection -30.0 ns [-210, 230] against the pod IPs (-0.04%), not resolved; throughput 1.00× [1.00, 1.00] (unpaired, 6 repetitions; 5000 ops/s): no measurable difference; netfilter + conntrack + NAT 0 ns [-60.0, 60.0] of the kernel difference.",
+      ]
+    `);
+  });
+
+  it('says "not resolved" where the kernel difference\'s interval contains 0, and keeps the plain sentence without a sampled pod path', () => {
+    const np = v.verdicts.find((x) => x.path === 'nodeport')!;
+    expect(np.sentence).toMatch(/NodePort kernel time per connection [+-]?\d.* against the pod IPs .*, not resolved; throughput/);
+    const noPod = { ...run, cases: cases.filter((c) => c.path !== 'pod' || c.repetition > 100) } as RunJson;
+    const groups: GroupSummary[] = summarizeRun(noPod);
+    expect(verdicts(noPod, groups).verdicts.every((x) => !x.sentence.includes('kernel time'))).toBe(true);
   });
 });
