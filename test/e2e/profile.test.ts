@@ -90,6 +90,13 @@ describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
     expect(md).toContain('## Kernel time per operation');
     expect(md).toMatch(/Sampler overhead, same run: throughput .* tcp-crr/);
     expect(md).toMatch(/nft \(1\.37\), 100 services, clusterip against pod, per connection: netfilter \+ conntrack \+ NAT/);
+    // The verdicts lead with the kernel time per connection against the pod path (verdicts.ts kernelClauses).
+    expect(r.stdout).toMatch(
+      /ebpf, 100 services, tcp-crr: ClusterIP (costs [\d.]+ [nµ]s \[.*\] (more|less) kernel time|kernel time per connection .* not resolved).*eBPF programs/,
+    );
+    expect(md).toMatch(
+      /nft \(1\.37\), 100 services, tcp-crr: ClusterIP (costs|kernel time).*; throughput [\d.]+×.*netfilter \+ conntrack \+ NAT/,
+    );
     // The flame graph exists; its frame labels can be hidden where a frame is too narrow to show text,
     // so the bpf_prog frames are checked in the stacks above, not in the SVG's text.
     expect(readFileSync(join(dir, 'charts', 'flame-tcp-crr-100-ebpf-clusterip.svg'), 'utf8')).toContain('<svg');
