@@ -18,25 +18,39 @@ export function noteService(ctx: Context, svc: Service, eps: readonly Endpoint[]
   for (const port of svc.ports) {
     const k = categorize(ctx, svc, port, eps);
     for (const n of k.epNames) ctx.chains.add(n.chain);
-    if (k.hasEndpoints && !k.shared) ctx.chains.add(k.pn.chains.service);
-    if (k.shared) ctx.chains.add(lbChain(eps.length));
-    if (k.local.length > 0) ctx.chains.add(k.pn.chains.local);
+    if (k.usesClusterPolicyChain) ctx.chains.add(k.pn.chains.service);
+    if (k.shared) ctx.chains.add(lbChain(k.internal.length));
+    if (k.usesLocalPolicyChain) ctx.chains.add(k.pn.chains.local);
     if (k.hasEndpoints && k.externallyAccessible) ctx.chains.add(k.pn.chains.external);
     if (k.affinity) for (const n of k.epNames) ctx.affinitySets.add(n.affinitySet);
   }
 }
 
-/** proxy.CategorizeEndpoints with every endpoint ready and no internalTrafficPolicy. */
+/** proxy.CategorizeEndpoints (topology.go) with every endpoint ready and no topology hints, and
+ * syncProxyRules' per-port flags (proxier.go @531be812 ≈L1010–1100). */
 interface Categorized {
   pn: PortNames;
   protocol: 'tcp' | 'udp';
   affinity: boolean;
   externalPolicyLocal: boolean;
+  internalPolicyLocal: boolean;
   externallyAccessible: boolean;
   hasEndpoints: boolean;
+  hasInternalEndpoints: boolean;
   hasExternalEndpoints: boolean;
+  /** clusterEndpoints: all endpoints when Cluster policy is used at all, else none. */
+  cluster: readonly Endpoint[];
+  /** localEndpoints: the local ones when a Local policy is used, else none. */
   local: readonly Endpoint[];
-  /** Per-endpoint chains and affinity sets (≤ 1.35 always; 1.36+ with ClientIP affinity). */
+  /** allLocallyReachableEndpoints: the endpoints with endpoint chains / affinity sets. */
+  reachable: readonly Endpoint[];
+  /** The endpoints ClusterIP traffic goes to: local for internal policy Local, else all. */
+  internal: readonly Endpoint[];
+  /** The chain ClusterIP traffic goes to (internalTrafficChain): service-…, or local-… for Local. */
+  internalChain: string;
+  usesClusterPolicyChain: boolean;
+  usesLocalPolicyChain: boolean;
+  /** Per-endpoint chains and affinity sets of `reachable` (≤ 1.35 always; 1.36+ with ClientIP affinity). */
   epNames: readonly EndpointNames[];
   /** single-map: a plain ClusterIP goes to a shared lb-N-endpoints chain, not a service chain. */
   shared: boolean;
@@ -48,21 +62,45 @@ function categorize(ctx: Context, svc: Service, port: ServicePort, eps: readonly
   // ExternalPolicyLocal() is a property of the Service (externally accessible && eTP=Local);
   // ExternallyAccessible() of the port is "has a node port" in this model.
   const externalPolicyLocal = svc.type === 'NodePort' && svc.externalTrafficPolicy === 'Local';
+  const internalPolicyLocal = svc.internalTrafficPolicy === 'Local';
   const externallyAccessible = pn.nodePort !== 0;
-  const local = externalPolicyLocal && externallyAccessible ? eps.filter((e) => e.local) : [];
+  // serviceport.go: UsesClusterEndpoints() = !internalPolicyLocal || ExternallyAccessible();
+  // UsesLocalEndpoints() = internalPolicyLocal || (externalPolicyLocal && ExternallyAccessible()).
+  const usesCluster = !internalPolicyLocal || externallyAccessible;
+  const usesLocal = internalPolicyLocal || (externalPolicyLocal && externallyAccessible);
+  const cluster = usesCluster ? eps : [];
+  const local = usesLocal ? eps.filter((e) => e.local) : [];
+  // allLocallyReachableEndpoints: clusterEndpoints (a superset of the local ones) when Cluster policy
+  // is used, else localEndpoints.
+  const reachable = usesCluster ? eps : local;
   const hasEndpoints = eps.length > 0;
+  // hasInternalEndpoints / hasExternalEndpoints: false for a Local policy without local endpoints.
+  const hasInternalEndpoints = hasEndpoints && (!internalPolicyLocal || local.length > 0);
   const endpointChains = ctx.profile.endpointDispatch === 'endpoint-chains' || affinity;
+  // single-map (#140362) shares lb chains between plain ClusterIPs; its retrievable diff shows a
+  // Cluster-policy service only. With internal policy Local the shared chain is fed the local
+  // endpoints (the ClusterIP's endpoint slots hold only those), so no per-service chain either.
+  const shared = ctx.profile.endpointDispatch === 'shared-lb-chains' && !affinity && !externallyAccessible && hasInternalEndpoints;
   return {
     pn,
     protocol: pn.protocol === 'TCP' ? 'tcp' : 'udp',
     affinity,
     externalPolicyLocal,
+    internalPolicyLocal,
     externallyAccessible,
     hasEndpoints,
+    hasInternalEndpoints,
     hasExternalEndpoints: hasEndpoints && (!externalPolicyLocal || local.length > 0),
+    cluster,
     local,
-    epNames: endpointChains ? endpointNamesOf(pn, svc, port, eps) : [],
-    shared: ctx.profile.endpointDispatch === 'shared-lb-chains' && !affinity && !externallyAccessible && hasEndpoints,
+    reachable,
+    internal: internalPolicyLocal ? local : eps,
+    internalChain: internalPolicyLocal ? pn.chains.local : pn.chains.service,
+    // usesClusterPolicyChain := len(clusterEndpoints) > 0 && UsesClusterEndpoints(); likewise Local.
+    usesClusterPolicyChain: cluster.length > 0 && !shared,
+    usesLocalPolicyChain: local.length > 0 && !shared,
+    epNames: endpointChains ? endpointNamesOf(pn, svc, port, reachable) : [],
+    shared,
   };
 }
 
@@ -70,9 +108,8 @@ function writeServicePort(ctx: Context, svc: Service, port: ServicePort, eps: re
   const k = categorize(ctx, svc, port, eps);
   const names = k.pn.chains;
   for (const n of k.epNames) ensureChain(ctx, n.chain, write);
-  const usesClusterPolicyChain = k.hasEndpoints && !k.shared;
+  const { usesClusterPolicyChain, usesLocalPolicyChain } = k;
   if (usesClusterPolicyChain) ensureChain(ctx, names.service, write);
-  const usesLocalPolicyChain = k.local.length > 0;
   if (usesLocalPolicyChain) ensureChain(ctx, names.local, write);
   const usesExternalTrafficChain = k.hasEndpoints && k.externallyAccessible;
   if (usesExternalTrafficChain) ensureChain(ctx, names.external, write);
@@ -81,15 +118,16 @@ function writeServicePort(ctx: Context, svc: Service, port: ServicePort, eps: re
       k.epNames.length + (usesClusterPolicyChain ? 1 : 0) + (usesLocalPolicyChain ? 1 : 0) + (usesExternalTrafficChain ? 1 : 0);
 
   // The shared chain exists before the service-ips element that points at it.
-  if (k.shared) writeLbChain(ctx, eps.length, write);
+  if (k.shared) writeLbChain(ctx, k.internal.length, write);
   writeElements(ctx, svc, k, eps);
   if (k.affinity) for (const n of k.epNames) ctx.affinitySets.add(n.affinitySet);
   // Rule texts are built only when they are written or recorded (skipServiceUpdate).
   if (!((write && ctx.w !== undefined) || ctx.desc !== undefined)) return;
 
-  if (k.hasEndpoints && ctx.profile.masquerade === 'mark-chain' && ctx.cfg.podCidr !== '')
-    // localDetector.IfNotLocalNFT(): masquerade off-cluster sources (≤ 1.35; 1.36+ does it in `services`).
-    addRule(ctx, names.service, `ip daddr ${svc.clusterIP} ip saddr != ${ctx.cfg.podCidr} jump ${CHAIN.markMasq}`, write);
+  if (k.hasInternalEndpoints && ctx.profile.masquerade === 'mark-chain' && ctx.cfg.podCidr !== '')
+    // "Set up internal traffic handling": localDetector.IfNotLocalNFT() masquerades off-cluster
+    // sources in the internal traffic chain (≤ 1.35; 1.36+ does it in `services`).
+    addRule(ctx, k.internalChain, `ip daddr ${svc.clusterIP} ip saddr != ${ctx.cfg.podCidr} jump ${CHAIN.markMasq}`, write);
   if (usesExternalTrafficChain) writeExternalRules(ctx, k, write);
   if (k.affinity) {
     for (const n of k.epNames) {
@@ -103,31 +141,38 @@ function writeServicePort(ctx: Context, svc: Service, port: ServicePort, eps: re
       addContainer(ctx, set, write);
     }
   }
-  if (usesClusterPolicyChain) writeServiceToEndpointRules(ctx, names.service, k, eps, k.epNames, write);
+  // With Cluster policy in use the reachable endpoints are clusterEndpoints, so epNames are theirs.
+  if (usesClusterPolicyChain) writeServiceToEndpointRules(ctx, names.service, k, k.cluster, k.epNames, write);
   if (usesLocalPolicyChain) {
-    const localNames = k.epNames.filter((_, i) => (eps[i] as Endpoint).local);
+    const localNames = k.epNames.filter((_, i) => (k.reachable[i] as Endpoint).local);
     writeServiceToEndpointRules(ctx, names.local, k, k.local, localNames, write);
   }
-  writeEndpointChains(ctx, k, eps, write);
+  writeEndpointChains(ctx, k, k.reachable, write);
 }
 
 /** service-ips / no-endpoint-* / service-nodeports elements, hairpin-connections, endpoint slots. */
 function writeElements(ctx: Context, svc: Service, k: Categorized, eps: readonly Endpoint[]): void {
   const pn = k.pn;
+  // internalTrafficFilterVerdict / externalTrafficFilterVerdict: reject without endpoints, drop
+  // for a Local policy without local endpoints.
   let internalVerdict = '';
   let externalVerdict = '';
   if (!k.hasEndpoints) internalVerdict = externalVerdict = `goto ${CHAIN.reject}`;
-  else if (!k.hasExternalEndpoints) externalVerdict = 'drop';
-  ensureElem(ctx, SET.clusterIPs, svc.clusterIP, '');
-  if (!k.hasEndpoints) ensureElem(ctx, SET.noEndpointServices, pn.svcKey, internalVerdict, pn.nameString);
-  else if (!k.shared) ensureElem(ctx, SET.serviceIPs, pn.svcKey, pn.gotoService);
   else {
-    ensureElem(ctx, SET.serviceIPs, pn.svcKey, `goto ${lbChain(eps.length)}`);
+    if (!k.hasInternalEndpoints) internalVerdict = 'drop';
+    if (!k.hasExternalEndpoints) externalVerdict = 'drop';
+  }
+  ensureElem(ctx, SET.clusterIPs, svc.clusterIP, '');
+  if (!k.hasInternalEndpoints) ensureElem(ctx, SET.noEndpointServices, pn.svcKey, internalVerdict, pn.nameString);
+  else if (!k.shared) ensureElem(ctx, SET.serviceIPs, pn.svcKey, k.internalPolicyLocal ? `goto ${k.internalChain}` : pn.gotoService);
+  else {
+    const internal = k.internal;
+    ensureElem(ctx, SET.serviceIPs, pn.svcKey, `goto ${lbChain(internal.length)}`);
     // Slot i of endpoints-P is the i-th endpoint in kube-proxy's order (ours: the PR's diff shows
     // the lookup, not the elements).
     const map = k.protocol === 'tcp' ? SET.endpointsTcp : SET.endpointsUdp;
-    for (let i = 0; i < eps.length; i++)
-      ensureElem(ctx, map, `${svc.clusterIP} . ${pn.port} . ${i}`, `${(eps[i] as Endpoint).ip} . ${pn.targetPort}`);
+    for (let i = 0; i < internal.length; i++)
+      ensureElem(ctx, map, `${svc.clusterIP} . ${pn.port} . ${i}`, `${(internal[i] as Endpoint).ip} . ${pn.targetPort}`);
   }
   if (k.externallyAccessible) {
     if (k.hasEndpoints) ensureElem(ctx, SET.serviceNodePorts, pn.nodePortKey, pn.gotoExternal);
