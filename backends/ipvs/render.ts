@@ -20,7 +20,7 @@
 // masqueradeAll=false with the cluster-CIDR local detector (cfg.podCidr), nodePortAddresses unset
 // (node ports on every node address; svcbench passes them in cfg.nodeIPs rather than listing the
 // interfaces), strictARP=false, IPv4 only, no ExternalIPs/LoadBalancer/health-check node ports,
-// internalTrafficPolicy Cluster, all endpoints ready, MASQUERADE --random-fully.
+// all endpoints ready, no topology hints, MASQUERADE --random-fully.
 //
 // Syncs. kube-proxy's IPVS proxier has no partial sync: every sync walks all services, then
 // diffs virtual servers, real servers, ipset entries and dummy-device addresses against what the
@@ -240,13 +240,27 @@ function serviceVirtualServers(svc: Service, state: ClusterState, cfg: ProxyConf
       if (persistent !== undefined) vs.persistent = persistent;
       out.set(vsKey(protocol, address, p), vs);
     };
-    add(svc.clusterIP, port.port, all);
+    add(svc.clusterIP, port.port, svc.internalTrafficPolicy === 'Local' ? internalLocalReals(all, local, !!port.nodePort) : all);
     if (port.nodePort) {
       // syncEndpoint(…, svcInfo.ExternalPolicyLocal(), serv): Local policy → local endpoints only.
       const reals = svc.externalTrafficPolicy === 'Local' ? local : all;
       for (const ip of cfg.nodeIPs) add(ip, port.nodePort, new Set(reals));
     }
   }
+}
+
+/**
+ * The ClusterIP's real servers for internalTrafficPolicy Local: syncProxyRules calls
+ * syncEndpoint(svcPortName, internalNodeLocal = svcInfo.InternalPolicyLocal(), serv), which keeps
+ * localEndpoints when there are any, and otherwise falls back to clusterEndpoints ("Allow access
+ * from local PODs even if no local endpoints exist", kubernetes#97081). CategorizeEndpoints builds
+ * clusterEndpoints only when Cluster policy is used at all (UsesClusterEndpoints(): internal
+ * Cluster or externally accessible), so a plain ClusterIP without local endpoints gets none and
+ * IPVS rejects its connections (no destination), while one with a node port keeps every endpoint.
+ */
+function internalLocalReals(all: Set<string>, local: Set<string>, externallyAccessible: boolean): Set<string> {
+  if (local.size > 0) return local;
+  return externallyAccessible ? all : new Set();
 }
 
 /** Addresses and set entries of all services (kube-proxy recomputes these on every sync). */
