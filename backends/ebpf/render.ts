@@ -36,19 +36,31 @@ export interface EbpfPayload {
   desired(): Map<string, SvcEntry>;
 }
 
+/**
+ * The endpoints a ClusterIP frontend selects from: internalTrafficPolicy Local keeps only this
+ * node's endpoints (kube-proxy's InternalPolicyLocal; Cilium looks such a service up in its
+ * internal scope, whose backends are the node-local ones). Without a local endpoint the head
+ * counts none, and connect() to the ClusterIP is refused in the cgroup hook: no packet leaves, as
+ * kube-proxy drops it, and as Cilium's socket LB refuses a service without backends.
+ */
+function internalIps(s: Service, eps: readonly Endpoint[], all: readonly number[]): readonly number[] {
+  return s.internalTrafficPolicy === 'Local' ? all.filter((_, k) => eps[k]!.local) : all;
+}
+
 /** A service's frontends: its cluster IP per port and, for NodePort services, every node IP at the
  * node port. externalTrafficPolicy: Local keeps only node-local endpoints at the node port
- * (kube-proxy's and Cilium's rule; every endpoint of a single-node sandbox is local). */
+ * (kube-proxy's and Cilium's rule), internalTrafficPolicy: Local at the cluster IP (internalIps). */
 export function frontendsOf(s: Service, endpoints: readonly Endpoint[] | undefined, cfg: ProxyConfig): Frontend[] {
   const eps = endpoints ?? [];
   const out: Frontend[] = [];
   const affinity = s.sessionAffinity === 'ClientIP' ? s.stickyMaxAgeSeconds : 0;
   const all = eps.map((e) => ipToInt(e.ip));
+  const internal = [...internalIps(s, eps, all)];
   const external = s.externalTrafficPolicy === 'Local' ? all.filter((_, k) => eps[k]!.local) : all;
   for (const p of s.ports) {
     const proto = PROTO[p.protocol];
     const target = p.targetPort;
-    out.push({ addr: ipToInt(s.clusterIP), port: p.port, proto, affinity, endpoints: all, target });
+    out.push({ addr: ipToInt(s.clusterIP), port: p.port, proto, affinity, endpoints: internal, target });
     if (s.type === 'NodePort' && p.nodePort !== undefined)
       for (const ip of cfg.nodeIPs) out.push({ addr: ipToInt(ip), port: p.nodePort, proto, affinity, endpoints: external, target });
   }
@@ -95,8 +107,9 @@ export function encodeServices(
   for (const s of services) {
     const eps = endpointsOf(s) ?? [];
     const external = s.type === 'NodePort' ? (s.externalTrafficPolicy === 'Local' ? eps.filter((e) => e.local).length : eps.length) : 0;
+    const internal = s.internalTrafficPolicy === 'Local' ? eps.filter((e) => e.local).length : eps.length;
     for (const p of s.ports)
-      count += eps.length + 1 + (p.nodePort !== undefined && s.type === 'NodePort' ? nodeIPs.length * (external + 1) : 0);
+      count += internal + 1 + (p.nodePort !== undefined && s.type === 'NodePort' ? nodeIPs.length * (external + 1) : 0);
   }
   const b = allocBatch(count);
   let i = 0;
@@ -104,11 +117,12 @@ export function encodeServices(
     const eps = endpointsOf(s) ?? [];
     const ips = eps.map((e) => ipToInt(e.ip));
     const localIps = s.type === 'NodePort' && s.externalTrafficPolicy === 'Local' ? ips.filter((_, k) => eps[k]!.local) : ips;
+    const clusterIps = internalIps(s, eps, ips);
     const affinity = s.sessionAffinity === 'ClientIP' ? s.stickyMaxAgeSeconds : 0;
     const vip = ipToInt(s.clusterIP);
     for (const p of s.ports) {
       const proto = PROTO[p.protocol];
-      i = writeFrontend(b, i, vip, p.port, proto, affinity, ips, p.targetPort);
+      i = writeFrontend(b, i, vip, p.port, proto, affinity, clusterIps, p.targetPort);
       if (s.type === 'NodePort' && p.nodePort !== undefined)
         for (const n of nodeIPs) i = writeFrontend(b, i, n, p.nodePort, proto, affinity, localIps, p.targetPort);
     }
