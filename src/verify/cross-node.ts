@@ -4,8 +4,8 @@ import type { Service } from '../model/types.js';
 import { probe } from '../probe/client.js';
 import { INITIAL_TTL, type ProbeResult } from '../probe/reply.js';
 import type { TopologyPlan } from '../sandbox/plan.js';
-import { check, notAnswered, type CheckResult } from './checks.js';
-import { remotePod, SERVER_PORT } from './services.js';
+import { check, notAnswered, spread, type CheckResult } from './checks.js';
+import { localPod, remotePod, SERVER_PORT } from './services.js';
 
 // The checks of a multi-node sandbox: where the packet crosses a second node, what address the
 // endpoint sees and how many routers it crossed. Every sender starts at TTL 64 (net.ipv4.
@@ -44,9 +44,14 @@ export interface CrossNodeInput {
   svc: (name: string) => Service;
 }
 
+/** Connections the internalTrafficPolicy check makes: with Cluster policy each would reach the
+ * remote endpoint half the time, so all 16 on the local one happen by chance with p = 2⁻¹⁶. */
+export const INTERNAL_LOCAL_CONNECTIONS = 16;
+
 /** On more than one node: pod to pod, ClusterIP and NodePort across nodes, externalTrafficPolicy
- * Local on a node with and without a local endpoint. Nothing on one node; a note when every server
- * pod is on node 0 (--placement local), where nothing crosses a node. */
+ * Local on a node with and without a local endpoint, internalTrafficPolicy Local from a client on a
+ * node with and without one. Nothing on one node; a note when every server pod is on node 0
+ * (--placement local), where nothing crosses a node. */
 export async function crossNodeChecks({ exec, plan, backend, svc }: CrossNodeInput): Promise<CheckResult[]> {
   if (plan.nodes.length === 1) return [];
   const remote = remotePod(plan);
@@ -112,5 +117,34 @@ export async function crossNodeChecks({ exec, plan, backend, svc }: CrossNodeInp
       `${nodeA.ip}:${nodePort('local')}`,
     ),
   );
+  checks.push(...(await internalLocalChecks(exec, plan, client.netns, svc)));
   return checks;
+}
+
+/** internalTrafficPolicy Local, from the client pod on node 0: a service with an endpoint there and
+ * one elsewhere is answered by the local one only; a service whose endpoint is elsewhere only is not
+ * answered (kube-proxy drops it; IPVS and eBPF refuse it). */
+async function internalLocalChecks(exec: Exec, plan: TopologyPlan, netns: string, svc: (name: string) => Service): Promise<CheckResult[]> {
+  const local = localPod(plan);
+  const out: CheckResult[] = [];
+  const name = "internaltrafficpolicy-local: only the client node's endpoints answer";
+  if (!local) out.push({ ...check(name, true, 'skipped: --placement remote puts no server pod on node 0'), skipped: true });
+  else {
+    const target = `${svc('internal').clusterIP}:80`;
+    const counts = await spread(exec, netns, target, INTERNAL_LOCAL_CONNECTIONS);
+    const text = [...counts.entries()].map(([k, v]) => `${k}×${v}`).join(', ');
+    const pass = counts.get(local.role) === INTERNAL_LOCAL_CONNECTIONS;
+    out.push(
+      check(name, pass, `${INTERNAL_LOCAL_CONNECTIONS} connections to ${target}: ${text}${pass ? '' : ` (expected ${local.role} only)`}`),
+    );
+  }
+  out.push(
+    await notAnswered(
+      exec,
+      'internaltrafficpolicy-local-miss: no endpoint on the client node, no answer',
+      netns,
+      `${svc('internal-miss').clusterIP}:80`,
+    ),
+  );
+  return out;
 }

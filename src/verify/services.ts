@@ -26,6 +26,12 @@ export function remotePod(plan: TopologyPlan): PodPlan | undefined {
   return plan.nodes.length > 1 ? plan.pods.find((p) => p.kind === 'server' && p.node !== 0) : undefined;
 }
 
+/** On more than one node: a server pod on the client's node 0; undefined when none is there
+ * (--placement remote). */
+export function localPod(plan: TopologyPlan): PodPlan | undefined {
+  return plan.nodes.length > 1 ? plan.pods.find((p) => p.kind === 'server' && p.node === 0) : undefined;
+}
+
 export function verifyServices(plan: TopologyPlan, total: number): VerifyServices {
   const ip = (role: string) => plan.pods.find((p) => p.role === role)!.ip;
   const three = ['srv-0', 'srv-1', 'srv-2'].map(ip);
@@ -51,11 +57,24 @@ export function verifyServices(plan: TopologyPlan, total: number): VerifyService
     { namespace: NS, name: 'grow', type: 'ClusterIP', ports: tcp(80), endpoints: [ip('srv-0')] },
   ];
   // Two NodePort services whose one endpoint is off node 0: externalTrafficPolicy Cluster and Local.
+  // Two ClusterIP services with internalTrafficPolicy Local: one with an endpoint on node 0 and one
+  // off it (only the first may answer node 0's client), one with its endpoint off node 0 only.
   const remote = remotePod(plan);
+  const local = localPod(plan);
+  const internal = (name: string, endpoints: string[]): ServiceSpec => ({
+    namespace: NS,
+    name,
+    type: 'ClusterIP',
+    ports: tcp(80),
+    endpoints,
+    internalTrafficPolicy: 'Local',
+  });
   const crossNode: ServiceSpec[] = remote
     ? [
         { namespace: NS, name: 'remote', type: 'NodePort', ports: tcp(80), endpoints: [remote.ip] },
         { namespace: NS, name: 'local', type: 'NodePort', ports: tcp(80), endpoints: [remote.ip], externalTrafficPolicy: 'Local' },
+        ...(local ? [internal('internal', [local.ip, remote.ip])] : []),
+        internal('internal-miss', [remote.ip]),
       ]
     : [];
   return { specs: [...fillers, ...tested, ...crossNode], ip };

@@ -14,6 +14,8 @@ const CROSS_NODE = [
   "nodeport: on the endpoint's node, no extra hop",
   'nodeport-local: Local policy keeps the client IP, no extra hop',
   'nodeport-local-miss: Local policy on a node without a local endpoint does not answer',
+  "internaltrafficpolicy-local: only the client node's endpoints answer",
+  'internaltrafficpolicy-local-miss: no endpoint on the client node, no answer',
 ];
 
 interface Report {
