@@ -21,9 +21,13 @@ import {
 
 // `bench run` end to end in real namespaces, with short cases.
 
-const out = mkdtempSync(join(tmpdir(), 'svcbench-run-'));
+// Every test writes under its own directory: the concurrent ones must not read each other's
+// results/latest.
+const outDir = () => mkdtempSync(join(tmpdir(), 'svcbench-run-'));
 const readRunJson = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
-const short = ['--duration', '0.5', '--warmup', '0.2', '--sync-iterations', '2', '--out', out];
+// These tests check behaviour, not figures: cases as short as the flags allow (--duration ≥ 0.2 s),
+// two programming-latency repetitions (a median still) and two partial-sync iterations.
+const shortIn = (out: string) => ['--duration', '0.25', '--warmup', '0.1', '--sync-iterations', '2', '--proglat-repeat', '2', '--out', out];
 
 /** Starts a run in its own process group and calls `onCase(k)` after the k-th case has finished
  * (progress lines "  → …"); `kill` signals the whole group, as Ctrl-C at a terminal does, so the
@@ -51,7 +55,11 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     expect(await rootSnapshot()).toEqual(before);
   });
 
-  it('measures every path and records everything in run.json; an unavailable backend is skipped', async () => {
+  // The first three tests run concurrently (each its own sandbox, run id and output directory, no
+  // global state asserted while they run; at most the e2e project's maxConcurrency); the rest look
+  // at processes or namespaces machine-wide, or kill servers by name, and run one at a time after them.
+  it.concurrent('measures every path and records everything in run.json; an unavailable backend is skipped', async () => {
+    const out = outDir();
     // IPVS is unavailable on a kernel without IP_VS and measured on one with it: preflight decides.
     const ipvsVerdict = await preflightVerdict('ipvs');
     const r = await bench(
@@ -71,7 +79,7 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
         '--ci-target',
         '0',
         '--json',
-        ...short,
+        ...shortIn(out),
       ],
       // From outside the checkout: the commit recorded is svcbench's own, not the working directory's.
       { timeoutMs: 300_000, cwd: tmpdir() },
@@ -120,7 +128,119 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     expect(readFileSync(join(out, 'latest', 'run.json'), 'utf8')).toBe(readFileSync(join(dir, 'run.json'), 'utf8'));
   });
 
+  it.concurrent(
+    'adaptive repetitions: an unreachable --ci-target runs up to --max-repeat and warns, unless --time-budget stops it; a loose one stops at --repeat',
+    async () => {
+      const out = outDir();
+      const short = shortIn(out);
+      const args = [
+        'run',
+        '--backend',
+        'nft',
+        '--workload',
+        'tcp-rr',
+        '--path',
+        'pod',
+        '--services',
+        '10',
+        '--repeat',
+        '2',
+        '--max-repeat',
+        '4',
+      ];
+      const tight = await bench([...args, '--ci-target', '0.001', ...short], { timeoutMs: 120_000 });
+      expect(tight.exitCode, tight.stderr).toBe(0);
+      expect(tight.stderr).toMatch(
+        /extra round 1 @10 services: 1 case group \(median's CI wider than ±0\.001% or n < 6: nft \(1\.37\) pod tcp-rr\)/,
+      );
+      expect(tight.stderr).toMatch(/extra round 2 @10 services/);
+      expect(tight.stderr).not.toMatch(/extra round 3/);
+      const run = readRunJson(join(out, 'latest'));
+      expect(run.state).toBe('completed');
+      expect(run.flags).toMatchObject({ repeat: 2, maxRepeat: 4, ciTarget: 0.001 });
+      expect(run.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4].map((k) => [`nft (1.37)/10/pod/tcp-rr#${k}`, 'completed']));
+      const warning = /CI wider than ±0\.001% after 4 repetitions \(--ci-target\)/;
+      expect(tight.stdout).toMatch(/^\* this case group: CI wider than ±0\.001% after 4 repetitions/m);
+      expect(tight.stderr).toMatch(warning);
+      expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).toMatch(warning);
+
+      // The same unreachable target within a 1 s budget: the first extra round would end past it.
+      const budgeted = await bench([...args, '--ci-target', '0.001', '--time-budget', '1', ...short], { timeoutMs: 120_000 });
+      expect(budgeted.exitCode, budgeted.stderr).toBe(0);
+      expect(budgeted.stderr).not.toMatch(/^extra round/m);
+      expect(budgeted.stderr).toMatch(/no extra round @10 services: 1 case group .* would end past the 1 s --time-budget/);
+      expect(readRunJson(join(out, 'latest')).cases.map((c) => c.id)).toEqual([1, 2].map((k) => `nft (1.37)/10/pod/tcp-rr#${k}`));
+
+      // A loose target is met as soon as there are 6 values (fewer give no 95% interval).
+      const loose = await bench([...args.slice(0, -4), '--repeat', '6', '--max-repeat', '8', '--ci-target', '100', ...short], {
+        timeoutMs: 120_000,
+      });
+      expect(loose.exitCode, loose.stderr).toBe(0);
+      expect(loose.stderr).not.toMatch(/extra round/);
+      const run2 = readRunJson(join(out, 'latest'));
+      expect(run2.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4, 5, 6].map((k) => [`nft (1.37)/10/pod/tcp-rr#${k}`, 'completed']));
+      expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).not.toMatch(/--ci-target\)/);
+    },
+  );
+
+  it.concurrent(
+    'paired blocks: the paths of a repetition run as alternating blocks, recorded per case, and "vs pod" is the ratio over block pairs',
+    async () => {
+      const out = outDir();
+      const r = await bench(
+        [
+          'run',
+          '--backend',
+          'nft',
+          '--path',
+          'pod,clusterip,nodeport',
+          '--workload',
+          'tcp-crr',
+          '--services',
+          '10',
+          '--repeat',
+          '2',
+          '--ci-target',
+          '0',
+          '--sync-iterations',
+          '0',
+          '--duration',
+          '1',
+          '--block',
+          '0.25',
+          '--out',
+          out,
+        ],
+        { timeoutMs: 300_000 },
+      );
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/nft pod\/clusterip\/nodeport tcp-crr @10 services, repetition 1 \(paired blocks\)|paired blocks/);
+      const run = readRunJson(join(out, 'latest'));
+      expect(run.cases.map((c) => c.state)).toEqual(Array(6).fill('completed'));
+      for (const c of run.cases) {
+        if (c.state !== 'completed') continue;
+        // 1 s in 0.25 s blocks: 4 rounds, one block per path each.
+        expect(c.result.blocks?.length, c.id).toBe(4);
+        for (const b of c.result.blocks ?? []) expect(b.plannedMs).toBe(250);
+      }
+      const groups = summarizeRun(run);
+      for (const path of ['clusterip', 'nodeport']) {
+        const g = groups.find((x) => x.path === path)!;
+        // 2 repetitions × 4 rounds: up to 8 pairs (a block that ran under half its length drops).
+        expect(g.metrics.throughput!.paired, path).toBeDefined();
+        expect(g.metrics.throughput!.paired!.pairs).toBeGreaterThanOrEqual(6);
+        expect(g.metrics.throughput!.vsPod, path).toBeDefined();
+      }
+      // The table shows the paired ratio, and the verdicts close stdout.
+      expect(r.stdout).toMatch(
+        /nft \(1\.37\), 10 services, tcp-crr: ClusterIP throughput [\d.]+× \[[\d.]+, [\d.]+\] of the pod IPs \(paired/,
+      );
+    },
+  );
+
   it('round-trip workloads run their servers on the shared CPU, http its servers off the load generator CPU (clients: case.ts), the others are not pinned', async () => {
+    const out = outDir();
+    const short = shortIn(out);
     const plan = cpuPlan();
     const affinity: Record<string, string[]> = {};
     const r = await runWatching(
@@ -170,6 +290,8 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
   });
 
   it('SIGINT to the process group in the middle keeps the completed cases in run.json and tears everything down', async () => {
+    const out = outDir();
+    const short = shortIn(out);
     let sent = false;
     const r = await runWatching(
       ['--backend', 'nft', '--path', 'pod,clusterip', '--workload', 'tcp-rr', '--services', '10', '--repeat', '5', ...short],
@@ -192,6 +314,8 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
   });
 
   it('a case whose server died is errored with its reason, and the rest of the matrix continues', async () => {
+    const out = outDir();
+    const short = shortIn(out);
     let killed = false;
     const r = await runWatching(
       [
@@ -229,104 +353,8 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     for (const c of errored) expect(c.state === 'errored' && c.reason).toMatch(/no connections completed|failed|refused|exited/);
   });
 
-  it('adaptive repetitions: an unreachable --ci-target runs up to --max-repeat and warns, unless --time-budget stops it; a loose one stops at --repeat', async () => {
-    const args = [
-      'run',
-      '--backend',
-      'nft',
-      '--workload',
-      'tcp-rr',
-      '--path',
-      'pod',
-      '--services',
-      '10',
-      '--repeat',
-      '2',
-      '--max-repeat',
-      '4',
-    ];
-    const tight = await bench([...args, '--ci-target', '0.001', ...short], { timeoutMs: 120_000 });
-    expect(tight.exitCode, tight.stderr).toBe(0);
-    expect(tight.stderr).toMatch(/extra round 1 @10 services: 1 case group \(median's CI wider than ±0\.001% or n < 6: nft \(1\.37\) pod tcp-rr\)/);
-    expect(tight.stderr).toMatch(/extra round 2 @10 services/);
-    expect(tight.stderr).not.toMatch(/extra round 3/);
-    const run = readRunJson(join(out, 'latest'));
-    expect(run.state).toBe('completed');
-    expect(run.flags).toMatchObject({ repeat: 2, maxRepeat: 4, ciTarget: 0.001 });
-    expect(run.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4].map((k) => [`nft (1.37)/10/pod/tcp-rr#${k}`, 'completed']));
-    const warning = /CI wider than ±0\.001% after 4 repetitions \(--ci-target\)/;
-    expect(tight.stdout).toMatch(/^\* this case group: CI wider than ±0\.001% after 4 repetitions/m);
-    expect(tight.stderr).toMatch(warning);
-    expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).toMatch(warning);
-
-    // The same unreachable target within a 1 s budget: the first extra round would end past it.
-    const budgeted = await bench([...args, '--ci-target', '0.001', '--time-budget', '1', ...short], { timeoutMs: 120_000 });
-    expect(budgeted.exitCode, budgeted.stderr).toBe(0);
-    expect(budgeted.stderr).not.toMatch(/^extra round/m);
-    expect(budgeted.stderr).toMatch(/no extra round @10 services: 1 case group .* would end past the 1 s --time-budget/);
-    expect(readRunJson(join(out, 'latest')).cases.map((c) => c.id)).toEqual([1, 2].map((k) => `nft (1.37)/10/pod/tcp-rr#${k}`));
-
-    // A loose target is met as soon as there are 6 values (fewer give no 95% interval).
-    const loose = await bench([...args.slice(0, -4), '--repeat', '6', '--max-repeat', '8', '--ci-target', '100', ...short], {
-      timeoutMs: 120_000,
-    });
-    expect(loose.exitCode, loose.stderr).toBe(0);
-    expect(loose.stderr).not.toMatch(/extra round/);
-    const run2 = readRunJson(join(out, 'latest'));
-    expect(run2.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4, 5, 6].map((k) => [`nft (1.37)/10/pod/tcp-rr#${k}`, 'completed']));
-    expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).not.toMatch(/--ci-target\)/);
-  });
-
-  it('paired blocks: the paths of a repetition run as alternating blocks, recorded per case, and "vs pod" is the ratio over block pairs', async () => {
-    const r = await bench(
-      [
-        'run',
-        '--backend',
-        'nft',
-        '--path',
-        'pod,clusterip,nodeport',
-        '--workload',
-        'tcp-crr',
-        '--services',
-        '10',
-        '--repeat',
-        '2',
-        '--ci-target',
-        '0',
-        '--sync-iterations',
-        '0',
-        '--duration',
-        '1',
-        '--block',
-        '0.25',
-        '--out',
-        out,
-      ],
-      { timeoutMs: 300_000 },
-    );
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/nft pod\/clusterip\/nodeport tcp-crr @10 services, repetition 1 \(paired blocks\)|paired blocks/);
-    const run = readRunJson(join(out, 'latest'));
-    expect(run.cases.map((c) => c.state)).toEqual(Array(6).fill('completed'));
-    for (const c of run.cases) {
-      if (c.state !== 'completed') continue;
-      // 1 s in 0.25 s blocks: 4 rounds, one block per path each.
-      expect(c.result.blocks?.length, c.id).toBe(4);
-      for (const b of c.result.blocks ?? []) expect(b.plannedMs).toBe(250);
-    }
-    const groups = summarizeRun(run);
-    for (const path of ['clusterip', 'nodeport']) {
-      const g = groups.find((x) => x.path === path)!;
-      // 2 repetitions × 4 rounds: up to 8 pairs (a block that ran under half its length drops).
-      expect(g.metrics.throughput!.paired, path).toBeDefined();
-      expect(g.metrics.throughput!.paired!.pairs).toBeGreaterThanOrEqual(6);
-      expect(g.metrics.throughput!.vsPod, path).toBeDefined();
-    }
-    // The table shows the paired ratio, and the verdicts close stdout.
-    expect(r.stdout).toMatch(/nft \(1\.37\), 10 services, tcp-crr: ClusterIP throughput [\d.]+× \[[\d.]+, [\d.]+\] of the pod IPs \(paired/);
-  });
-
   it('bad flags exit 2 and create nothing', async () => {
+    const out = outDir();
     for (const [args, msg] of [
       [['--workload', 'tcp-rr,ftp'], /--workload: "ftp" is not a workload; one of http, http-crr, tcp-rr, tcp-crr, udp-rr, stream/],
       [['--path', 'warp'], /--path: "warp" is not a path/],
