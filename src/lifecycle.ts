@@ -36,6 +36,12 @@ export class Interrupts {
     if (this.controller.signal.aborted) throw this.controller.signal.reason;
   };
 
+  /** What a failed step ends the command with: once a signal has arrived, the AbortedError,
+   * whatever error came first. Ctrl-C at a terminal signals the whole foreground process group,
+   * so a child (a probe, a load generator) can die of it and fail its step before this handler's
+   * AbortedError surfaces; the command was still interrupted (exit 130, not 1). */
+  reason = (e: unknown): unknown => (this.controller.signal.aborted && !(e instanceof AbortedError) ? this.controller.signal.reason : e);
+
   dispose(): void {
     for (const [sig, h] of this.handlers) process.off(sig, h);
   }

@@ -13,6 +13,8 @@ import { guestVerdict } from './doctor.js';
 import { cachedImage, CACHE_ROOT, ensureImage } from './image.js';
 import { GUEST_FDS, QBOOT, qemuArgv } from './qemu.js';
 import { renderStage2 } from './stage2.js';
+import { tempPathOf } from '../run/run-file.js';
+import { resultsRunId } from '../run/run-id.js';
 
 // `bench run|verify … --kernel guest` on the host: build (once) the guest image, boot it under qemu,
 // run the same command inside with the same flags, stream its stdout and stderr,
@@ -44,6 +46,8 @@ export interface GuestRequest {
   args: readonly string[];
   /** bench run's results directory (absolute), shared writable at the same path. */
   results?: string;
+  /** The file the command rewrites in its run's directory there (run.json, sync.json). */
+  resultsFile?: string;
 }
 
 export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<number> {
@@ -116,7 +120,17 @@ async function prepareJob(
   job: { id: string; state: StateFile; jobDir: string; interrupts: Interrupts },
 ): Promise<Awaited<ReturnType<typeof ensureImage>>> {
   const { id, state, jobDir, interrupts } = job;
-  await state.record([{ kind: 'file', path: jobDir }]);
+  // The results directory's name is chosen here and handed to the guest (run-id.ts), so the
+  // temporary file of its write-then-rename is recorded on the host: a guest killed mid-write
+  // leaves it in the shared directory, and bench clean removes it.
+  const runId = resultsRunId(id);
+  const written = req.resultsFile;
+  await state.record([
+    { kind: 'file', path: jobDir },
+    ...(req.results === undefined || written === undefined
+      ? []
+      : [{ kind: 'file' as const, path: tempPathOf(join(req.results, runId, written)) }]),
+  ]);
   await mkdir(jobDir, { mode: 0o700 });
   const image = await ensureImage(ctx.exec, state, ctx.say, id);
   interrupts.check();
@@ -125,7 +139,7 @@ async function prepareJob(
     renderStage2({
       argv,
       cwd: process.cwd(),
-      env: guestEnv(),
+      env: { ...guestEnv(), SVCBENCH_RUN_ID: runId },
       ...(req.results === undefined ? {} : { results: req.results }),
     }),
   );
@@ -133,9 +147,15 @@ async function prepareJob(
   return image;
 }
 
-/** qemu behind `sh -c 'read go && exec qemu…'`: the shell's pid is recorded before the go. */
+/** qemu behind `sh -c 'read go && exec qemu…'`: the shell's pid is recorded before the go. In a
+ * process group of its own: Ctrl-C at a terminal signals the whole foreground group, and qemu
+ * would end on it at once (its default for SIGINT), cutting the command in the guest short
+ * before its teardown and its last run.json; the signal reaches this process, which forwards it. */
 async function startQemu(state: StateFile, qemu: string[]): Promise<ChildProcess> {
-  const child = spawn('sh', ['-c', 'read -r go && exec "$@"', 'svcbench-guest', ...qemu], { stdio: Array(7).fill('pipe') });
+  const child = spawn('sh', ['-c', 'read -r go && exec "$@"', 'svcbench-guest', ...qemu], {
+    stdio: Array(7).fill('pipe'),
+    detached: true,
+  });
   const pid = child.pid;
   if (pid === undefined) throw new BenchError('cannot start qemu-system-x86_64 (sh did not start)');
   await state.record([{ kind: 'process', pid, startTime: processStartTime(pid) ?? '' }]);

@@ -3,10 +3,11 @@
 // JIT'd BPF symbols from /proc/kallsyms, unwinds kernel call chains and writes a compact file,
 // all of which a Node binding would redo by hand; tracing BPF (fentry) is refused on this kernel
 // (lockdown), so sampling is the way (../shared/reference/environment.md).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Exec, ExecResult, Started } from '../exec/index.js';
+import type { CommandRecord } from '../sandbox/command-record.js';
+import { processStartTime } from '../sandbox/state.js';
 import { attribute, type Attribution } from './attribute.js';
 import { parsePerfScript } from './parse.js';
 
@@ -71,16 +72,20 @@ export function perfRecordArgv(file: string, settings: SamplerSettings, delayMs:
 
 export const PERF_SCRIPT_FIELDS = 'comm,pid,tid,cpu,period,event,ip,sym,dso';
 
-export function perfSampler(exec: Exec, settings: SamplerSettings): Sampler {
+/** Where the sampler keeps its recordings: temporary directories and processes recorded in the
+ * command's state file (command-record.ts), so `bench clean` finds them after a SIGKILL. */
+export type PerfSpace = Pick<CommandRecord, 'tempDir' | 'record'>;
+
+export function perfSampler(exec: Exec, settings: SamplerSettings, space: PerfSpace): Sampler {
   return {
     settings,
     async start(pids, delayMs, durationMs) {
-      const dir = await exec.alter(
-        () => mkdtemp(join(tmpdir(), 'svcbench-perf-')),
-        () => '/tmp/svcbench-perf',
-      );
+      const dir = await space.tempDir('perf');
       const file = join(dir, 'perf.data');
+      // perf runs in the root namespace, outside every sandbox: its pid goes into the state file
+      // too (and, should a kill land before that, bench clean finds it naming the recorded dir).
       const rec: Started = exec.start({ argv: perfRecordArgv(file, settings, delayMs, durationMs) });
+      if (rec.pid > 0) await space.record([{ kind: 'process', pid: rec.pid, startTime: processStartTime(rec.pid) ?? '' }]);
       return {
         async finish() {
           try {
@@ -121,7 +126,7 @@ function lastLine(s: string): string {
 }
 
 /** Whether perf can sample here; the reason when not ("perf not found: apt-get install linux-perf"). */
-export async function perfPreflight(exec: Exec): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+export async function perfPreflight(exec: Exec, space: PerfSpace): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
   let version;
   try {
     version = await exec.run({ argv: ['perf', '--version'], allowFailure: true, timeoutMs: 10_000 });
@@ -130,11 +135,15 @@ export async function perfPreflight(exec: Exec): Promise<{ ok: true; version: st
   }
   if (version.exitCode !== 0) return { ok: false, reason: `perf --version exited with ${version.exitCode}: ${lastLine(version.stderr)}` };
   // A dry run records nothing, so it assumes perf may sample.
-  return exec.observe(() => perfRecords(exec, version), { ok: true, version: 'dry run' });
+  return exec.observe(() => perfRecords(exec, version, space), { ok: true, version: 'dry run' });
 }
 
-async function perfRecords(exec: Exec, version: ExecResult): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'svcbench-perf-'));
+async function perfRecords(
+  exec: Exec,
+  version: ExecResult,
+  space: PerfSpace,
+): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+  const dir = await space.tempDir('perf');
   try {
     const probe = await exec.run({
       argv: [
@@ -184,11 +193,11 @@ export interface Profiler {
   forRepetition(repetition: number): { sampler?: Sampler };
 }
 
-export async function openProfiler(exec: Exec, mode: 'on' | 'off', hz: number): Promise<Profiler> {
+export async function openProfiler(exec: Exec, mode: 'on' | 'off', hz: number, space: PerfSpace): Promise<Profiler> {
   if (mode === 'off') return { record: { state: 'off', reason: '--profile off' }, forRepetition: () => ({}) };
-  const pre = await perfPreflight(exec);
+  const pre = await perfPreflight(exec, space);
   if (!pre.ok) return { record: { state: 'unavailable', reason: pre.reason }, forRepetition: () => ({}) };
-  const sampler = perfSampler(exec, { hz });
+  const sampler = perfSampler(exec, { hz }, space);
   return {
     record: { state: 'on', hz, perf: pre.version, unsampledEvery: UNSAMPLED_EVERY },
     forRepetition: (repetition) => (repetition % UNSAMPLED_EVERY === 0 ? {} : { sampler }),

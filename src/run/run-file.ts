@@ -35,9 +35,13 @@ export function runFileText(value: object): string {
   return `${JSON.stringify({ ...content, [CHECKSUM_FIELD]: contentChecksum(content) }, null, 1)}\n`;
 }
 
+/** The temporary file writeFileAtomic writes `path` through (a run records it before the first
+ * write, so `bench clean` removes it when a kill lands between the write and the rename). */
+export const tempPathOf = (path: string): string => join(dirname(path), `.${basename(path)}.tmp`);
+
 /** Writes `text` to `path` so that a kill at any moment leaves the old file or the new one. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp`);
+  const tmp = tempPathOf(path);
   const fh = await open(tmp, 'w', 0o644);
   try {
     await fh.writeFile(text);

@@ -1,12 +1,14 @@
 import { randomInt } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { backendByName, BACKENDS, type Backend, type Preflight } from '../../backends/index.js';
 import { workloadByName } from '../../workloads/index.js';
 import type { Workload } from '../../workloads/types.js';
 import { variants, type Variant } from '../syncbench/variants.js';
 import { AbortedError, BenchError } from '../errors.js';
 import type { Exec } from '../exec/index.js';
-import { newRunId } from '../sandbox/names.js';
+import { openCommandRecord, type CommandRecord } from '../sandbox/command-record.js';
+import { tempPathOf } from './run-file.js';
+import { guestRunId, resultsRunId } from './run-id.js';
 import { createRng, MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { runCase } from './case.js';
 import { DEFAULT_RUN_ENDPOINTS, MAX_REAL_ENDPOINTS, withTiming, type RunFlags, type TimedRunFlags } from './config.js';
@@ -61,8 +63,19 @@ interface Running {
 }
 
 /** `bench run`: the matrix backends × paths × workloads × scale points, each case repeated and
- * interleaved, with sync timing at every scale point; run.json is rewritten after every case. */
+ * interleaved, with sync timing at every scale point; run.json is rewritten after every case.
+ * What the run makes outside its sandboxes (run.json's temporary file, perf's recordings) is in
+ * its own state file (command-record.ts), removed last. */
 export async function runBench(ctx: RunCtx, given: RunFlags, argv: string[]): Promise<{ run: RunJson; dir: string }> {
+  const record = await openCommandRecord(ctx.exec, 'run', guestRunId()?.slice(-6));
+  try {
+    return await measure(ctx, given, argv, record);
+  } finally {
+    await record.close();
+  }
+}
+
+async function measure(ctx: RunCtx, given: RunFlags, argv: string[], record: CommandRecord): Promise<{ run: RunJson; dir: string }> {
   const flags = withTiming(
     given,
     given.workload.some((n) => pairedWorkload(given, workloadByName(n)!)),
@@ -80,10 +93,11 @@ export async function runBench(ctx: RunCtx, given: RunFlags, argv: string[]): Pr
     { flavourLabels: false },
   );
   const { preflights, ready, unavailable } = await preflightAll(ctx, candidates);
-  const profiler = await openProfiler(ctx.exec, flags.profile, flags.profileHz);
+  const profiler = await openProfiler(ctx.exec, flags.profile, flags.profileHz, record);
   if (profiler.record.state === 'unavailable') ctx.say(`kernel attribution unavailable: ${profiler.record.reason}; cases run unsampled`);
-  const run = await newRun(ctx, { flags, argv, seed, preflights, profiling: profiler.record });
+  const run = await newRun(ctx, { flags, argv, seed, preflights, profiling: profiler.record, id: record.id });
   const writer = new RunWriter(resolve(flags.out), run);
+  await record.record([{ kind: 'file', path: tempPathOf(join(writer.dir, 'run.json')) }]);
   await ctx.exec.alter(
     () => writer.init(),
     () => undefined,
@@ -166,10 +180,12 @@ async function newRun(
     seed: number;
     preflights: Candidate[];
     profiling: RunJson['profiling'];
+    /** The run's short id: its state file's (command-record.ts). */
+    id: string;
   },
 ): Promise<RunJson> {
   const { flags, argv, seed, preflights } = o;
-  const runId = `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${newRunId()}`;
+  const runId = guestRunId() ?? resultsRunId(o.id);
   return {
     schema: RUN_SCHEMA,
     runId,

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 
 // Processes inside a named network namespace, found as `ip netns pids` does: by comparing the inode
 // of /proc/PID/ns/net with that of the bind mount /run/netns/NAME.
@@ -51,4 +52,30 @@ export function killAll(pids: readonly number[], signal: NodeJS.Signals = 'SIGKI
     }
   }
   return n;
+}
+
+/** Processes whose command line names one of the directories (an argument that is the path, lies
+ * inside it or ends with it, as qemu's `svcbench.job=DIR`). Only the temporary directories a run
+ * makes (named svcbench-…) count: perf recording into one, qemu booting a guest job. They find
+ * such a process when a kill landed between its start and the record of its pid. */
+export function pidsNaming(paths: readonly string[]): number[] {
+  const dirs = paths.filter((p) => basename(p).startsWith('svcbench-'));
+  if (dirs.length === 0) return [];
+  const names = (arg: string, dir: string): boolean => {
+    const at = arg.indexOf(dir);
+    if (at < 0) return false;
+    const next = arg[at + dir.length];
+    return next === undefined || next === '/';
+  };
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.some((a) => dirs.some((d) => names(a, d)))) pids.push(Number(entry));
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return pids;
 }

@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../run/run-file.js';
 import { join } from 'node:path';
 import type { BackendOptions, BudgetExceeded } from '../../backends/types.js';
 import type { RunJson } from '../run/results.js';
@@ -84,11 +85,10 @@ export class SyncWriter {
     await this.flush();
   }
 
-  /** Rewrites sync.json through a temporary file and a rename: a kill leaves the old or the new. */
+  /** Rewrites sync.json through a temporary file and a rename (run-file.ts): a kill leaves the
+   * old or the new. */
   async flush(): Promise<void> {
-    const file = join(this.dir, 'sync.json');
-    await writeFile(`${file}.tmp`, `${JSON.stringify(this.data, null, 1)}\n`);
-    await rename(`${file}.tmp`, file);
+    await writeFileAtomic(join(this.dir, 'sync.json'), `${JSON.stringify(this.data, null, 1)}\n`);
   }
 }
 

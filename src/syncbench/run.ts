@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { backendByName, type Backend, type Preflight } from '../../backends/index.js';
 import type { NodeTarget, Rendered } from '../../backends/types.js';
 import { sandboxSchema } from '../config/sandbox.js';
@@ -12,7 +12,9 @@ import { captureEnvironment } from '../run/environment.js';
 import { Progress } from '../run/progress.js';
 import { openMemoryProbe, TIME_BINARY, type MemoryProbe } from '../sandbox/memory.js';
 import { closeSandbox, nodeTarget, openSandbox, type Sandbox } from '../sandbox/session.js';
-import { newRunId } from '../sandbox/names.js';
+import { openCommandRecord, type CommandRecord } from '../sandbox/command-record.js';
+import { tempPathOf } from '../run/run-file.js';
+import { guestRunId, resultsRunId } from '../run/run-id.js';
 import { processStartTime } from '../sandbox/state.js';
 import type { ClusterShape } from '../shape/read.js';
 import { shapeSummary } from '../shape/scale.js';
@@ -101,12 +103,12 @@ async function preflightSeries(ctx: SyncCtx, variants: readonly Variant[]): Prom
 async function newSyncRun(
   ctx: SyncCtx,
   f: SyncFlags,
-  o: { series: Series[]; shape: ClusterShape | undefined; argv: string[]; seed: number; endpoints: SyncFlags['endpoints'] },
+  o: { series: Series[]; shape: ClusterShape | undefined; argv: string[]; seed: number; endpoints: SyncFlags['endpoints']; id: string },
 ): Promise<SyncRun> {
   const { shape } = o;
   return {
     schema: SYNC_SCHEMA,
-    runId: `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${newRunId()}`,
+    runId: guestRunId() ?? resultsRunId(o.id),
     state: 'running',
     startedAt: new Date().toISOString(),
     argv: o.argv,
@@ -209,17 +211,34 @@ async function sweep(
   }
 }
 
+/** `bench sync`. What it makes outside its sandboxes (sync.json's temporary file) is in its own
+ * state file (command-record.ts), removed last. */
 export async function runSync(
   ctx: SyncCtx,
   f: SyncFlags,
   o: { variants: Variant[]; shape?: ClusterShape; argv: string[] },
 ): Promise<{ run: SyncRun; dir: string }> {
+  const record = await openCommandRecord(ctx.exec, 'sync', guestRunId()?.slice(-6));
+  try {
+    return await sweepAll(ctx, f, o, record);
+  } finally {
+    await record.close();
+  }
+}
+
+async function sweepAll(
+  ctx: SyncCtx,
+  f: SyncFlags,
+  o: { variants: Variant[]; shape?: ClusterShape; argv: string[] },
+  record: CommandRecord,
+): Promise<{ run: SyncRun; dir: string }> {
   const seed = f.seed ?? randomInt(2 ** 31 - 1);
   const servicesList = [...new Set(f.services ?? (o.shape ? [o.shape.services.length + 1] : DEFAULT_SERVICES))].sort((a, b) => a - b);
   const endpoints = o.shape ? undefined : (f.endpoints ?? DEFAULT_ENDPOINTS);
   const series = await preflightSeries(ctx, o.variants);
-  const run = await newSyncRun(ctx, f, { series, shape: o.shape, argv: o.argv, seed, endpoints });
+  const run = await newSyncRun(ctx, f, { series, shape: o.shape, argv: o.argv, seed, endpoints, id: record.id });
   const writer = new SyncWriter(resolve(f.out), run);
+  await record.record([{ kind: 'file', path: tempPathOf(join(writer.dir, 'sync.json')) }]);
   await alter(ctx.exec, () => writer.init());
   ctx.say(
     `sync run ${run.runId}: ${o.variants.map((v) => v.id).join(', ')} at ${servicesList.map((n) => n.toLocaleString('en-US')).join(', ')} services, ${f.repeat} repetitions; results in ${writer.dir}/sync.json (seed ${seed})`,

@@ -21,7 +21,7 @@ export const runFlagsShape = {
 export async function run(ctx: Context, flags: Record<string, unknown> & { json?: boolean }, argv: string[]): Promise<number> {
   const f = parseShape(runFlagsShape, flags, runFlagsSchema(runFlagsShape));
   // The guest writes run.json straight into this results directory, shared with it.
-  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv, results: resolve(f.out) });
+  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv, results: resolve(f.out), resultsFile: 'run.json' });
   const interrupts = new Interrupts(ctx.say);
   try {
     const { run: r, dir } = await runBench(

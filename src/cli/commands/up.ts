@@ -36,7 +36,7 @@ export async function up(ctx: Context, flags: UpFlags): Promise<void> {
     await sb.state?.setKeep(true);
   } catch (e) {
     if (sb) await closeSandbox(ctx.exec, sb);
-    throw e;
+    throw interrupts.reason(e);
   } finally {
     interrupts.dispose();
   }

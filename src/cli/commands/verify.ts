@@ -49,7 +49,13 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
       `verifying ${backend.name}${backend.iptablesFlavour ? ` (${options.iptablesMode})` : ''}${backend.kubeProxyProfiles === true ? ` (kube-proxy ${options.kubeProxy ?? '1.37'})` : ''} with ${f.services} services${f.nodes > 1 ? ` on ${f.nodes} nodes (${f.placement})` : ''}…`,
     );
     const cluster = { nodes: f.nodes, placement: f.placement };
-    const report = await runVerify({ exec: ctx.exec, say: ctx.say, check: interrupts.check }, backend, options, f.services, cluster);
+    const report = await runVerify({ exec: ctx.exec, say: ctx.say, check: interrupts.check }, backend, options, f.services, cluster).catch(
+      (e: unknown) => {
+        throw interrupts.reason(e);
+      },
+    );
+    // A check that failed because a signal killed its probe: the command was interrupted.
+    interrupts.check();
     if (flags.json) ctx.out(`${JSON.stringify(report)}\n`);
     const w = Math.max(...report.checks.map((c) => c.name.length));
     ctx.say(`\n${'check'.padEnd(w)}  result  detail`);

@@ -1,0 +1,160 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Everything a killed svcbench command could leave on the machine, looked for independently of
+// `bench clean`'s own bookkeeping: namespaces, state files and bpffs directories, cgroups named
+// svcb-* in every cgroup hierarchy (v2 and each v1 one, a few levels deep: a v1 memory cgroup of a
+// run sits below this process's own cgroup there), bpffs mounts, pins named after svcbench in the
+// system's bpffs, BPF programs of the eBPF backend still loaded, svcbench's temporary directories,
+// temporary files left in a results directory, and processes.
+
+const SVCB = /^svcb[-_]/;
+/** Program names of backends/ebpf/bpf/proxy.c as the kernel keeps them (15 characters). */
+const OUR_PROGS = /^(sock4_|nodeport_)/;
+const TEMP_DIRS = /^svcbench-(perf|guest)-/;
+
+/** A moment's view of what exists, to compare a trial's end with its start. */
+export interface Before {
+  tempDirs: Set<string>;
+  pids: Set<number>;
+  progs: number;
+}
+
+export function snapshotBefore(): Before {
+  return { tempDirs: new Set(tempDirs()), pids: new Set(matchingPids()), progs: ourProgs() };
+}
+
+const list = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+function tempDirs(): string[] {
+  return list(tmpdir()).filter((n) => TEMP_DIRS.test(n));
+}
+
+/** svcb-* directories in every cgroup hierarchy, down to `depth` levels. */
+function cgroups(depth = 4): string[] {
+  const roots = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f[2] === 'cgroup' || f[2] === 'cgroup2')
+    .map((f) => f[1]!);
+  const found: string[] = [];
+  const walk = (dir: string, left: number): void => {
+    for (const e of list(dir)) {
+      const path = join(dir, e);
+      let isDir = false;
+      try {
+        isDir = statSync(path).isDirectory();
+      } catch {
+        continue;
+      }
+      if (!isDir) continue;
+      if (SVCB.test(e)) found.push(path);
+      else if (left > 0) walk(path, left - 1);
+    }
+  };
+  for (const r of new Set(roots)) walk(r, depth);
+  return found;
+}
+
+function mountsNamingUs(): string[] {
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => /svcb/.test(l));
+}
+
+function pins(): string[] {
+  return list('/sys/fs/bpf').filter((n) => /svcb|kube/.test(n));
+}
+
+function ourProgs(): number {
+  try {
+    const progs = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name?: string }[];
+    return progs.filter((p) => OUR_PROGS.test(p.name ?? '')).length;
+  } catch {
+    return 0;
+  }
+}
+
+function cmdline(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes a svcbench command starts that name it: sandbox commands (svcb- namespaces and
+ * cgroups), perf recording into a run's temporary directory, qemu of a guest run. */
+function matchingPids(): number[] {
+  return list('/proc').flatMap((p) => {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) return [];
+    const args = cmdline(Number(p));
+    if (args === undefined || args[0] === 'flock' || args.some((a) => a.includes('svcbench-e2e.lock'))) return [];
+    const named = args.some((a) => /svcb-[a-z0-9]{6}|svcbench-(perf|guest)-/.test(a)) || /qemu-system/.test(args[0] ?? '');
+    return named && !zombie(Number(p)) ? [Number(p)] : [];
+  });
+}
+
+function stat(pid: number): string[] | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+const zombie = (pid: number): boolean => stat(pid)?.[0] === 'Z';
+
+/** Live processes of a process group (a trial's command and whatever it started and left there). */
+function groupPids(pgid: number): number[] {
+  return list('/proc').flatMap((p) => {
+    if (!/^\d+$/.test(p)) return [];
+    const f = stat(Number(p));
+    return f !== undefined && f[0] !== 'Z' && Number(f[2]) === pgid ? [Number(p)] : [];
+  });
+}
+
+/** Temporary files of a write-then-rename left anywhere under a results directory. */
+function tempFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const found: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (e.name.endsWith('.tmp')) found.push(join(d, e.name));
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+/** What exists now that should not: each entry names its kind and object. */
+export function residue(o: { before: Before; out?: string; pgid?: number }): string[] {
+  const describe = (pid: number) => `${pid} ${(cmdline(pid) ?? []).join(' ').slice(0, 100)}`;
+  const strays = [...new Set([...matchingPids().filter((p) => !o.before.pids.has(p)), ...(o.pgid === undefined ? [] : groupPids(o.pgid))])];
+  const progs = ourProgs() - o.before.progs;
+  return [
+    ...list('/run/netns')
+      .filter((n) => SVCB.test(n))
+      .map((n) => `netns ${n}`),
+    ...list('/run/svcbench').map((f) => `state ${f}`),
+    ...cgroups().map((c) => `cgroup ${c}`),
+    ...mountsNamingUs().map((m) => `mount ${m}`),
+    ...pins().map((p) => `pin /sys/fs/bpf/${p}`),
+    ...(progs > 0 ? [`bpf programs: ${progs} more of the eBPF backend's loaded`] : []),
+    ...tempDirs()
+      .filter((d) => !o.before.tempDirs.has(d))
+      .map((d) => `temp dir ${join(tmpdir(), d)}`),
+    ...(o.out === undefined ? [] : tempFiles(o.out).map((f) => `temp file ${f}`)),
+    ...strays.map((p) => `process ${describe(p)}`),
+  ];
+}
