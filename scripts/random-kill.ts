@@ -1,6 +1,6 @@
 // The full random-kill campaign of issue 19 item 1 (test/e2e/random-kill.test.ts runs a reduced,
 // cheap one in CI): seeded trials, each a scenario (command × backend × phase: bench up, verify,
-// run during a full sync at 1,000 or 10,000 services, during a case, during report writing,
+// run during a full sync at 300 or 10,000 services, during a case, during report writing,
 // bench sync, every backend including eBPF's BPF load, --kernel guest's boot) × SIGKILL/SIGINT ×
 // a delay; after each, the checks of test/faults/kill/campaign.ts. Prints the seed, one line per
 // trial and the table: trials, phases hit, residues (goal 0), root-namespace changes.

@@ -8,7 +8,7 @@ import { bench, isRoot, requireBuild, rootSnapshot } from '../helpers.js';
 
 // Random kills (issue 19 item 1), the reduced CI count of scripts/random-kill.ts: seeded trials
 // over the cheap scenarios of test/faults/kill/scenarios.ts (bench up, verify, run during a full
-// sync at 1,000 services, an eBPF load, a case, a sampled case, report writing, bench sync), each
+// sync at 300 services, an eBPF load, a case, a sampled case, report writing, bench sync), each
 // SIGKILL or SIGINT at a random moment of its phase; then the checks of campaign.ts: SIGINT tears
 // down by itself, bench clean leaves nothing after a SIGKILL, an interrupted run's results verify
 // and render. FAULTS_KILL_TRIALS trials (default 20), FAULTS_SEED picks them (printed). The full

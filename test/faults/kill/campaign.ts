@@ -51,8 +51,19 @@ export function planTrials(seed: number, count: number, opts: { full: boolean; o
   const pool = SCENARIOS.filter((s) => (opts.full || !s.full) && (opts.only === undefined || opts.only.test(s.name)));
   if (pool.length === 0) throw new Error(`no scenario matches ${String(opts.only)}`);
   const rng = createRng(seed);
+  // Stratified: every scenario once per round, in a seeded order, so a campaign of at least as
+  // many trials as scenarios aims at each of them.
+  const order: Scenario[] = [];
+  while (order.length < count) {
+    const round = [...pool];
+    for (let i = round.length - 1; i > 0; i--) {
+      const j = rng.nextInt(i + 1);
+      [round[i], round[j]] = [round[j]!, round[i]!];
+    }
+    order.push(...round);
+  }
   return Array.from({ length: count }, (_, index) => {
-    const scenario = pool[rng.nextInt(pool.length)]!;
+    const scenario = order[index]!;
     const signal: Signal = rng.nextInt(2) === 0 ? 'SIGKILL' : 'SIGINT';
     const to = signal === 'SIGKILL' && rng.nextInt(3) === 0 ? 'process' : 'group';
     return { index, scenario, signal, to, delayMs: rng.nextInt(scenario.windowMs) };

@@ -20,9 +20,9 @@ export interface Scenario {
   guest?: boolean;
 }
 
-const RUN_SHORT = ['--workload', 'tcp-rr', '--path', 'pod', '--repeat', '1', '--duration', '0.5', '--warmup', '0.2', '--ci-target', '0'];
+const RUN_SHORT = ['--workload', 'tcp-rr', '--path', 'pod', '--duration', '0.5', '--warmup', '0.2', '--ci-target', '0'];
 const run =
-  (backend: string, services: number, extra: string[] = []) =>
+  (backend: string, services: number, extra: string[] = [], repeat = 1) =>
   (out: string) => [
     'run',
     '--backend',
@@ -30,6 +30,8 @@ const run =
     '--services',
     String(services),
     ...RUN_SHORT,
+    '--repeat',
+    String(repeat),
     '--proglat-repeat',
     '1',
     '--sync-iterations',
@@ -60,7 +62,7 @@ export const SCENARIOS: Scenario[] = [
     backend: b,
     argv: () => ['verify', '--backend', b],
     windowMs: 6000,
-    full: false,
+    full: b === 'iptables-restore',
   })),
   {
     name: 'verify iptables',
@@ -71,12 +73,12 @@ export const SCENARIOS: Scenario[] = [
     full: true,
   },
   ...['nft', 'ebpf', 'iptables-restore'].map((b): Scenario => ({
-    name: `run ${b}: full sync @1,000`,
+    name: `run ${b}: full sync @300`,
     command: 'run',
     backend: b,
-    argv: run(b, 1000),
+    argv: run(b, 300),
     trigger: FULL_SYNC[b]!,
-    windowMs: b === 'ebpf' ? 150 : 1500,
+    windowMs: b === 'ebpf' ? 100 : 600,
     full: false,
   })),
   ...['nft', 'ebpf', 'iptables-restore', 'iptables'].map((b): Scenario => ({
@@ -108,12 +110,21 @@ export const SCENARIOS: Scenario[] = [
     full: false,
   },
   {
+    name: 'run nft: after a completed case',
+    command: 'run',
+    backend: 'nft',
+    argv: run('nft', 10, [], 2),
+    trigger: /^\[2\/\d+/,
+    windowMs: 1200,
+    full: false,
+  },
+  {
     name: 'run nft: report writing',
     command: 'run',
     backend: 'nft',
     argv: run('nft', 10),
     trigger: LAST_TEARDOWN,
-    windowMs: 500,
+    windowMs: 400,
     full: false,
   },
   {
@@ -122,16 +133,16 @@ export const SCENARIOS: Scenario[] = [
     backend: 'ebpf',
     argv: run('ebpf', 10_000),
     trigger: LAST_TEARDOWN,
-    windowMs: 600,
+    windowMs: 400,
     full: true,
   },
   ...['nft', 'ebpf'].map((b): Scenario => ({
     name: `sync ${b}`,
     command: 'sync',
     backend: b,
-    argv: (out) => ['sync', '--backend', b, '--services', '300,1000', '--repeat', '1', '--out', out],
+    argv: (out) => ['sync', '--backend', b, '--services', '100,300', '--repeat', '1', '--out', out],
     trigger: /^\[1\/\d+\]/,
-    windowMs: b === 'ebpf' ? 600 : 1500,
+    windowMs: b === 'ebpf' ? 400 : 1200,
     full: false,
   })),
   {
