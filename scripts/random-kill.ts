@@ -5,17 +5,19 @@
 // a delay; after each, the checks of test/faults/kill/campaign.ts. Prints the seed, one line per
 // trial and the table: trials, phases hit, residues (goal 0), root-namespace changes.
 //
-//   npm run build && flock /tmp/svcbench-e2e.lock npx tsx scripts/random-kill.ts [--trials 100] [--seed N] [--cheap] [--only REGEX] [--json FILE]
+//   npm run build && flock /tmp/svcbench-e2e.lock npx tsx scripts/random-kill.ts [--trials 100] [--seed N] [--cheap] [--only REGEX] [--json FILE] [--slice FROM:TO]
+//   npx tsx scripts/random-kill.ts --table SLICE.json…      (the table of slices run apart)
 //
 // It builds real sandboxes and runs bench clean: only under the e2e lock, as root.
 // --cheap leaves out the expensive scenarios (10,000 services, guest boots), as CI does.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeTrial, planTrials, runTrial, summaryTable, type TrialOutcome } from '../test/faults/kill/campaign.js';
 import { residue, snapshotBefore } from '../test/faults/kill/residue.js';
+import { SCENARIOS } from '../test/faults/kill/scenarios.js';
 import { requireBuild, rootSnapshot } from '../test/helpers.js';
 
 const { values } = parseArgs({
@@ -25,14 +27,33 @@ const { values } = parseArgs({
     cheap: { type: 'boolean', default: false },
     only: { type: 'string' },
     json: { type: 'string' },
+    // Trials FROM..TO-1 of the planned campaign (the same plan for the same seed and count), so a
+    // long campaign can take the e2e lock in turns; --table prints the table of slices' --json files.
+    slice: { type: 'string' },
+    table: { type: 'boolean', default: false },
   },
+  allowPositionals: true,
 });
+if (values.table) {
+  const { positionals } = parseArgs({ options: { table: { type: 'boolean' } }, allowPositionals: true, strict: false });
+  const all = positionals.flatMap((f) => JSON.parse(readFileSync(f, 'utf8')) as TrialOutcome[]);
+  console.log(
+    summaryTable(
+      all.map((o) => ({
+        ...o,
+        trial: { ...o.trial, scenario: SCENARIOS.find((x) => x.name === (o.trial.scenario as unknown as string))! },
+      })),
+    ),
+  );
+  process.exit(0);
+}
 requireBuild();
 const seed = Number(values.seed);
+const [from, to] = (values.slice ?? `0:${values.trials}`).split(':').map(Number) as [number, number];
 const trials = planTrials(seed, Number(values.trials), {
   full: !values.cheap,
   ...(values.only === undefined ? {} : { only: new RegExp(values.only) }),
-});
+}).slice(from, to);
 console.log(`random kills: seed ${seed}, ${trials.length} trials${values.cheap ? ' (cheap scenarios)' : ''}`);
 const left = residue({ before: snapshotBefore() });
 if (left.length > 0) {
