@@ -107,7 +107,11 @@ async function removeStateFile(exec: Exec, path: string): Promise<void> {
 /** Sandboxes that exist now (kept by `bench up` or belonging to live runs), newest first. */
 export async function listSandboxes(): Promise<{ runId: string; state?: RunState; namespaces: string[] }[]> {
   const byRun = sandboxNamespaces();
-  const states = (await StateFile.readAll()).flatMap((e) => (e.state ? [e.state] : []));
+  // A state file that names no namespace and was not kept by bench up is no sandbox: a
+  // command's own record (command-record.ts: results' temporary file, perf's directories) or a
+  // guest job's.
+  const isSandbox = (s: RunState): boolean => s.keep || s.objects.some((o) => o.kind === 'netns');
+  const states = (await StateFile.readAll()).flatMap((e) => (e.state && isSandbox(e.state) ? [e.state] : []));
   const ids = new Set([...byRun.keys(), ...states.map((s) => s.runId)]);
   return [...ids]
     .map((runId) => {

@@ -206,9 +206,13 @@ export async function runTrial(t: Trial, out: string, opts: { root?: Record<stri
   } else if (phase === 'finished' && l.exitCode !== 0) {
     problems.push(`ended before the signal with exit ${l.exitCode}: ${l.lines.slice(-3).join(' | ')}`);
   }
-  const c = await bench(['clean'], { timeoutMs: 120_000 });
-  if (c.exitCode !== 0) problems.push(`bench clean: exit ${c.exitCode}: ${c.stderr.slice(-300)}`);
-  residues.push(...residue({ before, out, pgid: l.pgid }).map((r) => `after bench clean: ${r}`));
+  // bench clean after a SIGKILL or a command that ended (bench up keeps its sandbox on purpose);
+  // after a SIGINT that left nothing it has nothing to do, and is skipped (CI time).
+  if (!(t.signal === 'SIGINT' && l.signalled && residues.length === 0)) {
+    const c = await bench(['clean'], { timeoutMs: 120_000 });
+    if (c.exitCode !== 0) problems.push(`bench clean: exit ${c.exitCode}: ${c.stderr.slice(-300)}`);
+    residues.push(...residue({ before, out, pgid: l.pgid }).map((r) => `after bench clean: ${r}`));
+  }
   const results = await checkResults(t, l, out);
   problems.push(...results.problems);
   const rootChanged: string[] = [];
