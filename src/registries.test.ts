@@ -140,6 +140,8 @@ describe('no registered name is written out where the registries are read', () =
       'report/charts.ts',
       'report/content.ts',
       'report/compare.ts',
+      'report/cluster.ts',
+      'report/csv.ts',
       'run/config.ts',
       'run/summary.ts',
       'config/scenario.ts',

@@ -24,6 +24,12 @@ export interface PathInfo {
   remoteNodePort?: true;
   /** Must not be answered (policy Local on a node without a local endpoint): checked, not measured. */
   unanswered?: true;
+  /** Enters through a nodePort: the externalTrafficPolicy of the Service it reaches (the reports'
+   * "does NodePort add a hop?" and "is the client IP preserved?" answer per policy). */
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  /** The same-node paths this cross-node one is costed against, preferred first: the reports
+   * compare it with the first of them the run measured (src/report/cluster.ts). */
+  sameNode?: readonly string[];
 }
 
 export const PATH_REGISTRY = [
@@ -43,6 +49,7 @@ export const PATH_REGISTRY = [
     description: "the external namespace to the node's IP and nodePort",
     byDefault: true,
     growthRank: 2,
+    externalTrafficPolicy: 'Cluster',
   },
   { name: 'hairpin', label: 'hairpin (a pod to its own Service)', description: 'a server pod to its own Service', growthRank: 4 },
   {
@@ -52,6 +59,7 @@ export const PATH_REGISTRY = [
     growthRank: 10,
     minNodes: 2,
     remoteEndpoint: true,
+    sameNode: ['pod'],
   },
   {
     name: 'clusterip-remote',
@@ -60,6 +68,7 @@ export const PATH_REGISTRY = [
     growthRank: 6,
     minNodes: 2,
     remoteEndpoint: true,
+    sameNode: ['clusterip'],
   },
   {
     name: 'nodeport-remote',
@@ -69,6 +78,9 @@ export const PATH_REGISTRY = [
     minNodes: 2,
     remoteEndpoint: true,
     remoteNodePort: true,
+    externalTrafficPolicy: 'Cluster',
+    // NodePort on a node holding the endpoint: the single-node path, or policy Local's.
+    sameNode: ['nodeport', 'nodeport-local'],
   },
   {
     name: 'nodeport-local',
@@ -77,6 +89,7 @@ export const PATH_REGISTRY = [
     growthRank: 8,
     minNodes: 2,
     remoteEndpoint: true,
+    externalTrafficPolicy: 'Local',
   },
   {
     name: 'nodeport-local-miss',
@@ -86,6 +99,7 @@ export const PATH_REGISTRY = [
     minNodes: 2,
     remoteEndpoint: true,
     unanswered: true,
+    externalTrafficPolicy: 'Local',
   },
 ] as const satisfies readonly PathInfo[];
 

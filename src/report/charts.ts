@@ -14,6 +14,7 @@ import {
   WORKLOAD_ORDER,
 } from './data.js';
 import type { Chart } from './doc.js';
+import { crossCosts } from './cluster.js';
 
 // Vega-Lite specs of the report's charts (pure: data inline, nothing measured here). The same
 // spec is rendered to a static SVG for report.md (svg.ts) and embedded, interactive, in
@@ -273,10 +274,114 @@ export function pathBarsChart(run: RunJson, groups: GroupSummary[], workload: st
   return { name: `paths-${workload}`, title: `${workload}: throughput per path`, spec: spec as unknown as TopLevelSpec };
 }
 
+/** The cross-node chart's points: one per backend, pair of paths, scenario and metric. */
+function crossValues(run: RunJson, groups: GroupSummary[]) {
+  return crossCosts(run, groups).flatMap((x) =>
+    x.ratios.flatMap(({ metric, c, paired }) =>
+      c === undefined
+        ? []
+        : [
+            {
+              backend: x.backend,
+              pair: `${x.path} / ${x.against}`,
+              scenario: `${x.workload} at ${withCommas(x.services)}`,
+              metric: `${metric.label} ratio`,
+              ratio: c.ratio.estimate,
+              low: c.ratio.low,
+              high: c.ratio.high,
+              // The log axis cannot show 0: a bound below 1/100 is drawn at 1/100 (tooltips keep it).
+              lowShown: Math.max(c.ratio.low, 0.01),
+              highShown: Math.max(c.ratio.high, 0.01),
+              kind: paired ? 'paired blocks' : 'ratio of medians',
+              verdict: c.verdict,
+            },
+          ],
+    ),
+  );
+}
+
+/** Cross-node against same-node (cluster.ts crossCosts): per metric, each pair's ratio per backend
+ * with its 95% CI, a rule at 1 (no difference). */
+export function crossChart(run: RunJson, groups: GroupSummary[]): Chart | undefined {
+  const values = crossValues(run, groups);
+  if (values.length === 0) return undefined;
+  const pairs = [...new Set(values.map((v) => v.pair))];
+  const metrics = [...new Set(values.map((v) => v.metric))];
+  const ys = values.flatMap((v) => [v.lowShown, v.highShown, v.ratio, 0.5, 2]);
+  const x = {
+    field: 'pair',
+    type: 'nominal',
+    sort: pairs,
+    title: 'cross-node path / same-node path',
+    axis: { labelAngle: 0, labelLimit: 0 },
+  } as const;
+  const xOffset = { field: 'backend', type: 'nominal', scale: { domain: colour(run).scale.domain } } as const;
+  const spec = {
+    ...base,
+    title: title(run, 'Cross-node against same-node: ratio with 95% CI (1 = no difference)'),
+    data: { values },
+    facet: {
+      column: { field: 'metric', type: 'nominal', sort: metrics, title: null },
+      row: { field: 'scenario', type: 'nominal', title: null },
+    },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 40 + 190 * pairs.length,
+      height: 160,
+      layer: [
+        {
+          params: [toggleParam],
+          mark: { type: 'point', filled: true, size: 60 },
+          encoding: {
+            x,
+            xOffset,
+            y: {
+              field: 'ratio',
+              type: 'quantitative',
+              title: 'cross / same (log)',
+              scale: { type: 'log', domain: [Math.min(...ys), Math.max(...ys)], nice: false },
+              axis: { values: decades(ys), format: '~g' },
+            },
+            color: colour(run),
+            opacity: toggled(1, 0.15),
+            tooltip: [
+              { field: 'backend' },
+              { field: 'pair' },
+              { field: 'scenario' },
+              { field: 'metric' },
+              { field: 'ratio', format: '.3f' },
+              { field: 'low', title: '95% CI low', format: '.3f' },
+              { field: 'high', title: '95% CI high', format: '.3f' },
+              { field: 'kind' },
+              { field: 'verdict' },
+            ],
+          },
+        },
+        {
+          mark: { type: 'rule' },
+          encoding: {
+            x,
+            xOffset,
+            y: { field: 'lowShown', type: 'quantitative' },
+            y2: { field: 'highShown' },
+            color: colour(run),
+            opacity: toggled(1, 0.15),
+          },
+        },
+        { mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { y: { datum: 1 } } },
+      ],
+    },
+  };
+  return { name: 'cross-node', title: 'Cross-node against same-node', spec: spec as unknown as TopLevelSpec };
+}
+
 /** Every chart of a run, in report order. */
 export function charts(run: RunJson, groups: GroupSummary[]): Chart[] {
   const workloads = sortedUnique(groups.map((g) => g.workload)).sort(byOrder(WORKLOAD_ORDER));
-  return [latencyChart(run, groups), syncChart(run), ...workloads.map((w) => pathBarsChart(run, groups, w))].filter(
-    (c): c is Chart => c !== undefined,
-  );
+  return [
+    latencyChart(run, groups),
+    syncChart(run),
+    ...workloads.map((w) => pathBarsChart(run, groups, w)),
+    crossChart(run, groups),
+  ].filter((c): c is Chart => c !== undefined);
 }

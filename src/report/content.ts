@@ -9,6 +9,7 @@ import { charts as allCharts } from './charts.js';
 import { byOrder, iptablesMode, kernelLabel, metric, sortedUnique, stateText, withCommas as n, WORKLOAD_ORDER } from './data.js';
 import type { Block, ReportDoc } from './doc.js';
 import { findings } from './findings.js';
+import { clusterFindings, crossCosts, EVIDENCE_HEADER, evidenceRows, hasEvidence, ratioCell } from './cluster.js';
 import { profileSection } from './profile-content.js';
 
 // What report.md and report.html say, in order: environment, backends, findings, per-scenario
@@ -42,9 +43,10 @@ export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: str
   blocks.push(...verdictSection(run, groups), ...environment(run), ...backends(run));
 
   blocks.push({ kind: 'heading', level: 2, text: 'Findings' });
-  for (const f of findings(run, groups)) {
+  for (const f of [...findings(run, groups), ...clusterFindings(run, groups)]) {
     blocks.push({ kind: 'heading', level: 3, text: f.question }, { kind: 'list', items: f.answers });
   }
+  blocks.push(...pathsSection(run, groups), ...chart('cross-node'));
 
   blocks.push(
     { kind: 'heading', level: 2, text: 'Results per scenario' },
@@ -68,6 +70,45 @@ export function reportDoc(run: RunJson, groups: GroupSummary[], generatedAt: str
   blocks.push(...profile.blocks);
   blocks.push(...syncSection(run), ...chart('sync-vs-services'), ...incomplete(run), ...warnings(run, groups));
   return { title, blocks, charts };
+}
+
+/** What the servers saw of every path's checks, and the cross-node paths against their same-node
+ * ones (cluster.ts): the evidence behind the cluster findings. */
+function pathsSection(run: RunJson, groups: GroupSummary[]): Block[] {
+  const blocks: Block[] = [];
+  if (hasEvidence(run))
+    blocks.push(
+      { kind: 'heading', level: 2, text: 'What the servers saw' },
+      {
+        kind: 'para',
+        text: "Before every case one request per host of its path is checked; the server answers with the address it saw the connection come from and the TTL its SYN arrived with (hops: 64 minus that TTL; every forwarding node takes one off). 'entered at' is the node whose IP the client sent to (else the client pod's node); 'client IP' says whether the server saw the client's own address in every check (kept), in none (replaced) or in some (mixed). All repetitions, workloads and scale points together.",
+      },
+      { kind: 'table', header: EVIDENCE_HEADER, rows: evidenceRows(run), numeric: EVIDENCE_HEADER.map((h) => h === 'checks') },
+    );
+  const cross = crossCosts(run, groups);
+  if (cross.length > 0)
+    blocks.push(
+      { kind: 'heading', level: 2, text: 'Cross-node against same-node' },
+      {
+        kind: 'para',
+        text: "Each cross-node path against the same-node path the path registry names for it, per backend, scale point and workload: cross / same, paired over the blocks both ran in (each block against the other path's block of the same round) where they ran as paired blocks, else the ratio of medians, with bootstrap 95% CIs; worse/better when significant, n.s. otherwise.",
+      },
+      {
+        kind: 'table',
+        header: ['backend', 'services', 'workload', 'path', 'against', 'throughput ratio [95% CI]', 'p50 ratio [95% CI]', 'note'],
+        rows: cross.map((x) => [
+          x.backend,
+          n(x.services),
+          x.workload,
+          x.path,
+          x.against,
+          ...x.ratios.map((r) => ratioCell(r.c)),
+          x.missing ?? (x.ratios.every((r) => r.paired) ? 'paired' : 'ratio of medians'),
+        ]),
+        numeric: [false, true, false, false, false, true, true, false],
+      },
+    );
+  return blocks;
 }
 
 /** The answers first: one sentence per backend, scale point, workload and Service path, and one

@@ -3,6 +3,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { RunJson } from '../run/results.js';
 import { METRICS, type GroupSummary } from '../run/summary.js';
 import { iptablesMode, stateText } from './data.js';
+import { crossCosts, hopsText, pathEvidence, peersText } from './cluster.js';
 
 // summary.csv: tidy, one row per case group and metric (a group with no completed repetition
 // gets one row with its state and reason and no numbers); syncs.csv: one row per sync.
@@ -118,6 +119,80 @@ export function syncsCsv(run: RunJson): string {
       'commands',
       'outcome',
       'read_back_differences',
+    ],
+  });
+}
+
+/** paths.csv: one row per case group, what the servers saw of its checks (cluster.ts) and, for a
+ * cross-node path, its ratios to the same-node path the registry names for it. */
+export function pathsCsv(run: RunJson, groups: GroupSummary[]): string {
+  const cross = crossCosts(run, groups);
+  const rows = pathEvidence(run, groups).map((e) => {
+    const x = cross.find((c) => c.backend === e.backend && c.services === e.services && c.workload === e.workload && c.path === e.path);
+    const ratio = (key: string) => {
+      const r = x?.ratios.find((y) => y.metric.key === key);
+      return [
+        num(r?.c?.ratio.estimate),
+        num(r?.c?.ratio.low),
+        num(r?.c?.ratio.high),
+        r?.c?.verdict ?? '',
+        r === undefined || r.c === undefined ? '' : r.paired ? 'paired' : 'medians',
+      ];
+    };
+    return [
+      e.backend,
+      iptablesMode(run, e.backend),
+      e.path,
+      e.workload,
+      e.services,
+      e.policy ?? '',
+      e.checks,
+      e.clients.join(' '),
+      e.entered.join(' '),
+      e.answeredBy.join(' '),
+      e.endpointNodes.join(' '),
+      e.checks === 0 ? '' : hopsText(e),
+      e.hops.map(([h]) => (h === null ? '' : String(h))).join(' '),
+      e.checks === 0 ? '' : peersText(e),
+      e.clientIp === 'unknown' ? '' : e.clientIp,
+      x?.against ?? '',
+      ...ratio('throughput'),
+      ...ratio('p50'),
+      e.state,
+      e.reason ?? x?.missing ?? '',
+    ];
+  });
+  return stringify(rows, {
+    header: true,
+    columns: [
+      'backend',
+      'iptables_mode',
+      'path',
+      'workload',
+      'services',
+      'external_traffic_policy',
+      'checks',
+      'client',
+      'entered_at',
+      'answered_by',
+      'endpoint_nodes',
+      'hops_seen',
+      'hops',
+      'server_saw',
+      'client_ip',
+      'same_node_path',
+      'throughput_ratio',
+      'throughput_ratio_ci_low',
+      'throughput_ratio_ci_high',
+      'throughput_verdict',
+      'throughput_ratio_kind',
+      'p50_ratio',
+      'p50_ratio_ci_low',
+      'p50_ratio_ci_high',
+      'p50_verdict',
+      'p50_ratio_kind',
+      'state',
+      'reason',
     ],
   });
 }

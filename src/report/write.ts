@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { readRun, type RunJson } from '../run/results.js';
 import { summarizeRun } from '../run/summary.js';
 import { reportDoc } from './content.js';
-import { summaryCsv, syncsCsv } from './csv.js';
+import { pathsCsv, summaryCsv, syncsCsv } from './csv.js';
+import { crossCosts, hasEvidence } from './cluster.js';
 import { loadAssets, renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import { renderSvg } from './svg.js';
 
-// Renders every report of a run into its directory: summary.csv, syncs.csv, report.md,
+// Renders every report of a run into its directory: summary.csv, syncs.csv, paths.csv, report.md,
 // charts/*.svg and report.html. Everything comes from run.json; the only thing not derived from
 // it is the generation timestamp written into report.md and report.html.
 
@@ -24,6 +25,8 @@ export async function renderReports(run: RunJson, opts: { generatedAt?: string }
   const files = new Map<string, string>();
   files.set('summary.csv', summaryCsv(run, groups));
   files.set('syncs.csv', syncsCsv(run));
+  // Only runs whose servers reported what they saw (or with a cross-node pair) have paths.csv.
+  if (hasEvidence(run) || crossCosts(run, groups).length > 0) files.set('paths.csv', pathsCsv(run, groups));
   files.set('report.md', renderMarkdown(doc));
   for (const c of doc.charts) files.set(`charts/${c.name}.svg`, await renderSvg(c.spec));
   files.set('report.html', renderHtml(doc, await loadAssets()));

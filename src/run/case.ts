@@ -148,6 +148,13 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
 export interface Seen {
   peer: string;
   hops: number | null;
+  /** The address the client sent from (a pod's or the external client's; absent for the node,
+   * whose source address the kernel picks per route). */
+  client?: string;
+  /** The address the client connected to (a pod IP, a ClusterIP, a node IP). */
+  to?: string;
+  /** The pod that answered. */
+  by?: string;
 }
 
 const seenField = (seen: Seen[]): { seen?: Seen[] } => (seen.length > 0 ? { seen } : {});
@@ -162,8 +169,27 @@ export function skipReason(env: BackendEnv, c: PlannedCase): string | undefined 
   return undefined;
 }
 
-const seenOf = (answers: ProbeResult[]): Seen[] =>
-  answers.flatMap((a) => (a.ok && a.peer !== undefined ? [{ peer: a.peer, hops: a.ttl === undefined ? null : INITIAL_TTL - a.ttl }] : []));
+const seenOf = (answers: ProbeResult[], client: string | undefined): Seen[] =>
+  answers.flatMap((a) =>
+    a.ok && a.peer !== undefined
+      ? [
+          {
+            peer: a.peer,
+            hops: a.ttl === undefined ? null : INITIAL_TTL - a.ttl,
+            ...(client === undefined ? {} : { client }),
+            to: a.target.replace(/:\d+$/, ''),
+            ...(a.reply === undefined ? {} : { by: a.reply }),
+          },
+        ]
+      : [],
+  );
+
+/** The one address a client namespace sends from: a pod's, or the external client's. */
+function clientAddress(env: BackendEnv, netns: string): string | undefined {
+  const { plan } = env.sandbox;
+  if (netns === plan.external.netns) return plan.external.ip;
+  return plan.pods.find((p) => p.netns === netns)?.ip;
+}
 
 /** One real request per host of the path to the ident port: the right server must answer each
  * (the pod path: every endpoint pod itself; a Service path: any endpoint). */
@@ -192,7 +218,7 @@ export async function checkPath(
   }
   const misrouted = await exec.observe(async () => wrongAnswer(check, answers, endpointRoles), undefined);
   if (misrouted !== undefined) return { reason: `path ${c.path} does not forward: ${misrouted}` };
-  return { checkedBy: answers.map((a) => a.reply ?? '').join(','), seen: seenOf(answers) };
+  return { checkedBy: answers.map((a) => a.reply ?? '').join(','), seen: seenOf(answers, clientAddress(env, check.netns)) };
 }
 
 /** The first host of the path that the wrong server (or nobody) answered, described; undefined

@@ -67,8 +67,20 @@ const caseBase = z.object({
   startedAt: z.string(),
   // What the server saw of the path check's connections, one entry per host answered: the peer
   // address (the client's own, or a node's after SNAT) and the routers crossed (64 minus the TTL
-  // the SYN arrived with; null when the server could not read it). Absent in older runs.
-  seen: z.array(z.object({ peer: z.string(), hops: z.number().nullable() })).optional(),
+  // the SYN arrived with; null when the server could not read it); with the address the client
+  // sent from (client), the one it connected to (to) and the pod that answered (by), absent in
+  // runs written before they were recorded. Absent in older runs.
+  seen: z
+    .array(
+      z.object({
+        peer: z.string(),
+        hops: z.number().nullable(),
+        client: z.string().optional(),
+        to: z.string().optional(),
+        by: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 export const caseResult = z.discriminatedUnion('state', [
@@ -181,6 +193,17 @@ export const runSchema = z.object({
       fix: z.string().optional(),
       options: z.record(z.string(), z.unknown()),
       sandbox: z.string().optional(),
+      /** Where the backend's sandbox put things (absent in older runs): the node IPs (and the
+       * address each node answers its pods from) in node order, the external client's address,
+       * and each pod's address and node; the reports read the cases'
+       * `seen` against it (whose address the server saw, whose node the endpoint is on). */
+      topology: z
+        .object({
+          nodes: z.array(z.object({ ip: z.string(), podCidr: z.string(), gateway: z.string().optional() })),
+          external: z.string(),
+          pods: z.array(z.object({ role: z.string(), ip: z.string(), node: z.number() })),
+        })
+        .optional(),
     }),
   ),
   profiling: profiling.optional(),

@@ -222,7 +222,14 @@ async function openEnvs(r: Running, ready: readonly Candidate[]): Promise<void> 
     });
     env.label = variant.id;
     r.envs.set(variant.id, env);
-    r.run.backends.find((b) => b.name === variant.id)!.sandbox = env.sandbox.plan.runId;
+    const entry = r.run.backends.find((b) => b.name === variant.id)!;
+    const { plan } = env.sandbox;
+    entry.sandbox = plan.runId;
+    entry.topology = {
+      nodes: plan.nodes.map((n) => ({ ip: n.ip, podCidr: n.podCidr, gateway: n.gateway })),
+      external: plan.external.ip,
+      pods: plan.pods.map((p) => ({ role: p.role, ip: p.ip, node: p.node })),
+    };
   }
 }
 

@@ -82,8 +82,10 @@ describe.runIf(isRoot)('more than one node', { timeout: 300_000 }, () => {
       { timeoutMs: 240_000 },
     );
     expect(r.exitCode, r.stderr).toBe(0);
-    const run = JSON.parse(readFileSync(join(out, readdirSync(out)[0]!, 'run.json'), 'utf8')) as {
+    const dir = join(out, readdirSync(out)[0]!);
+    const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as {
       cases: { path: string; state: string; reason?: string; seen?: { peer: string; hops: number | null }[] }[];
+      backends: { topology?: { nodes: { ip: string }[]; external: string } }[];
     };
     const byPath = Object.fromEntries(run.cases.map((c) => [c.path, c]));
     for (const p of ['pod', 'pod-remote', 'clusterip-remote', 'nodeport-remote', 'nodeport-local'])
@@ -93,11 +95,21 @@ describe.runIf(isRoot)('more than one node', { timeout: 300_000 }, () => {
       reason: expect.stringMatching(/not answered, as it must not be/),
     });
     // The client pod is 10.244.0.4 on node 0 (--endpoints 3, spread: srv-0, srv-2 on node 0, srv-1 on node 1).
-    expect(byPath['pod-remote']!.seen).toEqual([{ peer: '10.244.0.4', hops: 2 }]);
-    expect(byPath['clusterip-remote']!.seen).toEqual([{ peer: '10.244.0.4', hops: 2 }]);
-    expect(byPath['nodeport-remote']!.seen).toEqual([{ peer: '198.18.0.1', hops: 2 }]);
-    expect(byPath['nodeport-local']!.seen).toEqual([{ peer: '198.18.0.2', hops: 1 }]);
+    expect(byPath['pod-remote']!.seen).toEqual([
+      { peer: '10.244.0.4', hops: 2, client: '10.244.0.4', to: expect.any(String), by: 'srv-1' },
+    ]);
+    expect(byPath['clusterip-remote']!.seen).toMatchObject([{ peer: '10.244.0.4', hops: 2, client: '10.244.0.4', by: 'srv-1' }]);
+    expect(byPath['nodeport-remote']!.seen).toEqual([{ peer: '198.18.0.1', hops: 2, client: '198.18.0.2', to: '198.18.0.1', by: 'srv-1' }]);
+    expect(byPath['nodeport-local']!.seen).toEqual([{ peer: '198.18.0.2', hops: 1, client: '198.18.0.2', to: '198.18.0.3', by: 'srv-1' }]);
     expect(byPath['pod']!.seen!.map((s) => s.hops).sort()).toEqual([1, 1, 2]);
+    expect(run.backends[0]!.topology).toMatchObject({ nodes: [{ ip: '198.18.0.1' }, { ip: '198.18.0.3' }], external: '198.18.0.2' });
+    // The reports answer from that evidence (src/report/cluster.ts).
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(md).toMatch(/nodeport-remote \(policy Cluster\): yes, one extra hop/);
+    expect(md).toMatch(/nodeport-local \(policy Local\): yes \(the server saw 198\.18\.0\.2 \(the client\)/);
+    expect(readFileSync(join(dir, 'paths.csv'), 'utf8')).toMatch(
+      /^nft \(1\.37\),\S*,pod-remote,tcp-crr,20,,1,10\.244\.0\.4,node 0,srv-1,node 1,.*,pod,/m,
+    );
   });
 
   it.each([['iptables', ['--iptables-mode', 'legacy']]] as [string, string[]][])(
