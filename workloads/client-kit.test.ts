@@ -125,12 +125,14 @@ describe('Measurement with a schedule', () => {
       {
         warmupMs: 0,
         durationMs: 1,
-        schedule: { epochMs: Date.now() - 1000, windows: [{ kind: 'measure', startMs: 950, durationMs: 100 }] },
+        schedule: { epochMs: Date.now() - 1000, windows: [{ kind: 'measure', startMs: 700, durationMs: 500 }] },
       },
       { tally: newTally(), latency: new LatencyRecorder() },
     );
     await m.ended;
-    expect(m.blocks[0]!.durationMs).toBeLessThan(70);
+    // ≈200 ms are left of the window, not its 500: the margin absorbs a loaded machine's timers.
+    expect(m.blocks[0]!.durationMs).toBeLessThan(400);
+    expect(m.blocks[0]!.durationMs).toBeGreaterThan(150);
   });
 
   it('without a schedule: one warm-up, then one measured time, no blocks reported', async () => {

@@ -12,6 +12,7 @@ export const iptables: Backend<RenderResult> = {
   name: 'iptables',
   title: 'kube-proxy iptables ruleset installed one iptables command per rule (a naive controller)',
   iptablesFlavour: true,
+  scaledToSyncTimeout: true,
   preflight: async (o, exec) => verdict(await iptablesFlavourChecks(exec, 'iptables', o.iptablesMode)),
   render: (prev, next, cfg) => {
     const r = prev === undefined ? renderFull(next, cfg) : renderPartial(prev, next, cfg);

@@ -2,7 +2,7 @@ import { exceededText } from '../sync.js';
 import type { RunJson } from '../run/results.js';
 import { WORKLOADS } from '../../workloads/index.js';
 import { BASELINE_PATH } from '../model/paths.js';
-import { ciTargetOf, fmt, ratioText, shownRatio, withCi, type GroupSummary } from '../run/summary.js';
+import { ciTargetOf, fmt, ratioText, scaleNotes, shownRatio, withCi, type GroupSummary } from '../run/summary.js';
 import { verdictLine, verdicts } from './verdicts.js';
 import { MIN_CI_SAMPLES, targetPercent } from '../stats/index.js';
 import { charts as allCharts } from './charts.js';
@@ -208,9 +208,11 @@ function backends(run: RunJson): Block[] {
     iptablesMode(run, b.name) || '—',
     b.reason ? `${b.reason}${b.fix ? ` (fix: ${b.fix})` : ''}` : b.state === 'not-implemented' ? 'no data plane in this build' : '',
   ]);
+  const scaled = scaleNotes(run);
   return [
     { kind: 'heading', level: 2, text: 'Backends' },
     { kind: 'table', header: ['backend', 'state', 'iptables mode', 'why not ready'], rows },
+    ...(scaled.length === 0 ? [] : [{ kind: 'list' as const, items: scaled }]),
   ];
 }
 

@@ -81,6 +81,9 @@ const caseBase = z.object({
       }),
     )
     .optional(),
+  // Set when the case ran at fewer services than the scale point asked for (fit-scale.ts: the
+  // backend's sync pace does not fit --sync-timeout there): the requested number and why.
+  scaled: z.object({ requested: z.number(), reason: z.string() }).optional(),
 });
 
 export const caseResult = z.discriminatedUnion('state', [
@@ -159,6 +162,19 @@ const programmingLatency = z.object({
 export type ProgrammingSample = z.infer<typeof programmingSample>;
 export type ProgrammingLatency = z.infer<typeof programmingLatency>;
 
+/** A backend scaled to its sync timeout at one requested scale point (src/run/fit-scale.ts): its
+ * probe's full syncs, the scale it ran at (services; = requested when that fits) and why. */
+const scaleFit = z.object({
+  backend: z.string(),
+  requested: z.number(),
+  services: z.number(),
+  budgetMs: z.number(),
+  probe: z.array(z.object({ services: z.number(), ms: z.number() })),
+  predictedMs: z.number(),
+  reason: z.string(),
+});
+export type ScaleFit = z.infer<typeof scaleFit>;
+
 export const runSchema = z.object({
   schema: z.literal(RUN_SCHEMA),
   runId: z.string(),
@@ -210,6 +226,8 @@ export const runSchema = z.object({
   syncs: z.array(syncRecord),
   programmingLatency: z.array(programmingLatency),
   syncBench: z.array(syncBench),
+  /** Absent in runs made before backends were scaled to their sync timeout. */
+  scaleFits: z.array(scaleFit).optional(),
   cases: z.array(caseResult),
 });
 export type RunJson = z.infer<typeof runSchema>;

@@ -16,7 +16,7 @@ import { formatEndpoints, medianEndpoints, type EndpointsDist } from '../model/e
 import { closeEnv, openEnv, type BackendEnv } from './backend-sandbox.js';
 import { captureEnvironment } from './environment.js';
 import { extraRound, fitsBudget, judgeGroups, type GroupVerdict } from './adaptive.js';
-import { planCases, type PlannedCase } from './plan.js';
+import { caseGroup, planCases, type PlannedCase } from './plan.js';
 import { Progress } from './progress.js';
 import { RunWriter, RUN_SCHEMA, type CaseResult, type RunJson } from './results.js';
 import { prepareScale } from './scale.js';
@@ -25,6 +25,8 @@ import { runPairedCases } from './paired-case.js';
 import { pairedUnits } from './paired.js';
 import { BASELINE_PATH } from '../model/paths.js';
 import { withDamage } from './damage.js';
+import { fitScale, probePace, PROBE_SERVICES, type ProbePoint } from './fit-scale.js';
+import type { ScaleFit } from './results.js';
 
 /** Seconds --time-budget keeps for the teardown and reports after the last case. */
 const WRAP_UP_S = 5;
@@ -60,6 +62,14 @@ interface Running {
   profiler: Profiler;
   /** Wall time of the paired units that completed something, with their number of paths. */
   unitsS: { s: number; paths: number }[];
+  /** Backends scaled to their sync timeout (fit-scale.ts): each one's probe, run once. */
+  probes: Map<string, ProbePoint[]>;
+  /** At the current scale point, the backends measured at fewer services than it asks for. */
+  fits: Map<string, ScaleFit>;
+  /** Scales each backend was measured at so far, and the backends that skip the current scale
+   * point because it would repeat one of them (with the reason). */
+  measuredAt: Map<string, Set<number>>;
+  repeats: Map<string, string>;
 }
 
 /** `bench run`: the matrix backends × paths × workloads × scale points, each case repeated and
@@ -122,6 +132,10 @@ async function measure(ctx: RunCtx, given: RunFlags, argv: string[], record: Com
     progress: new Progress(plan.flat().length, ctx.write, ctx.tty),
     completedS: [],
     unitsS: [],
+    probes: new Map(),
+    fits: new Map(),
+    measuredAt: new Map(),
+    repeats: new Map(),
   };
   try {
     await openEnvs(r, ready);
@@ -207,6 +221,7 @@ async function newRun(
     syncs: [],
     programmingLatency: [],
     syncBench: [],
+    scaleFits: [],
     cases: [],
   };
 }
@@ -235,31 +250,22 @@ async function openEnvs(r: Running, ready: readonly Candidate[]): Promise<void> 
 
 /** One scale point: every backend's syncs at it, its planned cases, then any extra rounds. */
 async function runScalePoint(r: Running, cases: PlannedCase[]): Promise<void> {
-  const { ctx, flags } = r;
   const services = cases[0]!.services;
-  for (const env of r.envs.values()) {
-    await syncsOrUnusable(r, env, services, () =>
-      prepareScale(
-        env.sandbox.exec,
-        env,
-        {
-          services,
-          endpoints: r.endpoints,
-          ...(r.fillers ? { fillers: r.fillers } : {}),
-          target: flags.target,
-          seed: r.seed,
-          workloads: r.workloads,
-          syncIterations: flags.syncIterations,
-          proglatRepeat: flags.proglatRepeat,
-          say: ctx.say,
-          check: ctx.check,
-        },
-        r.run,
-      ),
-    );
+  for (const [id, env] of r.envs) {
+    await syncsOrUnusable(r, env, services, async () => {
+      const at = await scaleFor(r, id, env, services);
+      if (at === undefined) return;
+      await prepareScale(env.sandbox.exec, env, { ...scaleOptions(r), services: at }, r.run);
+      const lower = refit(r, id, env, at);
+      if (lower !== undefined) await prepareScale(env.sandbox.exec, env, { ...scaleOptions(r), services: lower }, r.run);
+    });
     await flush(r);
   }
-  for (const unit of units(r, cases)) await runUnit(r, unit);
+  for (const unit of units(
+    r,
+    cases.map((c) => atScale(r, c)),
+  ))
+    await runUnit(r, unit);
   await extraRounds(r, services);
 }
 
@@ -278,12 +284,107 @@ async function syncsOrUnusable(r: Running, env: BackendEnv, services: number, sy
   }
 }
 
+/** What prepareScale needs of the run at every scale point (services aside). */
+function scaleOptions(r: Running) {
+  return {
+    endpoints: r.endpoints,
+    ...(r.fillers ? { fillers: r.fillers } : {}),
+    target: r.flags.target,
+    seed: r.seed,
+    workloads: r.workloads,
+    syncIterations: r.flags.syncIterations,
+    proglatRepeat: r.flags.proglatRepeat,
+    say: r.ctx.say,
+    check: r.ctx.check,
+  };
+}
+
+/** A backend scaled to its sync timeout whose full sync at the fitted scale still exceeded the
+ * budget (the machine slowed down, or the pace grew faster than the probe showed) gets one more
+ * try: that sync's projected time joins the probe's points and the fit is made again, below it.
+ * The lower scale, or undefined when there is nothing to retry. */
+function refit(r: Running, id: string, env: BackendEnv, at: number): number | undefined {
+  const fit = r.fits.get(id);
+  const ex = r.run.syncs.filter((x) => x.backend === id && x.services === at && x.step === 'full').at(-1)?.exceeded;
+  if (fit === undefined || ex === undefined) return undefined;
+  // The new point supersedes the probe's at larger scales (predictNext goes through the last two).
+  const points = [
+    ...r.probes.get(id)!.filter((p) => p.x < at),
+    { x: at, y: ex.projectedMs ?? (ex.budgetMs * ex.total) / Math.max(1, ex.done) },
+  ];
+  const again = fitScale(env, fit.requested, points);
+  if (again === undefined || again.services >= at) return undefined;
+  const next = { ...again, reason: `its full sync of ${at} services exceeded --sync-timeout after all, so ${again.reason}` };
+  r.run.scaleFits![r.run.scaleFits!.lastIndexOf(fit)] = next;
+  r.fits.set(id, next);
+  r.measuredAt.get(id)!.add(next.services);
+  r.ctx.say(`${id} @${fit.requested}: measured at ${next.services} services instead: ${next.reason}`);
+  return next.services;
+}
+
+/** The services a backend is measured at for the requested scale point: the requested number, or
+ * for a backend scaled to its sync timeout the largest its probed pace fits (fit-scale.ts; the
+ * probe runs before its first scale point). Undefined when that repeats a scale it was already
+ * measured at (its cases at this point are skipped, saying so). */
+async function scaleFor(r: Running, id: string, env: BackendEnv, requested: number): Promise<number | undefined> {
+  r.fits.delete(id);
+  r.repeats.delete(id);
+  let at = requested;
+  if (env.backend.scaledToSyncTimeout === true && requested > PROBE_SERVICES.at(-1)!) {
+    let points = r.probes.get(id);
+    if (points === undefined) {
+      r.ctx.say(
+        `${id}: timing its sync pace on full syncs of ${PROBE_SERVICES.join(' and ')} services against the ${r.flags.syncTimeout} s --sync-timeout`,
+      );
+      points = await probePace(env.sandbox.exec, env, { ...fitOptions(r), requested });
+      r.probes.set(id, points);
+    }
+    const fit = fitScale(env, requested, points);
+    if (fit !== undefined) {
+      r.run.scaleFits!.push(fit);
+      at = fit.services;
+      r.ctx.say(`${id} @${requested}: ${at < requested ? `measured at ${at} services instead` : 'measured as asked'}: ${fit.reason}`);
+      if (at < requested) r.fits.set(id, fit);
+    }
+  }
+  const seen = r.measuredAt.get(id) ?? new Set<number>();
+  r.measuredAt.set(id, seen);
+  if (at !== requested && seen.has(at)) {
+    r.repeats.set(id, `already measured at ${at} services, the largest its sync pace fits within --sync-timeout`);
+    return undefined;
+  }
+  seen.add(at);
+  return at;
+}
+
+const fitOptions = (r: Running) => ({
+  endpoints: r.endpoints,
+  ...(r.fillers ? { fillers: r.fillers } : {}),
+  target: r.flags.target,
+  seed: r.seed,
+  workloads: r.workloads,
+});
+
+/** A planned case at the scale its backend is measured at this scale point (scaleFor). */
+function atScale(r: Running, c: PlannedCase): PlannedCase {
+  const fit = r.fits.get(c.backend);
+  if (fit === undefined) return c;
+  const moved = { ...c, services: fit.services };
+  return { ...moved, id: `${caseGroup(moved)}#${c.repetition}` };
+}
+
+/** A case's result with the reason it ran at fewer services than its scale point asked for. */
+function withScale(r: Running, x: CaseResult): CaseResult {
+  const fit = r.fits.get(x.backend);
+  return fit === undefined || x.services !== fit.services ? x : { ...x, scaled: { requested: fit.requested, reason: fit.reason } };
+}
+
 /** Adaptive repetitions (--ci-target, --max-repeat): extra rounds of the groups whose CI is still
  * too wide, judged on this scale point's cases only, while they fit --time-budget. */
 async function extraRounds(r: Running, services: number): Promise<void> {
   const { ctx, flags } = r;
   for (let extra = 1; ; extra++) {
-    const scaleCases = r.run.cases.filter((c) => c.services === services);
+    const scaleCases = r.run.cases.filter((c) => c.services === (r.fits.get(c.backend)?.services ?? services));
     const verdicts = judgeGroups(scaleCases, {
       repeat: flags.repeat,
       maxRepeat: flags.maxRepeat,
@@ -360,7 +461,7 @@ const units = (r: Running, cases: readonly PlannedCase[]) => pairedUnits(cases, 
  * ready skips each of them as a case). */
 async function runUnit(r: Running, unit: PlannedCase[]): Promise<void> {
   const env = r.envs.get(unit[0]!.backend);
-  if (unit.length === 1 || env === undefined) {
+  if (unit.length === 1 || env === undefined || r.repeats.has(unit[0]!.backend)) {
     for (const c of unit) await runOne(r, c);
     return;
   }
@@ -372,11 +473,13 @@ async function runUnit(r: Running, unit: PlannedCase[]): Promise<void> {
   r.progress.step(
     `${c0.backend} ${unit.map((c) => c.path).join('/')} ${c0.workload} @${c0.services} services, repetition ${c0.repetition} (paired blocks)`,
   );
-  const results = await withDamage(
-    ctx.exec,
-    env,
-    await runPairedCases(env.sandbox.exec, env, unit, w, { ...caseSettings(r, w), blockMs: flags.block * 1000 }, r.rng),
-  );
+  const results = (
+    await withDamage(
+      ctx.exec,
+      env,
+      await runPairedCases(env.sandbox.exec, env, unit, w, { ...caseSettings(r, w), blockMs: flags.block * 1000 }, r.rng),
+    )
+  ).map((x) => withScale(r, x));
   r.run.cases.push(...results);
   const completed = results.filter((x) => x.state === 'completed');
   // The pace --time-budget extrapolates is per case: the unit's time over its cases.
@@ -420,22 +523,24 @@ async function runOne(r: Running, c: PlannedCase): Promise<void> {
   const w = r.workloads.find((x) => x.name === c.workload) as Workload;
   const settings = { ...caseSettings(r, w), ...r.profiler.forRepetition(c.repetition) };
   const connections = settings.connections;
-  const result: CaseResult = env
-    ? (await withDamage(ctx.exec, env, [await runCase(env.sandbox.exec, env, c, w, settings)]))[0]!
-    : {
-        id: c.id,
-        backend: c.backend,
-        services: c.services,
-        endpoints: r.endpoints,
-        target: flags.target,
-        path: c.path,
-        workload: c.workload,
-        repetition: c.repetition,
-        connections,
-        startedAt: new Date().toISOString(),
-        state: 'skipped',
-        reason: r.unavailable.get(c.backend) ?? 'not ready',
-      };
+  const repeated = r.repeats.get(c.backend);
+  const result: CaseResult =
+    env && repeated === undefined
+      ? withScale(r, (await withDamage(ctx.exec, env, [await runCase(env.sandbox.exec, env, c, w, settings)]))[0]!)
+      : {
+          id: c.id,
+          backend: c.backend,
+          services: c.services,
+          endpoints: r.endpoints,
+          target: flags.target,
+          path: c.path,
+          workload: c.workload,
+          repetition: c.repetition,
+          connections,
+          startedAt: new Date().toISOString(),
+          state: 'skipped',
+          reason: repeated ?? r.unavailable.get(c.backend) ?? 'not ready',
+        };
   r.run.cases.push(result);
   if (result.state === 'completed') r.completedS.push((performance.now() - t0) / 1000);
   r.progress.finishStep(

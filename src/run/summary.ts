@@ -138,8 +138,16 @@ export const ratioText = (c: Comparison | PairedComparison | undefined): string 
     ? '—'
     : `${c.ratio.estimate.toFixed(2)}× [${c.ratio.low.toFixed(2)}, ${c.ratio.high.toFixed(2)}]${c.verdict === 'not significant' ? ' n.s.' : c.verdict === 'slower' ? ' worse' : ' better'}`;
 
-/** The end-of-run table for a terminal: one row per group, throughput and p50 with CIs and ratios. */
-export function summaryTable(all: GroupSummary[]): string {
+/** One line per backend and scale point that ran at fewer services than asked for (a backend
+ * scaled to its sync timeout: src/run/fit-scale.ts), for the table and the reports. */
+export const scaleNotes = (run: Pick<RunJson, 'scaleFits'>): string[] =>
+  (run.scaleFits ?? [])
+    .filter((f) => f.services < f.requested)
+    .map((f) => `${f.backend} ran at ${f.services} services where ${f.requested} were asked for: ${f.reason}`);
+
+/** The end-of-run table for a terminal: one row per group, throughput and p50 with CIs and ratios;
+ * `notes` (scaleNotes) go below it. */
+export function summaryTable(all: GroupSummary[], notes: readonly string[] = []): string {
   // A backend none of whose cases completed gets one line below the table, not a row per group.
   const empty = new Set(
     [...new Set(all.map((g) => g.backend))].filter((b) => all.every((g) => g.backend !== b || g.states.completed === 0)),
@@ -202,5 +210,5 @@ export function summaryTable(all: GroupSummary[]): string {
       : [
           `vs pod: paired blocks (each path's block against the pod path's block of the same round; median ratio, bootstrap 95% CI over ${Math.min(...pairedN)}${Math.max(...pairedN) > Math.min(...pairedN) ? `–${Math.max(...pairedN)}` : ''} pairs); report.md shows the unpaired ratios beside them`,
         ];
-  return [line(header), ...rows.map(line), ...folded, ...note, ...pairedNote].join('\n');
+  return [line(header), ...rows.map(line), ...folded, ...notes, ...note, ...pairedNote].join('\n');
 }

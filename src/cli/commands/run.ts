@@ -7,7 +7,7 @@ import { runInGuest } from '../../guest/runner.js';
 import { Interrupts } from '../../lifecycle.js';
 import { runFlagsSchema, runShape } from '../../run/config.js';
 import { runBench } from '../../run/runner.js';
-import { summarizeRun, summaryTable } from '../../run/summary.js';
+import { scaleNotes, summarizeRun, summaryTable } from '../../run/summary.js';
 import { verdictLines, verdicts } from '../../report/verdicts.js';
 import type { Context } from '../context.js';
 import { parseShape } from '../options.js';
@@ -31,7 +31,7 @@ export async function run(ctx: Context, flags: Record<string, unknown> & { json?
     );
     const groups = summarizeRun(r);
     if (flags.json) ctx.out(`${JSON.stringify({ runId: r.runId, dir, groups })}\n`);
-    else ctx.out(`${summaryTable(groups)}\n`);
+    else ctx.out(`${summaryTable(groups, scaleNotes(r))}\n`);
     const errored = r.cases.filter((c) => c.state === 'errored').length;
     ctx.say(
       `\nrun ${r.runId}: ${r.cases.filter((c) => c.state === 'completed').length} cases completed, ${errored} errored, ${r.cases.filter((c) => c.state === 'skipped').length} skipped; ${dir}/run.json`,
