@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { RealExec, type Exec } from '../src/exec/index.js';
 import type { ProbeResult } from '../src/probe/connect.js';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 // Shared by the e2e tier: run the built CLI as a user would, look at the root namespace, and
 // probe real connections inside sandboxes.
@@ -70,6 +71,22 @@ export async function rootSnapshot(): Promise<Record<string, string>> {
     // Counters change by themselves; everything else under net.* must not move.
     sysctls: await run(['sysctl', '-a', '--pattern', '^net\\.'], (l) => !/nf_conntrack_count/.test(l)),
   };
+}
+
+/** The guard of an e2e suite that builds sandboxes (call it inside the describe): before its tests
+ * the build is there and the root namespace is snapshotted; after them no svcb- namespace (with
+ * `stateFiles`, no state file either) is left and the root namespace is exactly as it was. */
+export function leavesNothingBehind(opts: { stateFiles?: boolean } = {}): void {
+  let before: Record<string, string>;
+  beforeAll(async () => {
+    requireBuild();
+    before = await rootSnapshot();
+  });
+  afterAll(async () => {
+    expect(ourNamespaces()).toEqual([]);
+    if (opts.stateFiles) expect(stateFiles()).toEqual([]);
+    expect(await rootSnapshot()).toEqual(before);
+  });
 }
 
 /** A socat server per namespace that answers every connection with `reply`. */

@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bench, isRoot, ourNamespaces, requireBuild, rootSnapshot } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { bench, isRoot, leavesNothingBehind, ourNamespaces } from '../helpers.js';
 
 // More than one node (issue 18): bench verify's cross-node checks for every backend that runs on
 // this kernel, and bench run's cross-node paths with the peer address and hops the servers saw.
@@ -23,15 +23,7 @@ interface Report {
 }
 
 describe.runIf(isRoot)('more than one node', { timeout: 300_000 }, () => {
-  let before: Record<string, string>;
-  beforeAll(async () => {
-    requireBuild();
-    before = await rootSnapshot();
-  });
-  afterAll(async () => {
-    expect(ourNamespaces()).toEqual([]);
-    expect(await rootSnapshot()).toEqual(before);
-  });
+  leavesNothingBehind();
 
   const cases: [string, string[]][] = [
     ['iptables-restore', ['--iptables-mode', 'legacy']],

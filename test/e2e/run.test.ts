@@ -3,21 +3,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allowedCpus, cpuPlan } from '../../src/run/pin.js';
 import { runSchema, type RunJson } from '../../src/run/results.js';
 import { summarizeRun } from '../../src/run/summary.js';
-import {
-  BENCH,
-  bench,
-  isRoot,
-  ourNamespaces,
-  preflightVerdict,
-  processesMentioning,
-  requireBuild,
-  rootSnapshot,
-  stateFiles,
-} from '../helpers.js';
+import { BENCH, bench, isRoot, leavesNothingBehind, ourNamespaces, preflightVerdict, processesMentioning, stateFiles } from '../helpers.js';
 
 // `bench run` end to end in real namespaces, with short cases.
 
@@ -44,16 +34,7 @@ async function runWatching(args: string[], onCase: (k: number, kill: (sig: NodeJ
 
 // Runs take a minute or more on a loaded 2-core machine (the report step included).
 describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
-  let before: Record<string, string>;
-  beforeAll(async () => {
-    requireBuild();
-    before = await rootSnapshot();
-  });
-  afterAll(async () => {
-    expect(ourNamespaces()).toEqual([]);
-    expect(stateFiles()).toEqual([]);
-    expect(await rootSnapshot()).toEqual(before);
-  });
+  leavesNothingBehind({ stateFiles: true });
 
   // The first three tests run concurrently (each its own sandbox, run id and output directory, no
   // global state asserted while they run; at most the e2e project's maxConcurrency); the rest look

@@ -1,25 +1,16 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncRun } from '../../src/syncbench/results.js';
-import { bench, isRoot, ourNamespaces, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
+import { bench, isRoot, leavesNothingBehind } from '../helpers.js';
 
 // `bench sync` end to end in real namespaces: two kube-proxy lines at two small scale points.
 
 const out = mkdtempSync(join(tmpdir(), 'svcbench-sync-'));
 
 describe.runIf(isRoot)('bench sync', { timeout: 300_000 }, () => {
-  let before: Record<string, string>;
-  beforeAll(async () => {
-    requireBuild();
-    before = await rootSnapshot();
-  });
-  afterAll(async () => {
-    expect(ourNamespaces()).toEqual([]);
-    expect(stateFiles()).toEqual([]);
-    expect(await rootSnapshot()).toEqual(before);
-  });
+  leavesNothingBehind({ stateFiles: true });
 
   it('times every step of two kube-proxy lines at two scale points, writes its files, and leaves nothing behind', async () => {
     const r = await bench(

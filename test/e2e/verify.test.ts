@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bench, isRoot, ourNamespaces, requireBuild, rootSnapshot } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { bench, isRoot, leavesNothingBehind, ourNamespaces } from '../helpers.js';
 
 // `bench verify` for every netfilter backend and both iptables flavours, over real connections.
 
@@ -29,15 +29,7 @@ interface Report {
 }
 
 describe.runIf(isRoot)('bench verify', () => {
-  let before: Record<string, string>;
-  beforeAll(async () => {
-    requireBuild();
-    before = await rootSnapshot();
-  });
-  afterAll(async () => {
-    expect(ourNamespaces()).toEqual([]);
-    expect(await rootSnapshot()).toEqual(before);
-  });
+  leavesNothingBehind();
 
   const cases: [string, string[]][] = [
     // Every kube-proxy profile of the nft backend (backends/nft/profiles.ts).

@@ -6,7 +6,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import type { Workload, WorkloadParams } from '../types.js';
 
 /** Project root: this file is workloads/test-support/real-run.ts (tests import the source). */
@@ -152,4 +152,31 @@ export async function expectScheduledBlocks(w: Workload, connections = 2): Promi
   for (const b of r.blocks ?? []) expect(b.ops).toBeGreaterThan(0);
   expect((r.blocks ?? []).reduce((a, b) => a + b.ops, 0)).toBe(r.ops);
   return r;
+}
+
+/** The real-run tests of one workload: `tests` runs inside one describe (root only: it needs a
+ * throwaway namespace), after the build is current and the compiled workload of
+ * dist/workloads/<folder>/index.js (export `exportName`) is loaded into `suite.w`. */
+export function realRunSuite(folder: string, exportName: string, tests: (suite: { w: Workload }) => void): void {
+  describe.runIf(isRoot)(`${folder} workload: real run on loopback in a throwaway namespace`, () => {
+    const suite = {} as { w: Workload };
+    beforeAll(async () => {
+      ensureBuilt();
+      suite.w = await compiledWorkload(folder, exportName);
+    });
+    tests(suite);
+  });
+}
+
+/** Connection-per-transaction clients on the pod path pick a host at random per connection, as a
+ * Service's random DNAT does: over 2 hosts each gets a share. */
+export async function expectRandomSpread(w: Workload): Promise<void> {
+  const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, warmupMs: 0, durationMs: 500 }), { countTo: true });
+  expect(run.code, run.stderr).toBe(0);
+  const r = w.parseResult(run.stdout);
+  expect(r.errors + r.timeouts).toBe(0);
+  const [a, b] = TWO_HOSTS.map((h) => run.countsTo![h]!);
+  expect(a! + b!).toBeGreaterThan(50);
+  // independent draws: each host's share of n is binomial(n, 1/2), far inside [0.25, 0.75] for n > 50
+  expect(Math.min(a!, b!) / (a! + b!)).toBeGreaterThan(0.25);
 }

@@ -1,31 +1,17 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  compiledWorkload,
-  ensureBuilt,
-  expectOneConnectionPerHost,
-  isRoot,
-  loopbackParams,
-  runWorkload,
-} from '../../../workloads/test-support/real-run.js';
-import type { Workload } from '../../../workloads/types.js';
+import { expect, it } from 'vitest';
+import { expectOneConnectionPerHost, loopbackParams, realRunSuite, runWorkload } from '../../../workloads/test-support/real-run.js';
 import { http } from '../../../workloads/http/index.js';
 
-describe.runIf(isRoot)('http workload: real run on loopback in a throwaway namespace', () => {
-  let w: Workload;
-  beforeAll(async () => {
-    ensureBuilt();
-    w = await compiledWorkload('http', 'http');
-  });
-
+realRunSuite('http', 'http', (s) => {
   it('sends connection i to host i % hosts (the pod path): 2 connections, one per host', async () => {
-    await expectOneConnectionPerHost(w);
+    await expectOneConnectionPerHost(s.w);
   });
 
   it('drives keep-alive requests and records µs latencies', async () => {
-    const run = await runWorkload(w, loopbackParams(w));
+    const run = await runWorkload(s.w, loopbackParams(s.w));
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/ignored SIGTERM/);
-    const r = w.parseResult(run.stdout);
+    const r = s.w.parseResult(run.stdout);
     expect(r.ops).toBeGreaterThan(100);
     expect(r.errors + r.timeouts + r.non2xx).toBe(0);
     expect(r.latencyUs.count).toBe(r.ops);
@@ -42,10 +28,10 @@ describe.runIf(isRoot)('http workload: real run on loopback in a throwaway names
   it('paces at a fixed rate and corrects for coordinated omission', async () => {
     // warm-up 0 and a whole second: autocannon's per-second quotas (lib/httpClient.js) line up
     // with the measured time, so about `rate` requests complete
-    const run = await runWorkload(w, loopbackParams(w, { rate: 400, connections: 2, warmupMs: 0, durationMs: 1000 }));
+    const run = await runWorkload(s.w, loopbackParams(s.w, { rate: 400, connections: 2, warmupMs: 0, durationMs: 1000 }));
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/ignored SIGTERM/);
-    const r = w.parseResult(run.stdout);
+    const r = s.w.parseResult(run.stdout);
     expect(r.ops).toBeGreaterThan(200);
     expect(r.ops).toBeLessThanOrEqual(480);
     // corrected histograms hold at least one value per response (more when one took > 5 ms)

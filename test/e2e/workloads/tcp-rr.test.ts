@@ -1,33 +1,24 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
-  compiledWorkload,
-  ensureBuilt,
   expectOneConnectionPerHost,
-  isRoot,
-  loopbackParams,
   expectScheduledBlocks,
+  loopbackParams,
+  realRunSuite,
   runWorkload,
 } from '../../../workloads/test-support/real-run.js';
-import type { Workload } from '../../../workloads/types.js';
 import { tcpRr } from '../../../workloads/tcp-rr/index.js';
 
-describe.runIf(isRoot)('tcp-rr workload: real run on loopback in a throwaway namespace', () => {
-  let w: Workload;
-  beforeAll(async () => {
-    ensureBuilt();
-    w = await compiledWorkload('tcp-rr', 'tcpRr');
-  });
-
+realRunSuite('tcp-rr', 'tcpRr', (s) => {
   it('sends connection i to host i % hosts (the pod path): 2 connections, one per host', async () => {
-    await expectOneConnectionPerHost(w);
+    await expectOneConnectionPerHost(s.w);
   });
 
   it('echoes whole messages on persistent connections', async () => {
     // 3000 bytes: more than one segment's worth on some paths, so partial reads are exercised
-    const run = await runWorkload(w, loopbackParams(w, { messageSize: 3000 }));
+    const run = await runWorkload(s.w, loopbackParams(s.w, { messageSize: 3000 }));
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/ignored SIGTERM/);
-    const r = w.parseResult(run.stdout);
+    const r = s.w.parseResult(run.stdout);
     expect(r.ops).toBeGreaterThan(100);
     expect(r.errors + r.timeouts).toBe(0);
     expect(r.latencyUs.count).toBe(r.ops);
@@ -42,9 +33,9 @@ describe.runIf(isRoot)('tcp-rr workload: real run on loopback in a throwaway nam
   it('counts refused connections as errors and retries each after 10 ms, without spinning', async () => {
     // No server: every connect is refused (RST). 4 connections × 1 s / (10 ms + a connect) is
     // at most 400 attempts; a retry loop without the pause would make tens of thousands.
-    const run = await runWorkload(w, loopbackParams(w), { server: false });
+    const run = await runWorkload(s.w, loopbackParams(s.w), { server: false });
     expect(run.code, run.stderr).toBe(0);
-    const r = w.parseResult(run.stdout);
+    const r = s.w.parseResult(run.stdout);
     expect(r.ops).toBe(0);
     expect(r.connectionsOpened).toBe(0);
     expect(r.errors).toBeGreaterThan(40);
@@ -53,7 +44,7 @@ describe.runIf(isRoot)('tcp-rr workload: real run on loopback in a throwaway nam
   });
 
   it('follows a schedule (paired blocks): one block per measured window, idle between them', async () => {
-    const r = await expectScheduledBlocks(w);
+    const r = await expectScheduledBlocks(s.w);
     // Persistent: opened in the warm-up and kept while idle between windows.
     for (const b of r.blocks ?? []) expect(b.connectionsOpened).toBe(0);
     expect(r.latencyUs.count).toBe(r.ops);

@@ -1,29 +1,14 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  compiledWorkload,
-  ensureBuilt,
-  expectScheduledBlocks,
-  isRoot,
-  loopbackParams,
-  runWorkload,
-  TWO_HOSTS,
-} from '../../../workloads/test-support/real-run.js';
-import type { Workload } from '../../../workloads/types.js';
+import { expect, it } from 'vitest';
+import { expectScheduledBlocks, loopbackParams, realRunSuite, runWorkload, TWO_HOSTS } from '../../../workloads/test-support/real-run.js';
 import { udpRr } from '../../../workloads/udp-rr/index.js';
 
-describe.runIf(isRoot)('udp-rr workload: real run on loopback in a throwaway namespace', () => {
-  let w: Workload;
-  beforeAll(async () => {
-    ensureBuilt();
-    w = await compiledWorkload('udp-rr', 'udpRr');
-  });
-
+realRunSuite('udp-rr', 'udpRr', (s) => {
   it('sends from socket i to host i % hosts (the pod path): 2 sockets, both hosts answered', async () => {
-    const run = await runWorkload(w, loopbackParams(w, { hosts: TWO_HOSTS, connections: 2, warmupMs: 0, durationMs: 500 }), {
+    const run = await runWorkload(s.w, loopbackParams(s.w, { hosts: TWO_HOSTS, connections: 2, warmupMs: 0, durationMs: 500 }), {
       countTo: true,
     });
     expect(run.code, run.stderr).toBe(0);
-    const r = w.parseResult(run.stdout);
+    const r = s.w.parseResult(run.stdout);
     expect(r.ops).toBeGreaterThan(100);
     const [a, b] = TWO_HOSTS.map((h) => run.countsTo![h]!);
     // one datagram in flight per socket, the same server behind both: about half each
@@ -32,10 +17,10 @@ describe.runIf(isRoot)('udp-rr workload: real run on loopback in a throwaway nam
   });
 
   it('echoes datagrams and records µs round trips', async () => {
-    const run = await runWorkload(w, loopbackParams(w));
+    const run = await runWorkload(s.w, loopbackParams(s.w));
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/ignored SIGTERM/);
-    const r = w.parseResult(run.stdout);
+    const r = s.w.parseResult(run.stdout);
     expect(r.ops).toBeGreaterThan(100);
     expect(r.errors).toBe(0);
     expect(r.timeouts).toBeLessThanOrEqual(r.ops / 100); // loopback loses (next to) nothing
@@ -46,11 +31,11 @@ describe.runIf(isRoot)('udp-rr workload: real run on loopback in a throwaway nam
   });
 
   it('counts lost datagrams as timeouts when no server answers', async () => {
-    const p = loopbackParams(w, { connections: 2, warmupMs: 0, durationMs: 1000 });
-    const run = await runWorkload(w, p, { server: false });
+    const p = loopbackParams(s.w, { connections: 2, warmupMs: 0, durationMs: 1000 });
+    const run = await runWorkload(s.w, p, { server: false });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/ignored SIGTERM/);
-    const r = w.parseResult(run.stdout);
+    const r = s.w.parseResult(run.stdout);
     expect(r.ops).toBe(0);
     // 200 ms per-datagram timeout: about 5 per socket per second
     expect(r.timeouts).toBeGreaterThanOrEqual(2 * 4);
@@ -59,7 +44,7 @@ describe.runIf(isRoot)('udp-rr workload: real run on loopback in a throwaway nam
   });
 
   it('follows a schedule (paired blocks): one block per measured window, idle between them', async () => {
-    const r = await expectScheduledBlocks(w);
+    const r = await expectScheduledBlocks(s.w);
     expect(r.latencyUs.count).toBe(r.ops);
   });
 });
