@@ -71,7 +71,7 @@ for (const t of trials) {
   outcomes.push(o);
   const bad = [...o.residues, ...o.problems, ...o.rootChanged.map((k) => `root namespace changed: ${k}`)];
   console.log(
-    `${describeTrial(t)}: ${o.phase}, exit ${o.exitCode ?? 'signal'}${o.completed ? `, ${o.completed} completed in results${o.reported ? ', report rendered' : ''}` : ''} (${(o.ms / 1000).toFixed(1)} s)${bad.length ? `\n    ${bad.join('\n    ')}` : ''}`,
+    `${describeTrial(t)}: ${o.phase}, exit ${o.exitCode ?? 'signal'}${o.completed ? `, ${o.completed} completed in results${o.reported ? ', report rendered' : ''}` : ''}${o.bpfSettleMs > 0 ? `, eBPF programs freed by the kernel ${o.bpfSettleMs} ms after the teardown` : ''} (${(o.ms / 1000).toFixed(1)} s)${bad.length ? `\n    ${bad.join('\n    ')}` : ''}`,
   );
 }
 rmSync(out, { recursive: true, force: true });

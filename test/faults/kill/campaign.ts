@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { readRunChecked } from '../../../src/run/results.js';
 import { createRng } from '../../../src/stats/prng.js';
 import { BENCH, bench, rootSnapshot } from '../../helpers.js';
-import { residue, snapshotBefore } from './residue.js';
+import { bpfProgramsSettled, residue, snapshotBefore } from './residue.js';
 import { phaseAt, SCENARIOS, type Scenario } from './scenarios.js';
 
 // Seeded random kills (issue 19 item 1): each trial picks a scenario (command × backend × phase),
@@ -43,6 +43,9 @@ export interface TrialOutcome {
   /** Completed cases (points) in the results file, and whether bench report rendered from it. */
   completed: number;
   reported: boolean;
+  /** How long after the teardown (or bench clean) the kernel still listed eBPF programs of a
+   * removed cgroup (residue.ts bpfProgramsSettled); 0: none. */
+  bpfSettleMs: number;
   ms: number;
 }
 
@@ -196,12 +199,14 @@ export async function runTrial(t: Trial, out: string, opts: { root?: Record<stri
   // Processes may take a moment to be reaped after their parent died.
   await new Promise((r) => setTimeout(r, 200));
   let residues: string[] = [];
+  let bpfSettleMs = 0;
   if (t.signal === 'SIGINT' && l.signalled) {
     // Before a command installs its handler (lifecycle.ts) Node's default action ends it, and
     // nothing exists yet (the residue check below says so if something did).
     const early = phase === 'start' && l.exitCode === undefined;
     if (l.exitCode !== 130 && !early) problems.push(`SIGINT: exit ${l.exitCode}, not 130: ${l.lines.slice(-3).join(' | ')}`);
     // The command tore itself down: nothing may be left before any bench clean.
+    bpfSettleMs = await bpfProgramsSettled(before);
     residues = residue({ before, out, pgid: l.pgid }).map((r) => `after SIGINT, before clean: ${r}`);
   } else if (phase === 'finished' && l.exitCode !== 0) {
     problems.push(`ended before the signal with exit ${l.exitCode}: ${l.lines.slice(-3).join(' | ')}`);
@@ -211,6 +216,7 @@ export async function runTrial(t: Trial, out: string, opts: { root?: Record<stri
   if (!(t.signal === 'SIGINT' && l.signalled && residues.length === 0)) {
     const c = await bench(['clean'], { timeoutMs: 120_000 });
     if (c.exitCode !== 0) problems.push(`bench clean: exit ${c.exitCode}: ${c.stderr.slice(-300)}`);
+    bpfSettleMs = await bpfProgramsSettled(before);
     residues.push(...residue({ before, out, pgid: l.pgid }).map((r) => `after bench clean: ${r}`));
   }
   const results = await checkResults(t, l, out);
@@ -232,6 +238,7 @@ export async function runTrial(t: Trial, out: string, opts: { root?: Record<stri
     rootChanged,
     completed: results.completed,
     reported: results.reported,
+    bpfSettleMs,
     ms: performance.now() - t0,
   };
 }
@@ -262,7 +269,7 @@ export function summaryTable(outcomes: readonly TrialOutcome[]): string {
   const root = outcomes.filter((o) => o.rootChanged.length > 0).length;
   lines.push(
     '',
-    `trials ${outcomes.length}; signalled ${outcomes.filter((o) => o.signalled).length}; scenarios ${new Set(outcomes.map((o) => o.trial.scenario.name)).size}; phases hit ${phases.size} (${[...phases].sort().join(', ')}); residues ${residues}; other problems ${problems}; trials with root-namespace changes ${root}; reports rendered from interrupted runs ${outcomes.filter((o) => o.reported).length}`,
+    `trials ${outcomes.length}; signalled ${outcomes.filter((o) => o.signalled).length}; scenarios ${new Set(outcomes.map((o) => o.trial.scenario.name)).size}; phases hit ${phases.size} (${[...phases].sort().join(', ')}); residues ${residues}; other problems ${problems}; trials with root-namespace changes ${root}; reports rendered from interrupted runs ${outcomes.filter((o) => o.reported).length}; trials whose eBPF programs the kernel freed after the teardown ${outcomes.filter((o) => (o.bpfSettleMs ?? 0) > 0).length} (longest ${Math.max(0, ...outcomes.map((o) => o.bpfSettleMs ?? 0))} ms)`,
   );
   return lines.join('\n');
 }

@@ -137,6 +137,17 @@ function tempFiles(dir: string): string[] {
   return found;
 }
 
+/** Waits (up to `timeoutMs`) until no more of the eBPF backend's programs are loaded than before:
+ * the kernel frees a removed cgroup's attached programs asynchronously (cgroup_bpf_release runs
+ * from a workqueue once the cgroup's last reference goes, kernel/bpf/cgroup.c), so right after a
+ * bench clean that removed the cgroup they may still be listed. Returns the milliseconds waited
+ * (0: none were left); residue() still counts any that outlive the wait. */
+export async function bpfProgramsSettled(before: Before, timeoutMs = 5000): Promise<number> {
+  const t0 = performance.now();
+  while (ourProgs() > before.progs && performance.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 100));
+  return Math.round(performance.now() - t0);
+}
+
 /** What exists now that should not: each entry names its kind and object. */
 export function residue(o: { before: Before; out?: string; pgid?: number }): string[] {
   const describe = (pid: number) => `${pid} ${(cmdline(pid) ?? []).join(' ').slice(0, 100)}`;
