@@ -29,7 +29,7 @@ export interface BackendEnv {
   targets: NodeTarget[];
   servers: Started[];
   /** Servers that died while the sandbox was open (PodServers.gone). */
-  gone: string[];
+  gone: GoneServer[];
   /** Where workloads that place their processes run them (pin.ts); undefined: below 2 CPUs. */
   cpus: CpuPlan | undefined;
   /** State installed now, and the measured service in it. */
@@ -46,23 +46,33 @@ export interface BackendEnv {
 export interface PodServers {
   sandbox: Sandbox;
   servers: Started[];
-  /** Each server that ended killed by a signal or with a non-zero code, as "srv-0's tcp-crr server
-   * (pid 123) was killed by SIGKILL", in the order they died; filled as they die, so a case that
-   * errors can name a dead server as its cause (src/run/damage.ts). */
-  gone: string[];
+  /** Each server that ended killed by a signal or with a non-zero code, in the order they died;
+   * filled as they die, so a case can name a dead server as its cause (src/run/damage.ts). */
+  gone: GoneServer[];
   /** Where workloads that place their processes run them (pin.ts); undefined: below 2 CPUs. */
   cpus: CpuPlan | undefined;
+}
+
+/** GoneServer.workload of the ident server. */
+export const IDENT_WORKLOAD = 'ident';
+
+/** A server that died: the workload it served ('ident': the path check's server, which every case
+ * uses) and what happened, as "srv-0's tcp-crr server (pid 123) was killed by SIGKILL". */
+export interface GoneServer {
+  workload: string;
+  text: string;
 }
 
 /** Notes in `gone` a server that dies on its own or from outside: killed by a signal or exiting
  * non-zero, not stopped through its stop() (the teardown's kills come after the last case, when
  * nothing reads `gone`). */
-function watchServer(s: Started, what: string, gone: string[]): Started {
+function watchServer(s: Started, pod: string, workload: string, gone: GoneServer[]): Started {
   let stopping = false;
+  const what = `${pod}'s ${workload} server (pid ${s.pid})`;
   void s.exited.then((r) => {
     if (stopping) return;
-    if (r.signal !== undefined) gone.push(`${what} (pid ${s.pid}) was killed by ${r.signal}`);
-    else if (r.exitCode !== 0) gone.push(`${what} (pid ${s.pid}) exited with code ${r.exitCode}`);
+    if (r.signal !== undefined) gone.push({ workload, text: `${what} was killed by ${r.signal}` });
+    else if (r.exitCode !== 0) gone.push({ workload, text: `${what} exited with code ${r.exitCode}` });
   });
   return {
     ...s,
@@ -87,17 +97,17 @@ export async function openPods(
     const { plan } = sandbox;
     // Pod processes join the run's cgroup before entering their namespace (sandbox.exec).
     const servers: Started[] = [];
-    const gone: string[] = [];
+    const gone: GoneServer[] = [];
     const cpus = cpuPlan();
     for (const pod of plan.pods.filter((p) => p.kind === 'server')) {
       const ident = sandbox.exec.start({
         netns: pod.netns,
         argv: [process.execPath, SERVE_SCRIPT, '--name', pod.role, '--tcp', String(IDENT_PORT)],
       });
-      servers.push(watchServer(ident, `${pod.role}'s ident server`, gone));
+      servers.push(watchServer(ident, pod.role, IDENT_WORKLOAD, gone));
       for (const w of o.workloads) {
         const started = sandbox.exec.start({ netns: pod.netns, argv: pinned(w, cpus, 'server', w.serverArgv(pod.role)) });
-        servers.push(watchServer(started, `${pod.role}'s ${w.name} server`, gone));
+        servers.push(watchServer(started, pod.role, w.name, gone));
       }
     }
     await sandbox.state?.record(servers.map((s) => ({ kind: 'process', pid: s.pid, startTime: processStartTime(s.pid) ?? '' })));

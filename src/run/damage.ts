@@ -1,6 +1,6 @@
 import type { Exec } from '../exec/index.js';
 import { podsOn } from '../sandbox/plan.js';
-import type { BackendEnv } from './backend-sandbox.js';
+import { IDENT_WORKLOAD, type BackendEnv } from './backend-sandbox.js';
 import type { CaseResult } from './results.js';
 
 // What broke in a backend's sandbox while the run had it: read when a case errors, so its reason
@@ -14,11 +14,11 @@ export function linkNames(listing: string): Set<string> | undefined {
   return names.has('lo') ? names : undefined;
 }
 
-/** The damage found: dead servers (BackendEnv.gone) and, per node, the veths of its pods and its
- * external-facing veth that are no longer there. */
-export async function sandboxDamage(exec: Exec, env: Pick<BackendEnv, 'sandbox' | 'gone'>): Promise<string[]> {
+/** The damage a case of `workload` meets: its dead servers and the ident servers (BackendEnv.gone),
+ * and, per node, the veths of its pods and its external-facing veth that are no longer there. */
+export async function sandboxDamage(exec: Exec, env: Pick<BackendEnv, 'sandbox' | 'gone'>, workload: string): Promise<string[]> {
   const { plan } = env.sandbox;
-  const damage = [...env.gone];
+  const damage = env.gone.filter((g) => g.workload === workload || g.workload === IDENT_WORKLOAD).map((g) => g.text);
   for (const node of plan.nodes) {
     const r = await exec.run({ netns: node.netns, argv: ['ip', '-o', 'link', 'show'], allowFailure: true });
     const names = linkNames(r.stdout);
@@ -32,11 +32,21 @@ export async function sandboxDamage(exec: Exec, env: Pick<BackendEnv, 'sandbox' 
   return damage;
 }
 
-/** The results with every errored one's reason followed by the sandbox's damage, if any. */
+/** The results, judged against the sandbox's damage: an errored case's reason gets the damage as
+ * its cause, and a completed case becomes errored, its measurement kept: a path that broke during
+ * the window can leave a figure that looks measured (a connection stalled on a deleted veth for
+ * the rest of the window is neither an error nor, within the client's timeout, a timeout). */
 export async function withDamage(exec: Exec, env: Pick<BackendEnv, 'sandbox' | 'gone'>, results: CaseResult[]): Promise<CaseResult[]> {
-  if (!results.some((x) => x.state === 'errored')) return results;
-  const damage = await exec.observe(() => sandboxDamage(exec, env), []);
+  // The cases of one call share their workload (a case, or the paths of one paired unit).
+  const judged = results.find((x) => x.state === 'errored' || x.state === 'completed');
+  if (judged === undefined) return results;
+  const damage = await exec.observe(() => sandboxDamage(exec, env, judged.workload), []);
   if (damage.length === 0) return results;
-  const said = `; the sandbox is damaged: ${damage.join('; ')}`;
-  return results.map((x) => (x.state === 'errored' ? { ...x, reason: `${x.reason}${said}` } : x));
+  const said = `the sandbox is damaged: ${damage.join('; ')}`;
+  return results.map((x): CaseResult => {
+    if (x.state === 'errored') return { ...x, reason: `${x.reason}; ${said}` };
+    if (x.state !== 'completed') return x;
+    const { cpu: _cpu, checkedBy: _checkedBy, profile: _profile, profileError: _profileError, ...kept } = x;
+    return { ...kept, state: 'errored', reason: `measured while ${said}; its figures are not the path's` };
+  });
 }

@@ -122,14 +122,14 @@ describe.runIf(isRoot)('faults mid-run', { timeout: 120_000 }, () => {
 
   it("a server pod's process killed mid-case: that case and the next errored, naming the dead server", async () => {
     const f = await runWithFault(
-      ['--backend', 'nft', ...quick, '--services', '10', '--repeat', '2', '--duration', '1', '--out', out],
+      ['--backend', 'nft', ...quick, '--services', '10', '--repeat', '2', '--duration', '0.6', '--out', out],
       /tcp-crr\/client\.js/,
       async ([id]) => {
         const pids = await pidsIn(`svcb-${id}-srv-0`, 'tcp-crr/server.js');
         expect(pids).toHaveLength(1);
         process.kill(pids[0]!, 'SIGKILL');
       },
-      { delayMs: 400 },
+      { delayMs: 250 },
     );
     expect(f.exitCode, f.stderr).toBe(0);
     const run = readRun(f.dir!);
@@ -141,10 +141,10 @@ describe.runIf(isRoot)('faults mid-run', { timeout: 120_000 }, () => {
 
   it("a pod's veth deleted mid-case: errored cases naming the missing veth", async () => {
     const f = await runWithFault(
-      ['--backend', 'nft', ...quick, '--services', '10', '--repeat', '2', '--duration', '1', '--out', out],
+      ['--backend', 'nft', ...quick, '--services', '10', '--repeat', '2', '--duration', '0.6', '--out', out],
       /tcp-crr\/client\.js/,
       async ([id]) => void (await execa('ip', ['-n', `svcb-${id}-node`, 'link', 'del', 'vs0'])),
-      { delayMs: 400 },
+      { delayMs: 250 },
     );
     expect(f.exitCode, f.stderr).toBe(0);
     const run = readRun(f.dir!);
