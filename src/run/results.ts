@@ -263,7 +263,7 @@ export class RunWriter {
 /** A write to the results directory; a file system's refusal (ENOSPC: full, EROFS: read-only,
  * EACCES, EDQUOT …) becomes a BenchError naming the file and the cause, which ends the run with
  * exit 1 after its teardown: measuring on without keeping the results would waste the run. */
-async function written(path: string, verb: string, write: () => Promise<void>): Promise<void> {
+export async function written(path: string, verb: string, write: () => Promise<void>): Promise<void> {
   try {
     await write();
   } catch (e) {
@@ -271,7 +271,7 @@ async function written(path: string, verb: string, write: () => Promise<void>): 
     if (code === undefined) throw e;
     const why = FS_CAUSES[code] ?? code;
     throw new BenchError(`cannot ${verb} ${path}: ${why} (${(e as Error).message})`, {
-      hint: `free space in or make writable the results directory (--out); run.json keeps the cases written before this`,
+      hint: `free space in or make writable the results directory (--out); the file keeps what was written before this`,
       cause: e,
     });
   }

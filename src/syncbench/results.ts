@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../run/run-file.js';
+import { written } from '../run/results.js';
 import { join } from 'node:path';
 import type { BackendOptions, BudgetExceeded } from '../../backends/types.js';
 import type { RunJson } from '../run/results.js';
@@ -81,14 +82,15 @@ export class SyncWriter {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await written(this.dir, 'create', async () => void (await mkdir(this.dir, { recursive: true })));
     await this.flush();
   }
 
   /** Rewrites sync.json through a temporary file and a rename (run-file.ts): a kill leaves the
    * old or the new. */
   async flush(): Promise<void> {
-    await writeFileAtomic(join(this.dir, 'sync.json'), `${JSON.stringify(this.data, null, 1)}\n`);
+    const file = join(this.dir, 'sync.json');
+    await written(file, 'write', () => writeFileAtomic(file, `${JSON.stringify(this.data, null, 1)}\n`));
   }
 }
 

@@ -32,9 +32,9 @@ async function runWithFault(
   args: string[],
   when: RegExp,
   inject: (sandboxes: string[]) => Promise<void> | void,
-  o: { delayMs?: number; env?: Record<string, string> } = {},
+  o: { delayMs?: number; env?: Record<string, string>; command?: 'run' | 'sync' } = {},
 ): Promise<Faulted> {
-  const child = execa(process.execPath, [BENCH, '--print-commands', 'run', ...args], {
+  const child = execa(process.execPath, [BENCH, '--print-commands', o.command ?? 'run', ...args], {
     reject: false,
     stdin: 'ignore',
     timeout: 120_000,
@@ -56,7 +56,12 @@ async function runWithFault(
   expect(injected, `no line matched ${when}:\n${String(r.stderr)}`).toBeDefined();
   await injected;
   const stderr = String(r.stderr);
-  return { exitCode: r.exitCode ?? -1, stderr, sandboxes, dir: /^run \S+: results in (\S+)\/run\.json/m.exec(stderr)?.[1] };
+  return {
+    exitCode: r.exitCode ?? -1,
+    stderr,
+    sandboxes,
+    dir: /^(?:sync )?run \S+: .*results in (\S+)\/(?:run|sync)\.json/m.exec(stderr)?.[1],
+  };
 }
 
 const readRun = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
@@ -198,6 +203,26 @@ describe.runIf(isRoot)('faults mid-run', { timeout: 120_000 }, () => {
       }
     },
   );
+
+  it('bench sync: the results directory full mid-sweep: exit 1 naming sync.json, sandbox removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'svcbench-faults-fs-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'svcbench-faults', dir]);
+    try {
+      const f = await runWithFault(
+        ['--backend', 'nft', '--services', '10', '--repeat', '1', '--churn', '2', '--out', dir],
+        /nft -f -/,
+        () => writeUntilFull(join(dir, 'filler')),
+        { command: 'sync' },
+      );
+      expect(f.exitCode, f.stderr).toBe(1);
+      expect(f.stderr).toMatch(/cannot write \S+sync\.json: the results directory is full/);
+      expect(f.dir).toBeDefined();
+      expectGone(f);
+    } finally {
+      await execa('umount', [dir], { reject: false });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("the nft binary gone mid-run: nft's cases at the next scale point errored naming it, iptables-restore's measured", async () => {
     const bin = linkedPath();
