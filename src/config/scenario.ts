@@ -75,7 +75,32 @@ export function podsNeeded(s: Scenario): number {
   return idx.length === 0 ? 1 : Math.max(...idx) + 1;
 }
 
+/** Deepest nesting of flow collections ([…], {…}) outside quoted scalars. yaml 2.9 aborts the
+ * whole process (V8's "RegExpCompiler Allocation failed", SIGABRT, no exception to catch) on some
+ * files whose flow collections nest about a thousand deep (found by test/faults/fuzz: two such
+ * documents in one file), so the depth is checked before yaml sees the text. */
+export function flowDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote !== undefined) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth);
+    else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return deepest;
+}
+
+/** Far deeper than any scenario needs (services[].ports[] is three levels). */
+const MAX_FLOW_DEPTH = 64;
+
 export function parseScenario(text: string, file: string): Scenario {
+  if (flowDepth(text) > MAX_FLOW_DEPTH)
+    throw new UsageError(`${file}: nests [ ] or { } more than ${MAX_FLOW_DEPTH} levels deep; a scenario needs at most a few`);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) throw new UsageError(`${file}: not valid YAML or JSON: ${doc.errors[0]!.message}`);
   let value: unknown;

@@ -39,7 +39,16 @@ describe('scenario files the fuzzer found', () => {
     ),
     'services: [{name: web, ports: [{port: 80}]}]',
   ].join('\n');
+  // Two documents whose flow sequences nest 1,000 deep: yaml 2.9 aborted the process (SIGABRT in
+  // V8's regexp compiler) while reporting the second document; fuzz seed 920878 found it.
+  const deepDoc = `{"services": [{"name": "web", "ports": ${'['.repeat(1000)}1${']'.repeat(1000)}}]}`;
   const cases: [string, string, number, RegExp][] = [
+    [
+      'a deeply nested file (yaml aborted the process)',
+      `${deepDoc}\n---\n${deepDoc}`,
+      2,
+      /deeply\.yaml: nests \[ \] or \{ \} more than 64 levels deep/,
+    ],
     ['an alias bomb (yaml stops at its alias count)', aliasBomb, 2, /alias\.yaml: cannot be read as YAML: Excessive alias count/],
     [
       'an endpoint beyond the largest sandbox (was reported as --pods)',
