@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH, bench, isRoot, ourNamespaces, requireBuild, rootSnapshot } from '../helpers.js';
@@ -66,6 +68,44 @@ describe.runIf(isRoot)('ebpf backend', () => {
     expect(r.stderr).toMatch(new RegExp(`\\+ \\[svcb-${runId}-ext\\] `));
     expect(r.stderr).not.toMatch(new RegExp(`\\[svcb-${runId}-ext cgroup`));
     expect(residue(runId)).toEqual([]);
+    await expectNoProgramsSoon();
+  });
+
+  // TCP across nodes is in nodes.test.ts (verify and run); this is UDP through the tc SNAT path:
+  // every datagram of the workload goes node 0 → node 1 with node 0's IP as its source, and back.
+  it('forwards UDP NodePort to an endpoint on another node with SNAT, then leaves nothing', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'svcbench-ebpf-'));
+    const r = await bench(
+      ['run', '--nodes', '2', '--backend', 'ebpf', '--path', 'nodeport-remote', '--workload', 'udp-rr', '--services', '20'].concat([
+        '--repeat',
+        '1',
+        '--ci-target',
+        '0',
+        '--duration',
+        '0.5',
+        '--warmup',
+        '0.2',
+        '--sync-iterations',
+        '0',
+        '--seed',
+        '1',
+        '--out',
+        out,
+      ]),
+      { timeoutMs: 60_000 },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    const dir = readdirSync(out)[0]!;
+    const run = JSON.parse(readFileSync(join(out, dir, 'run.json'), 'utf8')) as {
+      backends: { sandbox?: string }[];
+      cases: { state: string; seen?: unknown[]; result?: { ops: number; errors: number; timeouts: number } }[];
+    };
+    expect(run.cases).toHaveLength(1);
+    const [c] = run.cases;
+    expect(c).toMatchObject({ state: 'completed', seen: [{ peer: '198.18.0.1', hops: 2 }], result: { errors: 0, timeouts: 0 } });
+    expect(c!.result!.ops).toBeGreaterThan(100);
+    expect(run.backends[0]!.sandbox).toMatch(/^[a-z0-9]{6}$/);
+    expect(residue(run.backends[0]!.sandbox!)).toEqual([]);
     await expectNoProgramsSoon();
   });
 

@@ -53,47 +53,56 @@ describe.runIf(isRoot)('more than one node', { timeout: 300_000 }, () => {
   // rule and stops when its pace cannot fit --sync-timeout: it runs alone, after them.
   it.concurrent.each(cases)('bench verify --backend %s %s --nodes 3 passes, cross-node checks included', passes);
 
-  it.concurrent('bench run --nodes 2 measures the cross-node paths and records what the servers saw', async () => {
+  it.concurrent('bench run --nodes 2 --backend nft,ebpf measures the cross-node paths and records what the servers saw', async () => {
     const out = mkdtempSync(join(tmpdir(), 'svcbench-nodes-'));
     const paths = 'pod,pod-remote,clusterip-remote,nodeport-remote,nodeport-local,nodeport-local-miss';
     const r = await bench(
-      ['run', '--nodes', '2', '--backend', 'nft', '--path', paths, '--workload', 'tcp-crr', '--services', '20', '--repeat', '1'].concat([
-        '--ci-target',
-        '0',
-        '--duration',
-        '0.5',
-        '--warmup',
-        '0.2',
-        '--sync-iterations',
-        '0',
-        '--seed',
+      [
+        'run',
+        '--nodes',
+        '2',
+        '--backend',
+        'nft,ebpf',
+        '--path',
+        paths,
+        '--workload',
+        'tcp-crr',
+        '--services',
+        '20',
+        '--repeat',
         '1',
-        '--out',
-        out,
-      ]),
+      ].concat(['--ci-target', '0', '--duration', '0.5', '--warmup', '0.2', '--sync-iterations', '0', '--seed', '1', '--out', out]),
       { timeoutMs: 240_000 },
     );
     expect(r.exitCode, r.stderr).toBe(0);
     const dir = join(out, readdirSync(out)[0]!);
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as {
-      cases: { path: string; state: string; reason?: string; seen?: { peer: string; hops: number | null }[] }[];
+      cases: { backend: string; path: string; state: string; reason?: string; seen?: { peer: string; hops: number | null }[] }[];
       backends: { topology?: { nodes: { ip: string }[]; external: string } }[];
     };
-    const byPath = Object.fromEntries(run.cases.map((c) => [c.path, c]));
-    for (const p of ['pod', 'pod-remote', 'clusterip-remote', 'nodeport-remote', 'nodeport-local'])
-      expect(byPath[p], `${p}: ${byPath[p]?.reason}`).toMatchObject({ state: 'completed' });
-    expect(byPath['nodeport-local-miss']).toMatchObject({
-      state: 'skipped',
-      reason: expect.stringMatching(/not answered, as it must not be/),
-    });
-    // The client pod is 10.244.0.4 on node 0 (--endpoints 3, spread: srv-0, srv-2 on node 0, srv-1 on node 1).
-    expect(byPath['pod-remote']!.seen).toEqual([
-      { peer: '10.244.0.4', hops: 2, client: '10.244.0.4', to: expect.any(String), by: 'srv-1' },
-    ]);
-    expect(byPath['clusterip-remote']!.seen).toMatchObject([{ peer: '10.244.0.4', hops: 2, client: '10.244.0.4', by: 'srv-1' }]);
-    expect(byPath['nodeport-remote']!.seen).toEqual([{ peer: '198.18.0.1', hops: 2, client: '198.18.0.2', to: '198.18.0.1', by: 'srv-1' }]);
-    expect(byPath['nodeport-local']!.seen).toEqual([{ peer: '198.18.0.2', hops: 1, client: '198.18.0.2', to: '198.18.0.3', by: 'srv-1' }]);
-    expect(byPath['pod']!.seen!.map((s) => s.hops).sort()).toEqual([1, 1, 2]);
+    // Both backends (nft labelled with its kube-proxy line, "nft (1.37)") see the same: eBPF's tc
+    // program SNATs nodeport-remote to node 0's IP as nft does.
+    for (const backend of ['nft', 'ebpf']) {
+      const byPath = Object.fromEntries(run.cases.filter((c) => c.backend.split(' ')[0] === backend).map((c) => [c.path, c]));
+      for (const p of ['pod', 'pod-remote', 'clusterip-remote', 'nodeport-remote', 'nodeport-local'])
+        expect(byPath[p], `${backend} ${p}: ${byPath[p]?.reason}`).toMatchObject({ state: 'completed' });
+      expect(byPath['nodeport-local-miss']).toMatchObject({
+        state: 'skipped',
+        reason: expect.stringMatching(/not answered, as it must not be/),
+      });
+      // The client pod is 10.244.0.4 on node 0 (--endpoints 3, spread: srv-0, srv-2 on node 0, srv-1 on node 1).
+      expect(byPath['pod-remote']!.seen).toEqual([
+        { peer: '10.244.0.4', hops: 2, client: '10.244.0.4', to: expect.any(String), by: 'srv-1' },
+      ]);
+      expect(byPath['clusterip-remote']!.seen).toMatchObject([{ peer: '10.244.0.4', hops: 2, client: '10.244.0.4', by: 'srv-1' }]);
+      expect(byPath['nodeport-remote']!.seen).toEqual([
+        { peer: '198.18.0.1', hops: 2, client: '198.18.0.2', to: '198.18.0.1', by: 'srv-1' },
+      ]);
+      expect(byPath['nodeport-local']!.seen).toEqual([
+        { peer: '198.18.0.2', hops: 1, client: '198.18.0.2', to: '198.18.0.3', by: 'srv-1' },
+      ]);
+      expect(byPath['pod']!.seen!.map((s) => s.hops).sort()).toEqual([1, 1, 2]);
+    }
     expect(run.backends[0]!.topology).toMatchObject({ nodes: [{ ip: '198.18.0.1' }, { ip: '198.18.0.3' }], external: '198.18.0.2' });
     // The reports answer from that evidence (src/report/cluster.ts).
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
