@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KUBE_PROXY_PROFILES } from '../config/backend.js';
 import { intInRange } from '../config/fields.js';
+import { clusterShape } from '../config/sandbox.js';
 import { ENDPOINTS_FORMS, formatEndpoints, parseEndpoints, type EndpointsDist } from '../model/endpoint-counts.js';
 
 // Flags of `bench sync`: one source of truth for parsing, defaults and --help (DESIGN.md §9).
@@ -75,6 +76,9 @@ export function syncShape(backendNames: readonly string[], defaultBackends: read
       .optional()
       .describe('seed of the endpoint draws and the statistics (default: random, recorded)'),
     out: z.string().default('results').describe('directory under which results/<run-id>/ is written'),
+    // --nodes N: every node runs its own instance of the backend with the same Services, as every
+    // node's kube-proxy does; node 0's syncs are timed, the others follow each one (src/sync.ts syncNodes).
+    ...clusterShape,
   };
 }
 

@@ -136,8 +136,8 @@ async function newSyncRun(
 }
 
 /** One sandbox per ready series, with the probe servers listening in its server pods. */
-async function openSeries(ctx: SyncCtx, x: Series): Promise<void> {
-  const cfg = sandboxSchema.parse({ pods: SERVER_PODS, clients: 1 });
+async function openSeries(ctx: SyncCtx, x: Series, f: Pick<SyncFlags, 'nodes' | 'placement'>): Promise<void> {
+  const cfg = sandboxSchema.parse({ pods: SERVER_PODS, clients: 1, nodes: f.nodes, placement: f.placement });
   x.sandbox = await openSandbox(ctx.exec, cfg, { command: `sync (${x.variant.id})`, check: ctx.check });
   const { plan } = x.sandbox;
   // GNU time is the probe's peak-RSS reader: without it (setup installs it) nothing is measured.
@@ -244,7 +244,7 @@ async function sweepAll(
     `sync run ${run.runId}: ${o.variants.map((v) => v.id).join(', ')} at ${servicesList.map((n) => n.toLocaleString('en-US')).join(', ')} services, ${f.repeat} repetitions; results in ${writer.dir}/sync.json (seed ${seed})`,
   );
   try {
-    for (const x of series) if (x.preflight.state === 'ready') await openSeries(ctx, x);
+    for (const x of series) if (x.preflight.state === 'ready') await openSeries(ctx, x, f);
     await sweep(ctx, run, series, servicesList, { f, seed, endpoints, shape: o.shape }, () => alter(ctx.exec, () => writer.flush()));
     run.state = 'completed';
   } catch (e) {
@@ -301,6 +301,8 @@ interface PointRun {
   f: SyncFlags;
   /** A new target per full sync: kube-proxy restarted (or a new node) keeps nothing in memory. */
   fresh: () => NodeTarget;
+  /** The other nodes' instances (--nodes N > 1): each follows node 0's timed syncs, untimed. */
+  others: NodeTarget[];
 }
 
 async function runPoint(ctx: SyncCtx, x: Series, services: number, o: PointSetup, run: SyncRun): Promise<SyncPoint> {
@@ -338,7 +340,8 @@ async function runPoint(ctx: SyncCtx, x: Series, services: number, o: PointSetup
         }
       : {}),
   });
-  const p: PointRun = { ctx, x, services, pt, steps, run, point, f: o.f, fresh };
+  const others = plan.nodes.slice(1).map((n) => nodeTarget(ctx.exec, sb, x.variant.options, n.index));
+  const p: PointRun = { ctx, x, services, pt, steps, run, point, f: o.f, fresh, others };
   try {
     for (let rep = 1; rep <= o.f.repeat && (await repetition(p, rep)); rep++) ctx.check();
   } catch (e) {
@@ -348,7 +351,7 @@ async function runPoint(ctx: SyncCtx, x: Series, services: number, o: PointSetup
     point.reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
     ctx.say(`${x.variant.id} @${services}: ERROR: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
-    await x.backend.teardown(fresh()).catch(() => {});
+    for (const t of [fresh(), ...others]) await x.backend.teardown(t).catch(() => {});
   }
   point.wallMs = performance.now() - started;
   return point;
@@ -360,7 +363,7 @@ async function repetition(p: PointRun, rep: number): Promise<boolean> {
   const { backend } = x;
   const push = (step: Step, r: SyncRecord) => p.run.samples.push(sample(x.variant.id, services, rep, step, r));
   let target = p.fresh();
-  await backend.teardown(target);
+  for (const t of [target, ...p.others]) await backend.teardown(t);
   const cold = await sync(backend, target, undefined, pt.state);
   push('full-cold', cold.record);
   if (cold.record.exceeded) {
@@ -368,6 +371,7 @@ async function repetition(p: PointRun, rep: number): Promise<boolean> {
     ctx.say(`${x.variant.id} @${services}: ${point.reason}`);
     return false;
   }
+  await follow(p, undefined, pt.state);
   if (rep === 1 && !(await readBackClean(p, target, cold.rendered))) return false;
   ctx.check();
   if (p.f.rawTool === 'yes' && backend.rawLoad) await rawLoad(p, rep, cold.rendered, cold.record.size);
@@ -384,6 +388,7 @@ async function repetition(p: PointRun, rep: number): Promise<boolean> {
   ] as const) {
     const r = await sync(backend, target, from, to);
     push(step, r.record);
+    await follow(p, from, to);
     times.push(`${label} ${s(r.record.totalMs)}`);
     ctx.check();
   }
@@ -392,6 +397,13 @@ async function repetition(p: PointRun, rep: number): Promise<boolean> {
     `${x.variant.id} @${services}: repetition ${rep}: cold ${s(cold.record.totalMs)}, restart ${s(restart.record.totalMs)}, ${times.join(', ')}`,
   );
   return true;
+}
+
+/** The other nodes' instances make the change node 0's timed sync made, untimed (src/sync.ts
+ * syncNodes: every node's kube-proxy programs the same Services; only node 0's is measured). The
+ * restart sync is node 0's alone: a restarted proxy on one node changes nothing on the others. */
+async function follow(p: PointRun, from: PointStates['state'] | undefined, to: PointStates['state']): Promise<void> {
+  for (const t of p.others) await sync(p.x.backend, t, from, to);
 }
 
 async function readBackClean(p: PointRun, target: NodeTarget, rendered: Rendered<unknown>): Promise<boolean> {
@@ -426,20 +438,26 @@ async function rawLoad(p: PointRun, rep: number, rendered: Rendered<unknown>, si
   await sync(backend, p.fresh(), undefined, p.pt.state);
 }
 
-/** One new connection to the probe service's ClusterIP must be answered by one of its pods. */
+/** One new connection to the probe service's ClusterIP must be answered by one of its pods: from
+ * the client pod on node 0 and, with --nodes N > 1, from every other node's own namespace, so each
+ * node's instance of the backend is shown to forward (to its own pods or across nodes). */
 async function probeAnswers(p: PointRun, rep: number): Promise<boolean> {
   const sb = p.x.sandbox!;
   const client = sb.plan.pods.find((x) => x.kind === 'client')!.netns;
+  const from = [{ netns: client, label: '' }, ...sb.plan.nodes.slice(1).map((n) => ({ netns: n.netns, label: `from node ${n.index}: ` }))];
   // Its endpoints after the steps: the three probe pods and the spare one the add-endpoint step added.
   const expected = sb.plan.pods.filter((x) => x.kind === 'server').map((x) => x.role as string);
   const vip = `${p.pt.probe.clusterIP}:80`;
   const asMade = { target: vip, ok: true, reply: expected[0]!, ms: 0 };
-  const [r] = await p.ctx.exec.observe(() => probe(sb.exec, client, [vip]), [asMade]);
-  const pass = r !== undefined && r.ok && expected.includes(r.reply ?? '');
-  const detail = `${vip} ${r === undefined ? 'no result' : r.ok ? `answered by ${r.reply}` : `failed: ${r.error}`}`;
-  p.run.probes.push({ variant: p.x.variant.id, services: p.services, repetition: rep, pass, detail });
-  if (pass) return true;
-  p.point.state = 'errored';
-  p.point.reason = `the probe service did not answer after the syncs: ${detail}`;
-  return false;
+  for (const { netns, label } of from) {
+    const [r] = await p.ctx.exec.observe(() => probe(sb.exec, netns, [vip]), [asMade]);
+    const pass = r !== undefined && r.ok && expected.includes(r.reply ?? '');
+    const detail = `${label}${vip} ${r === undefined ? 'no result' : r.ok ? `answered by ${r.reply}` : `failed: ${r.error}`}`;
+    p.run.probes.push({ variant: p.x.variant.id, services: p.services, repetition: rep, pass, detail });
+    if (pass) continue;
+    p.point.state = 'errored';
+    p.point.reason = `the probe service did not answer after the syncs: ${detail}`;
+    return false;
+  }
+  return true;
 }

@@ -73,6 +73,14 @@ describe('bench sync: bad input exits 2 naming the flag, and creates nothing', (
       ],
       /--shape: .*bad\.json: at items\[0\]\.spec\.ports\[0\]\.port: expected a port number/,
     ],
+    ['--nodes 0', ['sync', '--nodes', '0'], /--nodes: must be at least 1 \(got 0\)/],
+    ['--nodes 9', ['sync', '--nodes', '9'], /--nodes: must be at most 4 \(got 9\)/],
+    ['unknown --placement', ['sync', '--nodes', '2', '--placement', 'nowhere'], /--placement: must be one of spread, remote, local/],
+    [
+      '--placement remote on one node',
+      ['sync', '--placement', 'remote'],
+      /--placement: remote puts no pod on the client's node: it needs --nodes 2/,
+    ],
     [
       '--shape with --endpoints',
       ['sync', '--shape', 'scenarios/shape-44k-x1.json', '--endpoints', '3'],

@@ -67,6 +67,29 @@ describe.runIf(isRoot)('bench sync', { timeout: 300_000 }, () => {
     expect(readFileSync(join(dir, 'samples.csv'), 'utf8').split('\n')[0]).toMatch(/^series,backend,services,repetition,step,total_ms,/);
   });
 
+  it('--nodes 2: every node syncs its own instance, node 0 timed, and the probe answers from each node', async () => {
+    const r = await bench(
+      ['sync', '--backend', 'nft,ebpf', '--nodes', '2', '--services', '10', '--repeat', '1', '--churn', '2', '--json', '--out', out],
+      { timeoutMs: 120_000 },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    const run = JSON.parse(readFileSync(join(JSON.parse(r.stdout).dir as string, 'sync.json'), 'utf8')) as SyncRun;
+    expect(run.flags).toMatchObject({ nodes: 2, placement: 'spread' });
+    expect(run.points.map((p) => [p.variant, p.state]).sort()).toEqual([
+      ['ebpf', 'completed'],
+      ['nft (1.37)', 'completed'],
+    ]);
+    // Node 0's syncs only are samples: 2 series × 6 steps.
+    expect(run.samples).toHaveLength(2 * 6);
+    // The client pod on node 0, then node 1's own namespace: each node's instance forwards.
+    expect(run.probes.map((p) => [p.variant, p.pass, p.detail.startsWith('from node 1: ')]).sort()).toEqual([
+      ['ebpf', true, false],
+      ['ebpf', true, true],
+      ['nft (1.37)', true, false],
+      ['nft (1.37)', true, true],
+    ]);
+  });
+
   it('stops a series before a point its growth predicts past --time-budget, and says so', async () => {
     // A budget of 1 s is spent before the second point: it is predicted past it and not run.
     const r = await bench(['sync', '--services', '10,20', '--repeat', '1', '--time-budget', '1', '--json', '--out', out], {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { BACKEND_NAMES, BACKENDS } from '../../../backends/index.js';
 import { kernelShape } from '../../config/kernel.js';
+import { clusterProblem } from '../../config/sandbox.js';
 import { UsageError } from '../../errors.js';
 import { insideGuest } from '../../guest/detect.js';
 import { runInGuest } from '../../guest/runner.js';
@@ -26,6 +27,9 @@ export const syncFlagsShape = {
 export async function syncCommand(ctx: Context, flags: Record<string, unknown> & { json?: boolean }, argv: string[]): Promise<number> {
   const f = parseShape(syncFlagsShape, flags);
   const series = variants(f);
+  // The same cross-flag rule as bench run's and bench up's; the message names the flag.
+  const cluster = clusterProblem(f);
+  if (cluster !== undefined) throw new UsageError(cluster);
   if (f.shape !== undefined && f.endpoints !== undefined)
     throw new UsageError('--endpoints: the services follow --shape FILE, which gives each its endpoints; give one or the other');
   // The shape is read (and checked) before anything is created.
