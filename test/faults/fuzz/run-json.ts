@@ -126,7 +126,14 @@ export const runJsonInput: fc.Arbitrary<RunJsonInput> = fc
     if (r.special === 'array') return mk('[]');
     const run = base();
     const undamaged = runFileText(run as object);
-    for (const [d, p, a] of r.damage) DAMAGE[d]!(run, p, a);
+    for (const [d, p, a] of r.damage) {
+      try {
+        DAMAGE[d]!(run, p, a);
+      } catch {
+        // A damage that no longer fits what an earlier one left (a field turned into a string,
+        // cases removed) leaves the document as it is: the harness's error, not the product's.
+      }
+    }
     if (r.special === 'huge-number-text') set(run, ['seed'], '__HUGE__');
     let text = r.checksum === 'after' ? runFileText(run as object) : JSON.stringify(run, null, 1);
     if (r.checksum === 'before')
