@@ -45,4 +45,21 @@ describe('rule-by-rule apply and its time budget', () => {
     expect(exec.commands.filter((c) => c.argv[0] === 'iptables-legacy').length).toBeGreaterThanOrEqual(total);
     expect(applied.commands).toBeGreaterThan(total);
   });
+
+  it('a full sync onto chains a previous instance left (a restart) flushes each existing chain instead of failing on -N', async () => {
+    const exists = (c: { argv: string[] }) => c.argv.includes('-N') && c.argv.includes('KUBE-SERVICES');
+    const exec = new FakeExec((c) => (exists(c) ? { exitCode: 1, stderr: 'iptables: Chain already exists.' } : undefined));
+    const target: NodeTarget = { exec, netns: 'node', cfg, options: { iptablesMode: 'legacy', syncTimeoutMs: 60_000 } };
+    const applied = await iptables.apply(target, rendered);
+    expect(applied.exceeded).toBeUndefined();
+    // The sync's own -N (the jumps after it create their chains tolerantly, allowFailure).
+    const created = exec.commands.findIndex(exists);
+    expect(created).toBeGreaterThanOrEqual(0);
+    expect(exec.commands[created + 1]!.argv).toEqual(exec.commands[created]!.argv.map((a) => (a === '-N' ? '-F' : a)));
+    // Any other failure still fails the sync.
+    const broken = new FakeExec((c) =>
+      c.argv.includes('-A') ? { exitCode: 4, stderr: 'iptables: Resource temporarily unavailable.' } : undefined,
+    );
+    await expect(iptables.apply({ ...target, exec: broken }, rendered)).rejects.toThrow(/Resource temporarily unavailable/);
+  });
 });

@@ -34,7 +34,11 @@ export const iptables: Backend<RenderResult> = {
         await t.exec.run({ netns: t.netns, argv: [bin, '-w', ...argv], timeoutMs: Math.ceil(left) });
       } catch (e) {
         if (now() - started >= budget) return { commands: done + 1, exceeded: { budgetMs: budget, done, total } };
-        throw e;
+        // A full sync after a restart finds its chains in place: it flushes each instead of
+        // creating it, as iptables-restore's ":CHAIN - [0:0]" line does for kube-proxy.
+        const flush = existingChain(argv, e);
+        if (flush === undefined) throw e;
+        await t.exec.run({ netns: t.netns, argv: [bin, '-w', ...flush], timeoutMs: Math.ceil(Math.max(1, budget - (now() - started))) });
       }
       done++;
       // Stop as soon as the pace so far cannot fit the budget, rather than at the budget: every
@@ -55,3 +59,10 @@ export const iptables: Backend<RenderResult> = {
   readBack: (t, { payload: r }) => readBackRuleset(t, r.desired),
   teardown: flushAll,
 };
+
+/** The flush that stands in for a `-N` whose chain exists already (iptables: "Chain already exists."). */
+function existingChain(argv: readonly string[], e: unknown): string[] | undefined {
+  const n = argv.indexOf('-N');
+  if (n < 0 || !/Chain already exists/i.test(e instanceof Error ? e.message : String(e))) return undefined;
+  return [...argv.slice(0, n), '-F', ...argv.slice(n + 1)];
+}
