@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { describeTrial, planTrials, runTrial, summaryTable, type TrialOutcome } from '../test/faults/kill/campaign.js';
 import { residue, snapshotBefore } from '../test/faults/kill/residue.js';
 import { SCENARIOS } from '../test/faults/kill/scenarios.js';
-import { requireBuild, rootSnapshot } from '../test/helpers.js';
+import { requireBuild, rootSnapshot } from '../test/faults/kill/host.js';
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { readRunChecked } from '../../../src/run/results.js';
 import { createRng } from '../../../src/stats/prng.js';
-import { BENCH, bench, rootSnapshot } from '../../helpers.js';
+import { BENCH, bench, rootSnapshot } from './host.js';
 import { bpfProgramsSettled, residue, snapshotBefore } from './residue.js';
 import { phaseAt, SCENARIOS, type Scenario } from './scenarios.js';
 

@@ -143,6 +143,7 @@ function tempFiles(dir: string): string[] {
  * bench clean that removed the cgroup they may still be listed. Returns the milliseconds waited
  * (0: none were left); residue() still counts any that outlive the wait. */
 export async function bpfProgramsSettled(before: Before, timeoutMs = 5000): Promise<number> {
+  if (ourProgs() <= before.progs) return 0;
   const t0 = performance.now();
   while (ourProgs() > before.progs && performance.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 100));
   return Math.round(performance.now() - t0);
