@@ -79,3 +79,31 @@ export function pidsNaming(paths: readonly string[]): number[] {
   }
   return pids;
 }
+
+/** The processes and all their descendants, found by each process's parent in /proc/PID/stat. A
+ * recorded process's children outlive it when it is killed (they are re-parented, not signalled):
+ * perf record's `sleep` workload is one. */
+export function withDescendants(pids: readonly number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  const all = new Set(pids);
+  const queue = [...pids];
+  while (queue.length > 0) {
+    for (const c of children.get(queue.pop()!) ?? []) {
+      if (all.has(c) || c === process.pid) continue;
+      all.add(c);
+      queue.push(c);
+    }
+  }
+  return [...all];
+}

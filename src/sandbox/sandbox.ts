@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import type { Exec } from '../exec/index.js';
-import { killAll, pidsInCgroups, pidsInNetns, pidsNaming } from './procs.js';
+import { killAll, pidsInCgroups, pidsInNetns, pidsNaming, withDescendants } from './procs.js';
 import { removeCgroup, removeMount } from './run-cgroup.js';
 import {
   planNamespaces,
@@ -90,7 +90,7 @@ export async function removeObjects(exec: Exec, objects: readonly StateObject[])
   const recorded = objects.flatMap((o) => (o.kind === 'process' && isAlive(o) ? [o.pid] : []));
   const cgroups = objects.flatMap((o) => (o.kind === 'cgroup' ? [o.path] : []));
   const files = objects.flatMap((o) => (o.kind === 'file' ? [o.path] : []));
-  const pids = [...new Set([...recorded, ...pidsInNetns(namespaces), ...pidsInCgroups(cgroups), ...pidsNaming(files)])];
+  const pids = withDescendants([...new Set([...recorded, ...pidsInNetns(namespaces), ...pidsInCgroups(cgroups), ...pidsNaming(files)])]);
   // A dry run prints the removal (printRemoval) instead of doing it.
   return exec.alter(
     () => removeFound(exec, objects, pids, namespaces, cgroups),
