@@ -29,6 +29,9 @@ describe.runIf(isRoot)('more than one node', { timeout: 300_000 }, () => {
     ['iptables-restore', ['--iptables-mode', 'legacy']],
     ['iptables-restore', ['--iptables-mode', 'nft']],
     ['nft', []],
+    ['nft', ['--kube-proxy', '1.35']],
+    ['nft', ['--kube-proxy', '1.36']],
+    ['nft', ['--kube-proxy', 'single-map']],
     ['ebpf', []],
   ];
   const passes = async (backend: string, extra: string[]) => {
