@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import pLimit from 'p-limit';
-import type { Exec } from '../exec/index.js';
+import { CommandError, type Exec } from '../exec/index.js';
 import { killAll, pidsInCgroups, pidsInNetns, pidsNaming, withDescendants } from './procs.js';
 import { removeCgroup, removeMount } from './run-cgroup.js';
 import {
@@ -93,9 +93,22 @@ export async function removeObjects(exec: Exec, objects: readonly StateObject[])
   const pids = withDescendants([...new Set([...recorded, ...pidsInNetns(namespaces), ...pidsInCgroups(cgroups), ...pidsNaming(files)])]);
   // A dry run prints the removal (printRemoval) instead of doing it.
   return exec.alter(
-    () => removeFound(exec, objects, pids, namespaces, cgroups),
+    () => removeFound(outlivingInterrupt(exec), objects, pids, namespaces, cgroups),
     () => printRemoval(exec, objects, pids, namespaces, cgroups),
   );
+}
+
+/** The removal outlives a Ctrl-C that lands during it: the terminal sends SIGINT to the whole
+ * process group, so the `ip netns del` batch running at that moment dies of it while bench itself
+ * goes on tearing down. A command of the removal that a signal ended runs once more. */
+export function outlivingInterrupt(exec: Exec): Exec {
+  const killed = (e: unknown) => e instanceof CommandError && (e.cause as { signal?: string } | undefined)?.signal !== undefined;
+  return {
+    run: (cmd) => exec.run(cmd).catch((e: unknown) => (killed(e) ? exec.run(cmd) : Promise.reject(e))),
+    start: (cmd) => exec.start(cmd),
+    observe: (read, asMade) => exec.observe(read, asMade),
+    alter: (change, instead) => exec.alter(change, instead),
+  };
 }
 
 async function removeFound(
