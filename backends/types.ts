@@ -106,9 +106,6 @@ export interface BackendInfo {
   iptablesFlavour: boolean;
   /** True when the backend reproduces kube-proxy's versions (`--kube-proxy`, BackendOptions.kubeProxy). */
   kubeProxyProfiles?: boolean;
-  /** Why this backend cannot (yet) forward NodePort traffic to an endpoint on another node: cases
-   * and checks that need it are skipped with this reason instead of failing. Absent: it can. */
-  remoteNodePort?: string;
   /** Its syncs are bounded by --sync-timeout and can outgrow it long before the others' (one
    * process per rule): `bench run` times its pace on a small probe first and measures it at the
    * largest scale up to the requested one that the pace fits (src/run/fit-scale.ts), saying so. */

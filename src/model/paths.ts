@@ -20,8 +20,6 @@ export interface PathInfo {
   minNodes?: number;
   /** Needs an endpoint off the client's node 0 (--placement local has none). */
   remoteEndpoint?: true;
-  /** NodePort to an endpoint on another node: a backend with Backend.remoteNodePort skips it. */
-  remoteNodePort?: true;
   /** Must not be answered (policy Local on a node without a local endpoint): checked, not measured. */
   unanswered?: true;
   /** Enters through a nodePort: the externalTrafficPolicy of the Service it reaches (the reports'
@@ -77,7 +75,6 @@ export const PATH_REGISTRY = [
     growthRank: 7,
     minNodes: 2,
     remoteEndpoint: true,
-    remoteNodePort: true,
     externalTrafficPolicy: 'Cluster',
     // NodePort on a node holding the endpoint: the single-node path, or policy Local's.
     sameNode: ['nodeport', 'nodeport-local'],

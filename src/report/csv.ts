@@ -12,13 +12,23 @@ import { crossCosts, hopsText, pathEvidence, peersText } from './cluster.js';
 /** Six significant digits: enough for every metric, and stable text. */
 const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : String(Number(x.toPrecision(6))));
 
+/** The columns that name a case group, first in summary.csv and paths.csv. */
+const GROUP_COLUMNS = ['backend', 'iptables_mode', 'path', 'workload', 'services'];
+const groupCells = (run: RunJson, g: { backend: string; path: string; workload: string; services: number }) => [
+  g.backend,
+  iptablesMode(run, g.backend),
+  g.path,
+  g.workload,
+  g.services,
+];
+
 export function summaryCsv(run: RunJson, groups: GroupSummary[]): string {
   const rows: (string | number)[][] = [];
   for (const g of groups) {
     const first = run.cases.find(
       (c) => c.backend === g.backend && c.services === g.services && c.path === g.path && c.workload === g.workload,
     )!;
-    const key = [g.backend, iptablesMode(run, g.backend), g.path, g.workload, g.services, first.endpoints, first.target];
+    const key = [...groupCells(run, g), first.endpoints, first.target];
     const state = stateText(g);
     const reason = g.reasons.join('; ');
     const present = METRICS.filter((m) => g.metrics[m.key]);
@@ -45,11 +55,7 @@ export function summaryCsv(run: RunJson, groups: GroupSummary[]): string {
   return stringify(rows, {
     header: true,
     columns: [
-      'backend',
-      'iptables_mode',
-      'path',
-      'workload',
-      'services',
+      ...GROUP_COLUMNS,
       'endpoints',
       'target',
       'metric',
@@ -140,11 +146,7 @@ export function pathsCsv(run: RunJson, groups: GroupSummary[]): string {
       ];
     };
     return [
-      e.backend,
-      iptablesMode(run, e.backend),
-      e.path,
-      e.workload,
-      e.services,
+      ...groupCells(run, e),
       e.policy ?? '',
       e.checks,
       e.clients.join(' '),
@@ -165,11 +167,7 @@ export function pathsCsv(run: RunJson, groups: GroupSummary[]): string {
   return stringify(rows, {
     header: true,
     columns: [
-      'backend',
-      'iptables_mode',
-      'path',
-      'workload',
-      'services',
+      ...GROUP_COLUMNS,
       'external_traffic_policy',
       'checks',
       'client',
@@ -181,16 +179,7 @@ export function pathsCsv(run: RunJson, groups: GroupSummary[]): string {
       'server_saw',
       'client_ip',
       'same_node_path',
-      'throughput_ratio',
-      'throughput_ratio_ci_low',
-      'throughput_ratio_ci_high',
-      'throughput_verdict',
-      'throughput_ratio_kind',
-      'p50_ratio',
-      'p50_ratio_ci_low',
-      'p50_ratio_ci_high',
-      'p50_verdict',
-      'p50_ratio_kind',
+      ...['throughput', 'p50'].flatMap((m) => [`${m}_ratio`, `${m}_ratio_ci_low`, `${m}_ratio_ci_high`, `${m}_verdict`, `${m}_ratio_kind`]),
       'state',
       'reason',
     ],

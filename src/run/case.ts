@@ -8,7 +8,6 @@ import type { BackendEnv } from './backend-sandbox.js';
 import type { PlannedCase } from './plan.js';
 import type { CaseResult } from './results.js';
 import type { Path } from './types.js';
-import { pathInfo } from '../model/paths.js';
 import { INITIAL_TTL, type ProbeResult } from '../probe/reply.js';
 import type { ProfileOutcome, Sampler } from '../profile/sampler.js';
 
@@ -123,9 +122,6 @@ export async function runCase(exec: Exec, env: BackendEnv, c: PlannedCase, w: Wo
   const b = base(c, s);
   if (env.unusable) return { ...b, state: 'errored', reason: env.unusable };
 
-  const skip = skipReason(env, c);
-  if (skip !== undefined) return { ...b, state: 'skipped', reason: skip };
-
   // Start every case from the same state: no conntrack entries left by the previous one, on any node.
   for (const t of env.targets) await exec.run({ netns: t.netns, argv: ['conntrack', '-F'], allowFailure: true });
 
@@ -162,12 +158,6 @@ const seenField = (seen: Seen[]): { seen?: Seen[] } => (seen.length > 0 ? { seen
 /** A completed case with what the servers saw of its path check. */
 export const withSeen = (r: CaseResult, seen: Seen[]): CaseResult => (r.state === 'completed' ? { ...r, ...seenField(seen) } : r);
 
-/** Why a case cannot run with this backend at all (a backend's known limit), or undefined. */
-export function skipReason(env: BackendEnv, c: PlannedCase): string | undefined {
-  if (pathInfo(c.path).remoteNodePort && env.backend.remoteNodePort !== undefined)
-    return `${env.backend.name} cannot forward NodePort to another node yet: ${env.backend.remoteNodePort}`;
-  return undefined;
-}
 
 const seenOf = (answers: ProbeResult[], client: string | undefined): Seen[] =>
   answers.flatMap((a) =>

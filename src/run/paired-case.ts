@@ -2,7 +2,7 @@ import type { Workload } from '../../workloads/types.js';
 import type { Exec } from '../exec/index.js';
 import type { Rng } from '../stats/index.js';
 import type { BackendEnv } from './backend-sandbox.js';
-import { base, checkPath, clientCommand, judgeLoad, skipReason, withSeen, type CaseSettings, type Seen } from './case.js';
+import { base, checkPath, clientCommand, judgeLoad, withSeen, type CaseSettings, type Seen } from './case.js';
 import { machineDelta, processCpuS, readMachineCpu, type MachineCpu } from './cpu.js';
 import { BLOCK_GAP_MS, pairedSchedule, type PairedSchedule } from './paired.js';
 import type { PlannedCase } from './plan.js';
@@ -40,11 +40,6 @@ export async function runPairedCases(
   for (const t of env.targets) await exec.run({ netns: t.netns, argv: ['conntrack', '-F'], allowFailure: true });
   const checked: { c: PlannedCase; checkedBy: string; seen: Seen[] }[] = [];
   for (const c of cases) {
-    const skip = skipReason(env, c);
-    if (skip !== undefined) {
-      results.set(c, { ...base(c, s), state: 'skipped', reason: skip });
-      continue;
-    }
     const check = await checkPath(exec, env, c, s);
     if ('reason' in check) results.set(c, { ...base(c, s), state: 'errored', reason: check.reason });
     else if ('unanswered' in check)

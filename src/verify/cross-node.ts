@@ -78,19 +78,13 @@ export async function crossNodeChecks({ exec, plan, backend, svc }: CrossNodeInp
     }),
   );
   const remoteTarget = `${nodeA.ip}:${nodePort('remote')}`;
-  if (backend.remoteNodePort !== undefined)
-    checks.push({
-      ...check('nodeport-remote: Cluster policy SNATs to the node IP, one more hop', true, `skipped: ${backend.remoteNodePort}`),
-      skipped: true,
-    });
-  else
-    checks.push(
-      await at(plan.external.netns, remoteTarget, 'nodeport-remote: Cluster policy SNATs to the node IP, one more hop', {
-        by: remote.role,
-        peer: [nodeA.ip],
-        hops: 2,
-      }),
-    );
+  checks.push(
+    await at(plan.external.netns, remoteTarget, 'nodeport-remote: Cluster policy SNATs to the node IP, one more hop', {
+      by: remote.role,
+      peer: [nodeA.ip],
+      hops: 2,
+    }),
+  );
   // On the endpoint's own node a Cluster-policy NodePort masquerades in kube-proxy's backends
   // (KUBE-EXT → KUBE-MARK-MASQ) to the address the kernel picks for the pod's veth route, which has
   // none of its own: the gateway on the node's lo; a tc NodePort program need not masquerade at all.

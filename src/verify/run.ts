@@ -169,15 +169,7 @@ async function forwardingChecks(v: Verifying): Promise<void> {
   checks.push(await answeredBy(exec, 'ClusterIP from a pod', client, vip('web'), three));
   checks.push(await answeredBy(exec, 'ClusterIP from the node', node, vip('web'), three));
   checks.push(await answeredBy(exec, 'hairpin: a pod reaches its own service', byRole('srv-3').netns, vip('solo'), ['srv-3']));
-  // On more than one node web's endpoints are spread over the nodes: a backend that cannot yet
-  // forward NodePort traffic to another node would fail here only when the pick lands elsewhere.
-  const offNode = plan.pods.some((p) => three.includes(p.role) && p.node !== 0);
-  if (offNode && v.backend.remoteNodePort !== undefined)
-    checks.push({
-      ...check('NodePort from the external namespace', true, `skipped: web has endpoints on other nodes; ${v.backend.remoteNodePort}`),
-      skipped: true,
-    });
-  else checks.push(await answeredBy(exec, 'NodePort from the external namespace', plan.external.netns, nodePort('web'), three));
+  checks.push(await answeredBy(exec, 'NodePort from the external namespace', plan.external.netns, nodePort('web'), three));
   checks.push(await answeredBy(exec, 'NodePort from a pod', client, nodePort('web'), three));
   checks.push(await answeredBy(exec, 'UDP through ClusterIP', client, `${svc('dns').clusterIP}:53`, three, true));
   checks.push(
