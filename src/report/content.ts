@@ -126,7 +126,7 @@ function verdictSection(run: RunJson, groups: GroupSummary[]): Block[] {
       ? [
           {
             kind: 'para' as const,
-            text: 'Paired: each path ran in short blocks alternating with the pod path\'s within every repetition, and the ratio is the median of the per-round ratios with a bootstrap 95% CI over the pairs, so the machine\'s slow drift cancels; "no measurable difference" when the interval contains 1. The unpaired ratios of medians are in the tables below for comparison.',
+            text: "Paired: each path ran in short blocks alternating with the pod path's within every repetition, and the ratio is the geometric mean of the per-round ratios with a 95% t interval over the repetitions (each repetition's mean log ratio one value: pairs of one repetition share its client processes and can move together), so the machine's slow drift cancels; \"no measurable difference\" when the interval contains 1. The unpaired ratios of medians are in the tables below for comparison.",
           },
         ]
       : []),

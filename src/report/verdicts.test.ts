@@ -53,7 +53,7 @@ const caseOf = (backend: string, path: string, repetition: number, ops: number[]
 
 describe('verdicts', () => {
   // The machine drifts from 1000 to 3000 ops per block; ClusterIP is 10% below the pod path within
-  // every round, NodePort level with it.
+  // every round, NodePort level with it (within a percent, differing from repetition to repetition).
   const cases: CaseResult[] = [];
   for (let rep = 1; rep <= 3; rep++) {
     const level = [1000, 1500, 2000, 3000].map((x) => x * rep);
@@ -71,7 +71,7 @@ describe('verdicts', () => {
         'nft',
         'nodeport',
         rep,
-        level.map((x, i) => x * (i % 2 === 0 ? 1.01 : 0.99)),
+        level.map((x, i) => x * (i % 2 === 0 ? 1.01 : 0.99) * [1.01, 0.99, 1.005][rep - 1]!),
       ),
     );
     for (const path of ['pod', 'clusterip'])
@@ -90,7 +90,7 @@ describe('verdicts', () => {
   it('says one sentence per Service path with the paired ratio, its interval and what it means', () => {
     expect(verdictLines(v)).toEqual([
       'nft, 1,000 services, tcp-crr: ClusterIP throughput 0.90× [0.90, 0.90] of the pod IPs (paired, 12 block pairs; 6750 ops/s): 10.0% less [10.0, 10.0].',
-      'nft, 1,000 services, tcp-crr: NodePort throughput 1.00× [0.99, 1.01] of the pod IPs (paired, 12 block pairs; 7485 ops/s): no measurable difference.',
+      'nft, 1,000 services, tcp-crr: NodePort throughput 1.00× [0.98, 1.03] of the pod IPs (paired, 12 block pairs; 7410 ops/s): no measurable difference.',
       'ipvs: 6 cases skipped: CONFIG_IP_VS is not set (fix: run with --kernel guest)',
     ]);
   });

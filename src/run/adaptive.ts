@@ -31,6 +31,8 @@ export interface AdaptiveSettings {
   paired?: (workload: string) => boolean;
   /** --ratio-ci-target in percent: the paired ratio's target (absent or 0: --ci-target's). */
   ratioCiTargetPct?: number;
+  /** --max-paired-repeat: the cap of a Service path of paired blocks (absent: --max-repeat). */
+  maxPairedRepeat?: number;
 }
 
 export type GroupDecision =
@@ -89,19 +91,20 @@ export function judgeGroups(cases: readonly CaseResult[], s: AdaptiveSettings): 
 }
 
 /** A Service path of paired blocks, by its ratio to the pod path: wide while the ratio's CI is
- * wider than the target or rests on fewer than MIN_CI_SAMPLES pairs. */
+ * wider than the target or has no width yet (fewer than 2 repetitions with pairs). The interval is
+ * a t interval over repetitions (stats/paired.ts), a 95% one from 2 of them, so no minimum count
+ * beyond that applies; its cap is --max-paired-repeat. */
 function judgePaired(
   base: Pick<GroupVerdict, 'key' | 'group' | 'repetitions'>,
   pairs: ReturnType<typeof blockPairs>,
   target: number,
   s: AdaptiveSettings,
 ): GroupVerdict {
-  if (pairs.length < 2)
-    return { ...base, decision: base.repetitions >= s.maxRepeat ? 'max' : 'more', halfWidth: null, pairs: pairs.length };
-  const ratio = comparePaired(pairs, { seed: s.seed, better: 'higher' }).ratio;
-  const halfWidth = ciHalfWidth(ratio.estimate, ratio);
-  const wide = halfWidth === null || halfWidth > target || pairs.length < MIN_CI_SAMPLES;
-  return { ...base, halfWidth, pairs: pairs.length, decision: !wide ? 'met' : base.repetitions >= s.maxRepeat ? 'max' : 'more' };
+  const cap = s.maxPairedRepeat ?? s.maxRepeat;
+  const c = pairs.length === 0 ? undefined : comparePaired(pairs, { seed: s.seed, better: 'higher' });
+  const halfWidth = c === undefined || c.ratio.degenerate ? null : ciHalfWidth(c.ratio.estimate, c.ratio);
+  const wide = halfWidth === null || halfWidth > target;
+  return { ...base, halfWidth, pairs: pairs.length, decision: !wide ? 'met' : base.repetitions >= cap ? 'max' : 'more' };
 }
 
 /** The pod path of paired blocks is every pair's baseline, not a question of its own: it gets

@@ -181,7 +181,12 @@ function pairedShape() {
       .max(100, { error: (i) => `must be at most 100 (got ${String(i.input)})` })
       .default(2.5)
       .describe(
-        'percent: with paired blocks (--block), repeat a Service path (up to --max-repeat) while the 95% CI of its ratio to the pod path is wider than ± this (the effects asked about are a few percent); 0: as --ci-target',
+        'percent: with paired blocks (--block), repeat a Service path (up to --max-paired-repeat) while the 95% CI of its ratio to the pod path is wider than ± this (the effects asked about are a few percent); 0: as --ci-target',
+      ),
+    maxPairedRepeat: intInRange(1, 100)
+      .default(30)
+      .describe(
+        "with paired blocks, the most repetitions a backend's paths of one workload and scale point get while a Service path's ratio to the pod path is wider than --ratio-ci-target (its interval is over repetitions, and a paired repetition costs about 5 s); --time-budget stops them first",
       ),
   };
 }

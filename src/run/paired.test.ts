@@ -78,10 +78,10 @@ describe('blockPairs', () => {
     const pod = [completed('pod', 1, [block(1000), block(2000)]), completed('pod', 2, [block(500), block(600)])];
     const cip = [completed('clusterip', 2, [block(490), block(630)]), completed('clusterip', 1, [block(950), block(2100)])];
     expect(blockPairs(pod, cip, 'throughput')).toEqual([
-      { baseline: 1000, candidate: 980 },
-      { baseline: 1200, candidate: 1260 },
-      { baseline: 2000, candidate: 1900 },
-      { baseline: 4000, candidate: 4200 },
+      { baseline: 1000, candidate: 980, group: 2 },
+      { baseline: 1200, candidate: 1260, group: 2 },
+      { baseline: 2000, candidate: 1900, group: 1 },
+      { baseline: 4000, candidate: 4200, group: 1 },
     ]);
     expect(blockPairs(pod, cip, 'p50')).toHaveLength(4);
     expect(blockPairs(pod, cip, 'cpuKernel')).toEqual([]);
@@ -92,7 +92,7 @@ describe('blockPairs', () => {
     expect(usableBlock(block(0))).toBe(false);
     const pod = [completed('pod', 1, [block(1000, { durationMs: 200 }), block(0), block(900)])];
     const cip = [completed('clusterip', 1, [block(1000), block(800), block(910)]), completed('clusterip', 2, [block(5)])];
-    expect(blockPairs(pod, cip, 'throughput')).toEqual([{ baseline: 1800, candidate: 1820 }]);
+    expect(blockPairs(pod, cip, 'throughput')).toEqual([{ baseline: 1800, candidate: 1820, group: 1 }]);
   });
 });
 

@@ -70,7 +70,8 @@ export const BLOCK_METRICS: Record<string, (b: Block) => number> = {
 
 /** The pairs of a candidate group with its baseline (the pod path's group of the same backend,
  * scale point and workload): per repetition both ran as blocks of one schedule, and block i of
- * each is round i. Pairs whose either block is unusable, or whose value is not positive, drop. */
+ * each is round i; each pair's group is its repetition (stats/paired.ts: the unit of independent
+ * replication). Pairs whose either block is unusable, or whose value is not positive, drop. */
 export function blockPairs(baseline: readonly CaseResult[], candidate: readonly CaseResult[], metric: string): Pair[] {
   const of = BLOCK_METRICS[metric];
   if (of === undefined) return [];
@@ -84,7 +85,7 @@ export function blockPairs(baseline: readonly CaseResult[], candidate: readonly 
     for (const [i, b] of c.result.blocks.entries()) {
       const a = base[i];
       if (a === undefined || !usableBlock(a) || !usableBlock(b)) continue;
-      const pair = { baseline: of(a), candidate: of(b) };
+      const pair = { baseline: of(a), candidate: of(b), group: c.repetition };
       if (pair.baseline > 0 && pair.candidate > 0 && Number.isFinite(pair.baseline) && Number.isFinite(pair.candidate)) pairs.push(pair);
     }
   }

@@ -392,6 +392,7 @@ async function extraRounds(r: Running, services: number): Promise<void> {
       seed: r.seed,
       paired: (workload) => isPaired(r, workload),
       ratioCiTargetPct: flags.ratioCiTarget,
+      maxPairedRepeat: flags.maxPairedRepeat,
     });
     const round = extraRound(verdicts, r.rng);
     if (round.length === 0) return;
@@ -432,9 +433,7 @@ function extraWhy(verdicts: readonly GroupVerdict[], flags: RunFlags): string {
   const more = verdicts.filter((v) => v.decision === 'more');
   const ratioPct = flags.ratioCiTarget > 0 ? flags.ratioCiTarget : flags.ciTarget;
   const reasons = [
-    ...(more.some((v) => v.pairs !== undefined)
-      ? [`ratio to pod's CI wider than ±${targetPercent(ratioPct / 100)}% or < ${MIN_CI_SAMPLES} block pairs`]
-      : []),
+    ...(more.some((v) => v.pairs !== undefined) ? [`ratio to pod's CI wider than ±${targetPercent(ratioPct / 100)}%`] : []),
     ...(more.some((v) => v.pairs === undefined && !pairedBaseline(v))
       ? [`median's CI wider than ±${targetPercent(flags.ciTarget / 100)}% or n < ${MIN_CI_SAMPLES}`]
       : []),

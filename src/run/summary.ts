@@ -172,6 +172,8 @@ export function summaryTable(all: GroupSummary[], notes: readonly string[] = [])
     'kernel CPU-s/1k',
   ];
   const pairedN = groups.flatMap((g) => (g.metrics.throughput?.paired ? [g.metrics.throughput.paired.pairs] : []));
+  const pairedG = groups.flatMap((g) => (g.metrics.throughput?.paired ? [g.metrics.throughput.paired.groups] : []));
+  const span = (xs: number[]) => `${Math.min(...xs)}${Math.max(...xs) > Math.min(...xs) ? `–${Math.max(...xs)}` : ''}`;
   const missed = groups.flatMap((g) => g.metrics.throughput?.summary.warnings.filter((w) => w.code === 'ci-target') ?? []);
   const rows = groups.map((g) => {
     const t = g.metrics.throughput;
@@ -208,7 +210,7 @@ export function summaryTable(all: GroupSummary[], notes: readonly string[] = [])
     pairedN.length === 0
       ? []
       : [
-          `vs pod: paired blocks (each path's block against the pod path's block of the same round; median ratio, bootstrap 95% CI over ${Math.min(...pairedN)}${Math.max(...pairedN) > Math.min(...pairedN) ? `–${Math.max(...pairedN)}` : ''} pairs); report.md shows the unpaired ratios beside them`,
+          `vs pod: paired blocks (each path's block against the pod path's block of the same round; geometric mean of ${span(pairedN)} pair ratios, 95% t interval over ${span(pairedG)} repetitions' mean log ratios); report.md shows the unpaired ratios beside them`,
         ];
   return [line(header), ...rows.map(line), ...folded, ...notes, ...note, ...pairedNote].join('\n');
 }

@@ -38,7 +38,7 @@ export async function run(ctx: Context, flags: Record<string, unknown> & { json?
     );
     // Warnings that say what to do, once per case group, from its headline metric (throughput).
     // The sample-count warning applies to every group alike: say it once.
-    // Paired groups' ratios rest on their block pairs, not on the repetitions' count.
+    // Paired groups' ratios have their own interval (a t interval over repetitions, stats/paired.ts).
     // The pod path's group of such a unit is their baseline: its count says nothing about them.
     const pairedUnit = new Set(groups.filter((g) => g.metrics.throughput?.paired).map((g) => `${g.backend}/${g.services}/${g.workload}`));
     const few = groups.flatMap((g) =>
