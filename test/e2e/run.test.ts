@@ -210,6 +210,8 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
         // 2 repetitions × 4 rounds: up to 8 pairs (a block that ran under half its length drops).
         expect(g.metrics.throughput!.paired, path).toBeDefined();
         expect(g.metrics.throughput!.paired!.pairs).toBeGreaterThanOrEqual(6);
+        // Its interval is over the 2 repetitions (stats/paired.ts).
+        expect(g.metrics.throughput!.paired!.groups).toBe(2);
         expect(g.metrics.throughput!.vsPod, path).toBeDefined();
       }
       // The table shows the paired ratio, and the verdicts close stdout.
