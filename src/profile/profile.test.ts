@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { attribute, capStacks, innermostGroup, ownContext } from './attribute.js';
 import { groupOfSymbol } from './groups.js';
 import { normalSymbol, parsePerfScript } from './parse.js';
-import { perfRecordArgv } from './sampler.js';
+import { perfRecordArgv, samplingPlan } from './sampler.js';
+import { createRng } from '../stats/index.js';
 
 const canned = readFileSync(new URL('./testdata/perf-script.txt', import.meta.url), 'utf8');
 const CASE_PIDS = new Set([24469, 25009, 24703, 23832]);
@@ -129,8 +130,8 @@ describe('attribute', () => {
 });
 
 describe('perf record argv', () => {
-  it('samples every CPU with kernel call chains at the period of the frequency, after the warm-up', () => {
-    expect(perfRecordArgv('/tmp/x/perf.data', { hz: 4000 }, 500, 2000)).toEqual([
+  it('samples every CPU with kernel call chains at the period of the frequency, disabled until the control fifo enables it', () => {
+    expect(perfRecordArgv('/tmp/x/perf.data', { hz: 4000 }, '/tmp/x/control', 2500)).toEqual([
       'perf',
       'record',
       '-a',
@@ -145,12 +146,27 @@ describe('perf record argv', () => {
       '-N',
       '-q',
       '-D',
-      '500',
+      '-1',
+      '--control',
+      'fifo:/tmp/x/control',
       '-o',
       '/tmp/x/perf.data',
       '--',
       'sleep',
       '2.500',
     ]);
+  });
+});
+
+describe('sampling plan', () => {
+  it('splits the measured time into pairs of one sampled and one unsampled block of at most 500 ms, in a drawn order', () => {
+    const p = samplingPlan(4000, createRng(1));
+    expect(p.blockMs).toBe(500);
+    expect(p.sampled).toHaveLength(8);
+    for (let i = 0; i < 8; i += 2) expect(p.sampled[i]).toBe(!p.sampled[i + 1]);
+    const orders = new Set(Array.from({ length: 20 }, (_, i) => samplingPlan(1000, createRng(i)).sampled[0]));
+    expect(orders).toEqual(new Set([true, false]));
+    expect(samplingPlan(300, createRng(1))).toMatchObject({ blockMs: 150 });
+    expect(samplingPlan(2500, createRng(1)).sampled).toHaveLength(6);
   });
 });

@@ -51,7 +51,10 @@ export function profileSection(run: RunJson): { blocks: Block[]; charts: Chart[]
   const groups = profileGroups(run);
   blocks.push({
     kind: 'para',
-    text: `perf record -a -g sampled every CPU (cpu-clock, ${p.hz} Hz per CPU; ${p.perf ?? 'perf'}) during each case's measured window; repetitions ${p.unsampledEvery}, ${2 * (p.unsampledEvery ?? 3)}, … ran unsampled. Each sample counts once, to the innermost part of the path on its call chain (src/profile/README.md lists the kernel functions of each part). Figures are CPU time per operation: the part's CPU per second over the operations per second, median of the sampled repetitions [95% CI].`,
+    text:
+      p.unsampledEvery !== undefined
+        ? `perf record -a -g sampled every CPU (cpu-clock, ${p.hz} Hz per CPU; ${p.perf ?? 'perf'}) during each case's measured window; repetitions ${p.unsampledEvery}, ${2 * p.unsampledEvery}, … ran unsampled. Each sample counts once, to the innermost part of the path on its call chain (src/profile/README.md lists the kernel functions of each part). Figures are CPU time per operation, pooled over the sampled repetitions (Σ CPU ns / Σ operations) [95% bootstrap CI over repetitions].`
+        : `perf record -a -g sampled every CPU (cpu-clock, ${p.hz} Hz per CPU; ${p.perf ?? 'perf'}) in half of each case's measured window: its blocks (${fmt(p.blockMs ?? 500)} ms at most) alternate in pairs of one sampled and one unsampled block, which first drawn per pair. Each sample counts once, to the innermost part of the path on its call chain (src/profile/README.md lists the kernel functions of each part). Figures are CPU time per operation: a part's CPU ns in the sampled blocks over the operations completed in them, pooled over the repetitions (Σ ns / Σ operations) [95% bootstrap CI over repetitions]. A case's throughput in the other tables counts both halves.`,
   });
   blocks.push(overheadPara(run));
   const shares = run.cases.flatMap((c) =>
@@ -98,15 +101,15 @@ function overheadPara(run: RunJson): Block {
   if (o.length === 0)
     return {
       kind: 'para',
-      text: 'Sampler overhead: not measured in this run (no case group had both sampled and unsampled repetitions; it needs at least 3 repetitions).',
+      text: 'Sampler overhead: not measured in this run (no sampled case had a pair of one sampled and one unsampled block).',
     };
   const parts = o.map(
     (x) =>
-      `${x.workload} ${fmt(x.ratio.estimate)}× [${fmt(x.ratio.low)}, ${fmt(x.ratio.high)}] (${x.sampled} sampled, ${x.unsampled} unsampled repetitions: ${fmt(Math.max(0, (1 - x.ratio.estimate) * 100))}% overhead)`,
+      `${x.workload} ${fmt(x.ratio.estimate)}× [${fmt(x.ratio.low)}, ${fmt(x.ratio.high)}] (${x.pairs} pairs in ${x.cases} cases: ${fmt(Math.max(0, (1 - x.ratio.estimate) * 100))}% overhead)`,
   );
   return {
     kind: 'para',
-    text: `Sampler overhead, same run: throughput of the sampled repetitions over the unsampled ones, each normalised by its case group's median: ${parts.join('; ')}.`,
+    text: `Sampler overhead, same run: throughput of each sampled block over its unsampled partner's, the median of the per-pair ratios [95% bootstrap CI over pairs]: ${parts.join('; ')}.`,
   };
 }
 

@@ -54,6 +54,14 @@ function kase(path: string, repetition: number, opsPerS: number, groupNs?: Recor
   };
 }
 
+/** The case with measured blocks of 500 ms, `sampled` saying which the sampler ran in (its window
+ * their total), each at the rate `rate` gives. */
+function blocked(c: Case, sampled: boolean[], rate: (sampled: boolean, i: number) => number): Case {
+  if (c.state !== 'completed' || c.profile === undefined) throw new Error('a sampled case');
+  const blocks = sampled.map((s, i) => ({ sampled: s, plannedMs: 500, durationMs: 500, ops: rate(s, i) / 2 }));
+  return { ...c, profile: { ...c.profile, windowMs: 500 * sampled.filter(Boolean).length, blocks } };
+}
+
 describe('kernel time per operation', () => {
   // 5,000 connections/s; netfilter 10 ms of CPU in 2 s: 1,000 ns per connection.
   const pod = [1, 2, 4].map((r, i) => kase('pod', r, 5000, { netfilter: 10e6 + i * 1e6, nat: 4e6, conntrack: 6e6 }));
@@ -66,7 +74,7 @@ describe('kernel time per operation', () => {
     expect(nsPerOp(c, 'service')).toBe(2000);
   });
 
-  it('gives medians over sampled repetitions and exact differences from the pod path', () => {
+  it('pools over sampled repetitions and gives exact differences from the pod path', () => {
     const [p, c] = profileGroups(run);
     expect(p!.n).toBe(3);
     expect(p!.perOp.netfilter.estimate).toBe(1100);
@@ -76,10 +84,27 @@ describe('kernel time per operation', () => {
     expect(c!.vsPod!.service.estimate).toBe(600);
   });
 
-  it('measures the overhead from the unsampled repetitions of the same groups', () => {
-    const [o] = samplerOverhead(run);
-    expect(o).toMatchObject({ workload: 'tcp-crr', sampled: 6, unsampled: 2 });
-    expect(o!.ratio.estimate).toBeLessThan(1);
+  it('weighs each repetition by its operations: Σ ns / Σ operations, not the median of the ratios', () => {
+    // 1,000 and 3,000 ns per connection at 5,000 connections/s, 1,000 at 1,000 connections/s.
+    const cases = [
+      kase('pod', 1, 5000, { netfilter: 10e6 }),
+      kase('pod', 2, 5000, { netfilter: 30e6 }),
+      kase('pod', 3, 1000, { netfilter: 2e6 }),
+    ];
+    const [g] = profileGroups({ seed: 1, cases });
+    expect(g!.perOp.netfilter.estimate).toBeCloseTo(42e6 / 22000, 6);
+  });
+
+  it('takes the operations of the sampled blocks only, and the overhead from each sampled block against its partner', () => {
+    // Blocks of 500 ms: sampled ones at 4,800 connections/s, unsampled ones at 5,000.
+    const sampled = [true, false, false, true, true, false, false, true];
+    const c = blocked(kase('pod', 1, 4900, { netfilter: 4.8e6 }), sampled, (s) => (s ? 4800 : 5000));
+    expect(nsPerOp(c as Parameters<typeof nsPerOp>[0], 'netfilter')).toBeCloseTo(4.8e6 / 4800 / 2, 6);
+    const cases = [1, 2, 3].map((r) => blocked(kase('pod', r, 4900, { netfilter: 4.8e6 }), sampled, (s, i) => (s ? 4800 + i : 5000)));
+    const [o] = samplerOverhead({ seed: 1, cases });
+    expect(o).toMatchObject({ workload: 'tcp-crr', cases: 3, pairs: 12 });
+    expect(o!.ratio.estimate).toBeCloseTo(0.9606, 3);
+    expect(o!.ratio.high).toBeLessThan(1);
   });
 
   it('writes one unit for an estimate and its bounds', () => {

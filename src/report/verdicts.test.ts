@@ -144,8 +144,8 @@ describe('verdicts with kernel attribution', () => {
   it("leads with the kernel time per connection against the pod IPs, then the throughput, then the path's own part", () => {
     expect(verdictLines(v)).toMatchInlineSnapshot(`
       [
-        "nft, 1,000 services, tcp-crr: ClusterIP costs 1.00 µs [0.940, 1.06] more kernel time per connection than the pod IPs (+1.2%); throughput 1.00× [1.00, 1.00] (unpaired, 6 repetitions; 5000 ops/s): no measurable difference; netfilter + conntrack + NAT +1.00 µs [0.940, 1.06] of the kernel difference.",
-        "nft, 1,000 services, tcp-crr: NodePort kernel time per connection -30.0 ns [-210, 230] against the pod IPs (-0.04%), not resolved; throughput 1.00× [1.00, 1.00] (unpaired, 6 repetitions; 5000 ops/s): no measurable difference; netfilter + conntrack + NAT 0 ns [-60.0, 60.0] of the kernel difference.",
+        "nft, 1,000 services, tcp-crr: ClusterIP costs 1.00 µs [0.957, 1.04] more kernel time per connection than the pod IPs (+1.2%); throughput 1.00× [1.00, 1.00] (unpaired, 6 repetitions; 5000 ops/s): no measurable difference; netfilter + conntrack + NAT +1.00 µs [0.955, 1.04] of the kernel difference.",
+        "nft, 1,000 services, tcp-crr: NodePort kernel time per connection 0 ns [-148, 160] against the pod IPs (+0.00%), not resolved; throughput 1.00× [1.00, 1.00] (unpaired, 6 repetitions; 5000 ops/s): no measurable difference; netfilter + conntrack + NAT 0 ns [-45.0, 41.7] of the kernel difference.",
       ]
     `);
   });

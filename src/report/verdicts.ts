@@ -51,7 +51,7 @@ const PARTS: { m: Measure; label: string }[] = [
 
 /**
  * The kernel-time clause of a Service path's verdict, from its attribution against the pod path's
- * (profileGroups' vsPod: a bootstrap CI of the difference of the sampled repetitions' medians):
+ * (profileGroups' vsPod: a bootstrap CI of the difference of the pooled per-operation figures):
  * "ClusterIP costs 0.9 µs [0.8, 1.0] more kernel time per connection than the pod IPs (+0.9%)",
  * the percentage of the pod path's kernel time per operation; "ClusterIP kernel time per connection
  * +0.5 µs [-1.1, 3.6] against the pod IPs (+0.5%), not resolved" when the interval contains 0. And the path's own part ("netfilter + conntrack + NAT +0.77 µs [0.50,

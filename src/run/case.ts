@@ -6,10 +6,11 @@ import type { PodPlan } from '../sandbox/plan.js';
 import { machineDelta, processCpuS, readMachineCpu } from './cpu.js';
 import type { BackendEnv } from './backend-sandbox.js';
 import type { PlannedCase } from './plan.js';
-import type { CaseResult } from './results.js';
+import type { CaseProfileJson, CaseResult } from './results.js';
+import type { WorkloadResult } from '../../workloads/types.js';
 import type { Path } from './types.js';
 import { INITIAL_TTL, type ProbeResult } from '../probe/reply.js';
-import type { ProfileOutcome, Sampler } from '../profile/sampler.js';
+import type { ProfileOutcome, Sampler, Sampling, SamplingPlan } from '../profile/sampler.js';
 
 export interface CaseSettings {
   endpoints: number;
@@ -19,8 +20,9 @@ export interface CaseSettings {
   connections: number;
   rate?: number;
   messageSize: number;
-  /** Samples the kernel during the measured window (src/profile); absent: this case is not sampled. */
-  sampler?: Sampler;
+  /** Samples the kernel in half of the measured window's blocks (src/profile); absent: this case
+   * is not sampled. */
+  sampling?: { sampler: Sampler; plan: SamplingPlan };
 }
 
 /** The server pods that are the measured service's endpoints: the first `endpoints` ones. */
@@ -255,6 +257,8 @@ export interface LoadRun {
   machine: { kernelS: number; totalBusyS: number };
   serversS: number;
   profile?: ProfileOutcome;
+  /** A sampled case's plan: per measured block, whether perf sampled it. */
+  sampledBlocks?: readonly boolean[];
 }
 
 /** Drives the workload's client through the path, reading CPU counters before and after. */
@@ -262,17 +266,80 @@ async function driveLoad(exec: Exec, env: BackendEnv, c: PlannedCase, w: Workloa
   const serverPids = env.servers.map((x) => x.pid);
   const cpu0 = readMachineCpu();
   const srv0 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
+  if (s.sampling !== undefined) return driveSampled(exec, env, c, w, s, s.sampling, { cpu0, srv0 });
   const cmd = { ...clientCommand(env, c, w, s), timeoutMs: s.durationMs + s.warmupMs + 30_000, allowFailure: true };
-  // Sampled: the client runs through start() for its pid, and the sampler attaches to it and the
-  // servers at once, waiting out the warm-up (perf record -D), so it covers the measured window.
-  const client = s.sampler === undefined ? undefined : exec.start(cmd);
-  const sampling = client === undefined ? undefined : await s.sampler!.start([...serverPids, client.pid], s.warmupMs, s.durationMs);
-  const r = client === undefined ? await exec.run(cmd) : await exitedWithin(client, cmd.timeoutMs);
+  const r = await exec.run(cmd);
+  const cpu1 = readMachineCpu();
+  const srv1 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
+  return { r, machine: machineDelta(cpu0, cpu1), serversS: srv1 - srv0 };
+}
+
+/** Time from building a sampled case's schedule to its first measured block, at least: the client
+ * (Node) starts in ≈0.1 s idle, more on a busy 2-vCPU machine, and perf reads its control fifo
+ * once it has set up its buffers; the warm-up counts. */
+const SAMPLED_LEAD_MS = 500;
+
+/** A sampled case: the client follows a schedule (its warm-up, then the plan's blocks back to
+ * back, each reported on its own), and perf, started disabled, is enabled over the sampled blocks
+ * only (src/profile/README.md): each pair of blocks, a second apart, gives the sampler's overhead
+ * and the sampled blocks the attribution. */
+async function driveSampled(
+  exec: Exec,
+  env: BackendEnv,
+  c: PlannedCase,
+  w: Workload,
+  s: CaseSettings,
+  { sampler, plan }: { sampler: Sampler; plan: SamplingPlan },
+  { cpu0, srv0 }: { cpu0: ReturnType<typeof readMachineCpu>; srv0: number },
+): Promise<LoadRun> {
+  const serverPids = env.servers.map((x) => x.pid);
+  const leadMs = Math.max(0, SAMPLED_LEAD_MS - s.warmupMs);
+  const warmupMs = Math.round(s.warmupMs);
+  const blockMs = Math.round(plan.blockMs);
+  const windows = [
+    ...(warmupMs > 0 ? [{ kind: 'warmup' as const, startMs: 0, durationMs: warmupMs }] : []),
+    ...plan.sampled.map((_, i) => ({ kind: 'measure' as const, startMs: warmupMs + i * blockMs, durationMs: blockMs })),
+  ];
+  const totalMs = warmupMs + plan.sampled.length * blockMs;
+  const epochMs = Date.now() + leadMs;
+  const cmd = {
+    ...clientCommand(env, c, w, s, { epochMs, windows }),
+    timeoutMs: leadMs + totalMs + 30_000,
+    allowFailure: true,
+  };
+  const client = exec.start(cmd);
+  // perf gets the client's pid and the servers'; it runs a little past the last block's end,
+  // where it is disabled.
+  const sampling = await sampler.start([...serverPids, client.pid], epochMs + totalMs + 100 - Date.now());
+  const timers = toggleTimers(sampling, plan.sampled, { epochMs, firstMs: warmupMs, blockMs });
+  let r: ExecResult;
+  try {
+    r = await exitedWithin(client, cmd.timeoutMs);
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    sampling.disable();
+  }
   const cpu1 = readMachineCpu();
   const srv1 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
   // After the CPU counters: reading the recording back is not the case's CPU.
-  const profile = sampling === undefined ? undefined : await sampling.finish();
-  return { r, machine: machineDelta(cpu0, cpu1), serversS: srv1 - srv0, ...(profile === undefined ? {} : { profile }) };
+  const profile = await sampling.finish();
+  return { r, machine: machineDelta(cpu0, cpu1), serversS: srv1 - srv0, profile, sampledBlocks: plan.sampled };
+}
+
+/** Timers on the client's wall clock that enable the sampler as each run of consecutive sampled
+ * blocks opens and disable it as the run closes (one timer each: two at the same moment could
+ * fire in either order). */
+function toggleTimers(sampling: Sampling, sampled: readonly boolean[], at: { epochMs: number; firstMs: number; blockMs: number }) {
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const atBlock = (i: number) => at.epochMs + at.firstMs + i * at.blockMs - Date.now();
+  for (let i = 0; i < sampled.length; i++) {
+    if (!sampled[i] || sampled[i - 1] === true) continue;
+    let end = i + 1;
+    while (sampled[end] === true) end++;
+    timers.push(setTimeout(() => sampling.enable(), atBlock(i)));
+    timers.push(setTimeout(() => sampling.disable(), atBlock(end)));
+  }
+  return timers;
 }
 
 /** A started process's result, stopped (SIGTERM, then SIGKILL) after `timeoutMs`. */
@@ -290,7 +357,7 @@ async function exitedWithin(p: Started, timeoutMs: number): Promise<ExecResult> 
 export function judgeLoad(
   b: ReturnType<typeof base>,
   w: Workload,
-  { r, machine: m, serversS, profile }: LoadRun,
+  { r, machine: m, serversS, profile, sampledBlocks }: LoadRun,
   checkedBy: string,
 ): CaseResult {
   if (r.exitCode !== 0)
@@ -319,7 +386,6 @@ export function judgeLoad(
   return {
     ...b,
     state: 'completed',
-    result,
     checkedBy,
     cpu: {
       loadGeneratorS: (result.cpuUs.user + result.cpuUs.system) / 1e6,
@@ -327,6 +393,24 @@ export function judgeLoad(
       kernelS: m.kernelS,
       totalBusyS: m.totalBusyS,
     },
-    ...(profile === undefined ? {} : profile.ok ? { profile: profile.profile } : { profileError: profile.reason }),
+    ...profileFields(result, profile, sampledBlocks),
   };
+}
+
+/** A sampled case's blocks go to its profile, each with whether perf sampled it (the attribution
+ * divides by the sampled blocks' operations, the overhead compares the two kinds); the result's
+ * own blocks mean paired path blocks (paired.ts), which these are not. */
+function profileFields(
+  result: WorkloadResult,
+  profile: ProfileOutcome | undefined,
+  sampled: readonly boolean[] | undefined,
+): { result: WorkloadResult; profile?: CaseProfileJson; profileError?: string } {
+  if (profile === undefined) return { result };
+  if (sampled === undefined) return profile.ok ? { result, profile: profile.profile } : { result, profileError: profile.reason };
+  const { blocks = [], ...whole } = result;
+  if (!profile.ok) return { result: whole, profileError: profile.reason };
+  if (blocks.length !== sampled.length)
+    return { result: whole, profileError: `the load generator reported ${blocks.length} blocks, ${sampled.length} were planned` };
+  const profiled = blocks.map((b, i) => ({ sampled: sampled[i]!, plannedMs: b.plannedMs, durationMs: b.durationMs, ops: b.ops }));
+  return { result: whole, profile: { ...profile.profile, blocks: profiled } };
 }

@@ -147,7 +147,7 @@ function profileShape() {
       .enum(['on', 'off'], { error: 'must be on or off' })
       .default('off')
       .describe(
-        'sample the kernel with perf during each measured window and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); every third repetition runs unsampled to measure the overhead; off by default, its measured overhead on tcp-crr being above 5% here (src/profile/README.md)',
+        "sample the kernel with perf and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); each single case (--block 0) alternates sampled and unsampled half-second blocks, so the run measures the sampler's overhead pair by pair; paired path blocks run unsampled (src/profile/README.md)",
       ),
     profileHz: intInRange(10, 20_000).default(500).describe('perf samples per second per CPU (cpu-clock)'),
   };

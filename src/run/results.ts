@@ -30,7 +30,13 @@ const groupCounts = z.record(z.string(), z.number());
 export const caseProfile = z.object({
   hz: z.number(),
   periodNs: z.number(),
+  /** Time the sampler was enabled: the sampled blocks' total. */
   windowMs: z.number(),
+  /** The case's measured blocks in order, sampled and unsampled alternating in pairs (the load
+   * generator's counts; the case's result has the totals): the attribution divides by the sampled
+   * blocks' operations, the overhead compares each pair. Absent in runs made before sampled cases
+   * alternated blocks. */
+  blocks: z.array(z.object({ sampled: z.boolean(), plannedMs: z.number(), durationMs: z.number(), ops: z.number() })).optional(),
   samples: z.object({ total: z.number(), counted: z.number(), idle: z.number(), unrelated: z.number() }),
   groupNs: groupCounts,
   groupSamples: groupCounts,
@@ -47,8 +53,10 @@ const profiling = z.object({
   reason: z.string().optional(),
   hz: z.number().optional(),
   perf: z.string().optional(),
-  /** Repetitions whose number is a multiple of this run unsampled: the sampler's overhead is the
-   * throughput of sampled against unsampled repetitions of the same groups. */
+  /** Sampled cases alternate sampled and unsampled blocks this long (at most): the sampler's
+   * overhead is the throughput of each sampled block against its unsampled partner's. */
+  blockMs: z.number().optional(),
+  /** Runs made before that: repetitions whose number was a multiple of this ran unsampled. */
   unsampledEvery: z.number().optional(),
 });
 

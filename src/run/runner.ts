@@ -103,7 +103,7 @@ async function measure(ctx: RunCtx, given: RunFlags, argv: string[], record: Com
     { flavourLabels: false },
   );
   const { preflights, ready, unavailable } = await preflightAll(ctx, candidates);
-  const profiler = await openProfiler(ctx.exec, flags.profile, flags.profileHz, record);
+  const profiler = await openProfiler(ctx.exec, flags.profile, flags.profileHz, record, seed);
   if (profiler.record.state === 'unavailable') ctx.say(`kernel attribution unavailable: ${profiler.record.reason}; cases run unsampled`);
   const run = await newRun(ctx, { flags, argv, seed, preflights, profiling: profiler.record, id: record.id });
   const writer = new RunWriter(resolve(flags.out), run);
@@ -520,7 +520,8 @@ async function runOne(r: Running, c: PlannedCase): Promise<void> {
   r.progress.step(`${c.backend} ${c.path} ${c.workload} @${c.services} services, repetition ${c.repetition}`);
   const env = r.envs.get(c.backend);
   const w = r.workloads.find((x) => x.name === c.workload) as Workload;
-  const settings = { ...caseSettings(r, w), ...r.profiler.forRepetition(c.repetition) };
+  const sampling = r.profiler.forCase(flags.duration * 1000);
+  const settings = { ...caseSettings(r, w), ...(sampling === undefined ? {} : { sampling }) };
   const connections = settings.connections;
   const repeated = r.repeats.get(c.backend);
   const result: CaseResult =

@@ -10,3 +10,4 @@ export * from './summarize.js';
 export * from './chisquare.js';
 export * from './growth.js';
 export * from './paired.js';
+export * from './pooled.js';

@@ -35,7 +35,7 @@ describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
       '--services',
       '100',
       '--repeat',
-      '3',
+      '2',
       '--ci-target',
       '0',
       '--duration',
@@ -60,15 +60,22 @@ describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
       run.cases.flatMap((c) =>
         c.state === 'completed' && c.backend === backend && c.path === path && c.profile !== undefined ? [c.profile] : [],
       );
-    const unsampled = run.cases.filter((c) => c.state === 'completed' && c.repetition === 3);
-    expect(unsampled.every((c) => c.state === 'completed' && c.profile === undefined)).toBe(true);
+    // Every case alternates one sampled and one unsampled block (1 s: two of 500 ms), perf enabled
+    // over the sampled one only.
+    for (const c of run.cases) {
+      if (c.state !== 'completed') continue;
+      expect(c.profile?.blocks?.map((b) => b.sampled).sort()).toEqual([false, true]);
+      expect(c.result.blocks).toBeUndefined();
+      expect(c.profile!.windowMs).toBeGreaterThan(400);
+      expect(c.profile!.windowMs).toBeLessThan(600);
+    }
 
     for (const p of sampled('ebpf', 'clusterip')) {
       expect(p.groupSamples['bpf']).toBeGreaterThan(0);
       expect(p.groupSamples['nat']).toBe(0);
       expect(p.stacks.some(([s]) => /bpf_prog_[0-9a-f]{16}_/.test(s))).toBe(true);
     }
-    // Summed over the sampled repetitions: one 1 s window at 500 Hz can hold no conntrack sample.
+    // Summed over the sampled repetitions: one sampled 0.5 s block can hold no conntrack sample.
     const nftSum = (g: string) => sampled('nft (1.37)', 'clusterip').reduce((a, p) => a + (p.groupSamples[g] ?? 0), 0);
     expect(nftSum('netfilter')).toBeGreaterThan(0);
     expect(nftSum('conntrack')).toBeGreaterThan(0);
@@ -82,13 +89,13 @@ describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
     ]) {
       expect(p.groupSamples['stack']).toBeGreaterThan(0);
       expect(p.groupSamples['user']).toBeGreaterThan(0);
-      expect(p.samples.counted).toBeGreaterThan(100);
+      expect(p.samples.counted).toBeGreaterThan(40);
     }
     expect(sampled('ebpf', 'clusterip').length + sampled('nft (1.37)', 'clusterip').length).toBe(4);
 
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(md).toContain('## Kernel time per operation');
-    expect(md).toMatch(/Sampler overhead, same run: throughput .* tcp-crr/);
+    expect(md).toMatch(/Sampler overhead, same run: throughput of each sampled block .* tcp-crr [\d.]+× \[.*\] \(8 pairs in 8 cases/);
     expect(md).toMatch(/nft \(1\.37\), 100 services, clusterip against pod, per connection: netfilter \+ conntrack \+ NAT/);
     // The verdicts lead with the kernel time per connection against the pod path (verdicts.ts kernelClauses).
     expect(r.stdout).toMatch(

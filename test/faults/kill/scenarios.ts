@@ -105,7 +105,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'run nft: case, --profile on',
     command: 'run',
     backend: 'nft',
-    // Repetition 1 is sampled (UNSAMPLED_EVERY is 3): perf records into its temporary directory.
+    // Every repetition is sampled: perf records into its temporary directory.
     argv: run('nft', 10, ['--profile', 'on']),
     trigger: CASE,
     windowMs: 1500,
