@@ -109,7 +109,7 @@ function overheadPara(run: RunJson): Block {
   );
   return {
     kind: 'para',
-    text: `Sampler overhead, same run: throughput of each sampled block over its unsampled partner's, the median of the per-pair ratios [95% bootstrap CI over pairs]: ${parts.join('; ')}.`,
+    text: `Sampler overhead, same run: throughput of each sampled block over its unsampled partner's, the geometric mean of the per-pair ratios [95% t interval over the sampled cases]: ${parts.join('; ')}.`,
   };
 }
 

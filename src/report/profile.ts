@@ -106,8 +106,8 @@ export interface Overhead {
   /** Sampled cases the pairs come from. */
   cases: number;
   pairs: number;
-  /** Median over pairs of (sampled block's throughput / its unsampled partner's), with its
-   * bootstrap CI over pairs: 0.97 means 3% overhead. */
+  /** Geometric mean over pairs of (sampled block's throughput / its unsampled partner's), with
+   * the t interval over the cases' mean log ratios (comparePaired): 0.97 means 3% overhead. */
   ratio: ConfidenceInterval;
 }
 
@@ -131,7 +131,8 @@ export function samplerOverhead(run: Pick<RunJson, 'cases' | 'seed'>): Overhead[
         const [a, b] = [bs[i]!, bs[i + 1]!];
         if (a.sampled === b.sampled || !usable(a) || !usable(b)) continue;
         const [s, u] = a.sampled ? [a, b] : [b, a];
-        pairs.push({ baseline: blockRate([u]), candidate: blockRate([s]) });
+        // A case's pairs share its processes: the case is the unit of replication (stats/paired.ts).
+        pairs.push({ baseline: blockRate([u]), candidate: blockRate([s]), group: cases });
       }
       if (pairs.length > before) cases++;
     }
