@@ -302,7 +302,7 @@ export function crossFinding(run: RunJson, groups: GroupSummary[]): Finding {
     const ms = x.ratios.map(({ metric: m, c, paired }) =>
       c === undefined
         ? `${m.label}: no value`
-        : `${m.label} ${changeText(c)}${paired ? ` (paired over ${(c as PairedComparison).pairs} block pairs)` : ' (ratio of medians)'}`,
+        : `${m.label} ${changeText(c)}${paired ? ` (paired over ${(c as PairedComparison).pairs} block pairs in ${(c as PairedComparison).groups} repetitions)` : ' (ratio of medians)'}`,
     );
     return `${x.backend}: ${x.path} against ${x.against}, ${at}: ${ms.join('; ')}. Checks: ${side(x.backend, x.path)}; ${side(x.backend, x.against)}.`;
   });

@@ -74,7 +74,7 @@ export function findings(run: RunJson, groups: GroupSummary[]): Finding[] {
           if (paired !== undefined) {
             // The paired ratio answers (the pairing cancels the machine's drift); the medians stay.
             parts.push(
-              `${changeText(paired)} ${at} (${fmt(c.baseline.estimate)} → ${fmt(c.candidate.estimate)} ${m.unit}; paired over ${paired.pairs} block pairs, unpaired ${c.ratio.estimate.toFixed(2)}× [${c.ratio.low.toFixed(2)}, ${c.ratio.high.toFixed(2)}])`,
+              `${changeText(paired)} ${at} (${fmt(c.baseline.estimate)} → ${fmt(c.candidate.estimate)} ${m.unit}; paired over ${paired.pairs} block pairs in ${paired.groups} repetitions, unpaired ${c.ratio.estimate.toFixed(2)}× [${c.ratio.low.toFixed(2)}, ${c.ratio.high.toFixed(2)}])`,
             );
             continue;
           }

@@ -89,8 +89,8 @@ describe('verdicts', () => {
 
   it('says one sentence per Service path with the paired ratio, its interval and what it means', () => {
     expect(verdictLines(v)).toEqual([
-      'nft, 1,000 services, tcp-crr: ClusterIP throughput 0.90× [0.90, 0.90] of the pod IPs (paired, 12 block pairs; 6750 ops/s): 10.0% less [10.0, 10.0].',
-      'nft, 1,000 services, tcp-crr: NodePort throughput 1.00× [0.98, 1.03] of the pod IPs (paired, 12 block pairs; 7410 ops/s): no measurable difference.',
+      'nft, 1,000 services, tcp-crr: ClusterIP throughput 0.90× [0.90, 0.90] of the pod IPs (paired, 12 block pairs in 3 repetitions; 6750 ops/s): 10.0% less [10.0, 10.0].',
+      'nft, 1,000 services, tcp-crr: NodePort throughput 1.00× [0.98, 1.03] of the pod IPs (paired, 12 block pairs in 3 repetitions; 7410 ops/s): no measurable difference.',
       'ipvs: 6 cases skipped: CONFIG_IP_VS is not set (fix: run with --kernel guest)',
     ]);
   });

@@ -109,7 +109,7 @@ export function verdicts(run: Pick<RunJson, 'backends' | 'cases' | 'seed'>, grou
       out.push({ ...head, sentence: `${where}: ${label(g.path)} not compared`, facts: [why] });
       continue;
     }
-    const how = 'pairs' in r ? `paired, ${r.pairs} block pairs` : `unpaired, ${t.summary.n} repetitions`;
+    const how = 'pairs' in r ? `paired, ${r.pairs} block pairs in ${r.groups} repetitions` : `unpaired, ${t.summary.n} repetitions`;
     const ratio = `${r.ratio.estimate.toFixed(2)}× [${r.ratio.low.toFixed(2)}, ${r.ratio.high.toFixed(2)}]`;
     const kernel = profiled.find((p) => sameGroup(p, g));
     const k = kernel === undefined ? undefined : kernelClauses(kernel);
