@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunWriter, readRunChecked, runSchema, type RunJson } from './results.js';
 import { CHECKSUM_FIELD, RunFileError, contentChecksum, parseRunFile, runFileText } from './run-file.js';
+import { tempDirs } from '../../test/temp-dirs.js';
+
+const newDir = tempDirs('svcbench-runfile-');
 
 const fixture = (): RunJson =>
   runSchema.parse(JSON.parse(readFileSync(join(import.meta.dirname, '..', 'report', 'testdata', 'run', 'run.json'), 'utf8')));
@@ -60,7 +62,7 @@ describe('run.json checksum', () => {
 
 describe('RunWriter', () => {
   it('writes run.json with its checksum, leaves no temporary file, and reads back verified', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'svcbench-runfile-'));
+    const root = newDir();
     const run = fixture();
     const w = new RunWriter(root, run);
     await w.init();

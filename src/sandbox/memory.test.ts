@@ -6,6 +6,7 @@ import { FakeExec } from '../exec/index.js';
 import { memoryCgroupName, memorySupport, openMemoryProbe, parseMemoryStat, parseTimed, timedArgv } from './memory.js';
 import { removeCgroup } from './run-cgroup.js';
 import { ownCgroupV1Dir } from '../host/kernel.js';
+import { tempDirs } from '../../test/temp-dirs.js';
 
 describe('GNU time', () => {
   it('wraps the command and reads its marked line back out of stderr', () => {
@@ -30,8 +31,9 @@ describe('memory.stat', () => {
 });
 
 describe('memorySupport', () => {
+  const newDir = tempDirs('svcb-memtest-');
   const root = (controllers: string, subtree: string): string => {
-    const d = mkdtempSync(join(tmpdir(), 'svcb-memtest-'));
+    const d = newDir();
     writeFileSync(join(d, 'cgroup.controllers'), controllers);
     writeFileSync(join(d, 'cgroup.subtree_control'), subtree);
     return d;
@@ -48,7 +50,7 @@ describe('memorySupport', () => {
     expect(memorySupport(() => undefined, noV1)).toEqual({ ok: false, reason: 'no cgroup2 mount' });
   });
   it('falls back to this process own cgroup v1 memory cgroup, never the v1 root', () => {
-    const d = mkdtempSync(join(tmpdir(), 'svcb-memtest-v1-'));
+    const d = newDir();
     writeFileSync(join(d, 'memory.max_usage_in_bytes'), '0\n');
     const hybrid = () => root('hugetlb\n', '\n');
     expect(memorySupport(hybrid, () => ({ dir: d, path: '/process_api/x' }))).toEqual({ ok: true, version: 1, root: d });

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readShape } from './read.js';
+import { tempDirs } from '../../test/temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'svcbench-shape-'));
+const dir = tempDirs('svcbench-shape-')();
 let n = 0;
 const file = (content: string): string => {
   const f = join(dir, `f${n++}.json`);

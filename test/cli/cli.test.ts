@@ -1,10 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { FakeExec, type Responder } from '../../src/exec/index.js';
 import { PROBE_SCRIPT } from '../../src/probe/client.js';
+import { tempDirs } from '../temp-dirs.js';
+
+const newRunDir = tempDirs('svcbench-cli-run-');
 
 // The CLI tier: the real command-line program against the fake exec (canned answers). Nothing runs.
 
@@ -17,7 +19,7 @@ async function cli(argv: string[]) {
   return { code, stdout, stderr: stderr.join('\n'), commands: exec.commands };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'svcbench-cli-'));
+const dir = tempDirs('svcbench-cli-')();
 const file = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);
@@ -176,7 +178,7 @@ describe('bench run against the fake exec: the readiness probe and read-back run
     const exec = new FakeExec(responder);
     const stderr: string[] = [];
     const io = { out: () => {}, say: (l: string) => void stderr.push(l) };
-    const code = await runCli([...argv, ...flags, '--out', mkdtempSync(join(tmpdir(), 'svcbench-cli-run-'))], {
+    const code = await runCli([...argv, ...flags, '--out', newRunDir()], {
       io,
       contextFor: () => ({ exec, ...io }),
     });

@@ -1,9 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { FakeExec } from '../../src/exec/index.js';
+import { tempDirs } from '../temp-dirs.js';
+
+const newDir = tempDirs('svcbench-fit-');
 
 // bench run with a backend scaled to its sync timeout (the rule-by-rule iptables backend), against
 // the fake exec: every iptables command takes 1 ms (a blocking sleep in the canned answer), so the
@@ -24,13 +25,10 @@ async function runScaled(ms: () => number) {
   const io = { out: (t: string) => void (stdout += t), say: (l: string) => void stderr.push(l) };
   const argv = ['run', '--backend', 'iptables', '--services', '1000', '--path', 'pod', '--workload', 'tcp-crr'];
   const flags = ['--repeat', '1', '--ci-target', '0', '--sync-iterations', '0', '--proglat-repeat', '1', '--sync-timeout', '1'];
-  const code = await runCli(
-    [...argv, ...flags, '--duration', '1', '--warmup', '0', '--out', mkdtempSync(join(tmpdir(), 'svcbench-fit-'))],
-    {
-      io,
-      contextFor: () => ({ exec, ...io }),
-    },
-  );
+  const code = await runCli([...argv, ...flags, '--duration', '1', '--warmup', '0', '--out', newDir()], {
+    io,
+    contextFor: () => ({ exec, ...io }),
+  });
   return { code, stdout, err: stderr.join('\n') };
 }
 

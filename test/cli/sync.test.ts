@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { DryRunExec, FakeExec } from '../../src/exec/index.js';
+import { tempDirs } from '../temp-dirs.js';
 
 // `bench sync` bad input: exit 2, a message naming the flag, nothing run.
 
@@ -17,7 +17,7 @@ async function cli(argv: string[]) {
   return { code, stdout, stderr: stderr.join('\n'), commands: exec.commands };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'svcbench-sync-cli-'));
+const dir = tempDirs('svcbench-sync-cli-')();
 const file = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);
