@@ -1,13 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { runFlagsSchema, runShape } from './config.js';
+import { runFlagsSchema, runShape, withTiming } from './config.js';
 
 // The flags of `bench run` as the CLI parses them (test/cli covers the exit-2 messages).
 const schema = runFlagsSchema(runShape(['nft', 'iptables-restore'], [{ name: 'http', byDefault: true }, { name: 'tcp-rr' }]));
 
 describe('bench run flags: repetitions', () => {
   it('defaults: 3 repetitions, up to 10 while the CI is wider than ±5%', () => {
-    const f = schema.parse({});
+    const f = withTiming(schema.parse({}), false);
     expect([f.repeat, f.maxRepeat, f.ciTarget]).toEqual([3, 10, 5]);
+    expect(withTiming(schema.parse({}), true).repeat).toBe(3);
+  });
+
+  it('--profile on with single cases: 10 repetitions of 8 s by default, as given otherwise', () => {
+    const f = withTiming(schema.parse({ profile: 'on' }), false);
+    expect([f.repeat, f.maxRepeat, f.duration, f.warmup, f.profileHz]).toEqual([10, 10, 8, 0.5, 250]);
+    const g = withTiming(schema.parse({ profile: 'on', repeat: '4', duration: '2' }), false);
+    expect([g.repeat, g.duration]).toEqual([4, 2]);
+    // Paired blocks are not sampled: their own defaults.
+    expect(withTiming(schema.parse({ profile: 'on' }), true)).toMatchObject({ repeat: 3, duration: 1 });
   });
 
   it('parses the strings commander collects; --ci-target 0 (off) and fractions are accepted', () => {

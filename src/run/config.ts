@@ -73,10 +73,7 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .enum(TARGETS, { error: `must be one of ${TARGETS.join(', ')}` })
       .default('last')
       .describe("where the measured service sits in the backend's lookup order"),
-    repeat: intInRange(1, 100).default(3).describe('repetitions of every case, interleaved (the minimum with --ci-target)'),
-    maxRepeat: intInRange(1, 100)
-      .default(10)
-      .describe('at most this many repetitions of a case group while its CI misses --ci-target (at least --repeat)'),
+    ...repetitionShape(),
     ciTarget: z.coerce
       .number({ error: 'must be a percentage' })
       .min(0, { error: (i) => `must be at least 0 (got ${String(i.input)})` })
@@ -96,7 +93,7 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
       .max(3600)
       .optional()
       .describe(
-        `measured seconds per case (default: ${UNPAIRED_TIMING.duration}; with paired blocks, --block, ${PAIRED_TIMING.duration} per path and repetition)`,
+        `measured seconds per case (default: ${UNPAIRED_TIMING.duration}; with paired blocks, --block, ${PAIRED_TIMING.duration} per path and repetition; with --profile on and single cases ${PROFILED_TIMING.duration}, half of it sampled)`,
       ),
     warmup: z.coerce
       .number({ error: 'must be a number of seconds' })
@@ -137,8 +134,26 @@ export function runShape(backendNames: readonly string[], workloads: readonly Wo
  * with their block length. A default run (3 backends here × 2 workloads × 3 repetitions, 3 paths
  * each) must end within its 3-minute --time-budget with room for extra rounds: see the README's
  * "Paired comparisons" for the wall times behind these. */
-export const UNPAIRED_TIMING = { duration: 2, warmup: 0.5 } as const;
-export const PAIRED_TIMING = { duration: 1, warmup: 0.25, block: 0.25 } as const;
+export const UNPAIRED_TIMING = { duration: 2, warmup: 0.5, repeat: 3 } as const;
+export const PAIRED_TIMING = { duration: 1, warmup: 0.25, block: 0.25, repeat: 3 } as const;
+/** Single cases under --profile on: sampled time is what the kernel attribution's CI rests on (the
+ * count of samples of a function group is Poisson), so cases run longer and more often. See
+ * src/profile/README.md "Measured" for the figures behind these. */
+export const PROFILED_TIMING = { duration: 8, warmup: 0.5, repeat: 10 } as const;
+
+/** --repeat and its cap; --repeat's default depends on the run's mode (withTiming). */
+function repetitionShape() {
+  return {
+    repeat: intInRange(1, 100)
+      .optional()
+      .describe(
+        `repetitions of every case, interleaved (the minimum with --ci-target; default: ${UNPAIRED_TIMING.repeat}; with --profile on and single cases, --block 0, ${PROFILED_TIMING.repeat})`,
+      ),
+    maxRepeat: intInRange(1, 100)
+      .default(10)
+      .describe('at most this many repetitions of a case group while its CI misses --ci-target (at least --repeat)'),
+  };
+}
 
 /** The flags of kernel attribution (src/profile). */
 function profileShape() {
@@ -149,7 +164,7 @@ function profileShape() {
       .describe(
         "sample the kernel with perf and attribute CPU time per operation to netfilter, conntrack, NAT, IPVS, eBPF programs, routing, the socket layer and user time (src/profile); each single case (--block 0) alternates sampled and unsampled half-second blocks, so the run measures the sampler's overhead pair by pair; paired path blocks run unsampled (src/profile/README.md)",
       ),
-    profileHz: intInRange(10, 20_000).default(500).describe('perf samples per second per CPU (cpu-clock)'),
+    profileHz: intInRange(10, 20_000).default(250).describe('perf samples per second per CPU (cpu-clock)'),
   };
 }
 
@@ -195,21 +210,32 @@ export type RunFlags = z.output<z.ZodObject<ReturnType<typeof runShape>>>;
 
 /** The flags with the timing a run uses: --duration and --warmup as given, else the defaults of
  * its mode (paired blocks when `paired`). */
-export type TimedRunFlags = RunFlags & { duration: number; warmup: number };
+export type TimedRunFlags = RunFlags & { duration: number; warmup: number; repeat: number };
 export function withTiming(flags: RunFlags, paired: boolean): TimedRunFlags {
-  const d = paired ? PAIRED_TIMING : UNPAIRED_TIMING;
-  return { ...flags, duration: flags.duration ?? d.duration, warmup: flags.warmup ?? d.warmup };
+  const d = paired ? PAIRED_TIMING : flags.profile === 'on' ? PROFILED_TIMING : UNPAIRED_TIMING;
+  const repeat = flags.repeat ?? d.repeat;
+  return {
+    ...flags,
+    duration: flags.duration ?? d.duration,
+    warmup: flags.warmup ?? d.warmup,
+    repeat,
+    // A default --repeat above the default --max-repeat raises it (a given one must be at least --repeat).
+    maxRepeat: Math.max(flags.maxRepeat, repeat),
+  };
 }
 
 /** The checks across flags of `bench run`, for parseShape's refine (field errors come first). */
 export function runFlagsSchema<S extends ReturnType<typeof runShape>>(shape: S) {
   return z.object(shape).superRefine((f, ctx) => {
     const { repeat, maxRepeat } = f as unknown as { repeat: unknown; maxRepeat: unknown };
-    if (typeof repeat === 'number' && typeof maxRepeat === 'number' && maxRepeat < repeat)
+    // Without --repeat, the default of a run without --profile (a profiled run's larger default
+    // raises --max-repeat: withTiming).
+    const atLeast = typeof repeat === 'number' ? repeat : UNPAIRED_TIMING.repeat;
+    if (typeof maxRepeat === 'number' && maxRepeat < atLeast)
       ctx.addIssue({
         code: 'custom',
         path: ['maxRepeat'],
-        message: `must be at least --repeat (${repeat}); got ${maxRepeat}`,
+        message: `must be at least --repeat (${atLeast}); got ${maxRepeat}`,
       });
     const { path, nodes, placement } = f as unknown as { path: unknown; nodes: unknown; placement: unknown };
     if (typeof nodes === 'number' && nodes >= 1 && nodes <= MAX_NODES && typeof placement === 'string') {

@@ -46,6 +46,10 @@ describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
       '1',
       '--profile',
       'on',
+      // Above the default (250 Hz): this checks which groups appear in 2 × 0.5 s sampled per path,
+      // not the overhead, and a rare group (conntrack) needs the samples.
+      '--profile-hz',
+      '1000',
       // Paired blocks (the default) run unsampled: profiling samples single cases only (README).
       '--block',
       '0',
