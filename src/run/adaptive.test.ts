@@ -141,3 +141,63 @@ describe('adaptive repetitions: which groups need another one', () => {
     expect(extraRound(judgeGroups(cases, { ...settings, ciTargetPct: 0 }), createRng(42))).toEqual([]);
   });
 });
+
+describe('adaptive repetitions of paired blocks: a Service path by its ratio to the pod path', () => {
+  /** A case of paired blocks: 4 blocks of 250 ms with these ops each. */
+  const blocked = (path: string, rep: number, ops: number[]): CaseResult => {
+    const c = completed(
+      path,
+      rep,
+      ops.reduce((a, b) => a + b, 0),
+      'tcp-crr',
+    );
+    if (c.state !== 'completed') throw new Error('unreachable');
+    const blocks = ops.map((o, i) => ({
+      startMs: 1000 + i * 300,
+      plannedMs: 250,
+      durationMs: 250,
+      ops: o,
+      errors: 0,
+      timeouts: 0,
+      connectionsOpened: o,
+      latencyUs: { count: o, mean: 1, p50: 1, p99: 1 },
+      cpuUs: { user: 0, system: 0 },
+    }));
+    return { ...c, result: { ...c.result, blocks } } as CaseResult;
+  };
+  /** `reps` repetitions: the pod path at 1000 per block, ClusterIP at `ratio(rep)` of it. */
+  const unit = (reps: number, ratio: (rep: number) => number): CaseResult[] =>
+    Array.from({ length: reps }, (_, i) => [
+      blocked('pod', i + 1, [1000, 1000, 1000, 1000]),
+      blocked(
+        'clusterip',
+        i + 1,
+        [1, 1, 1, 1].map(() => 1000 * ratio(i + 1)),
+      ),
+    ]).flat();
+  const paired: AdaptiveSettings = { ...settings, paired: () => true, ratioCiTargetPct: 2.5, maxPairedRepeat: 30 };
+  const verdictOf = (cases: CaseResult[], s = paired) => judgeGroups(cases, s).find((v) => v.key.path === 'clusterip')!;
+
+  it('the t interval over repetitions decides: 3 steady repetitions meet the target, no minimum of 6 pairs or values', () => {
+    const v = verdictOf(unit(3, (r) => [0.97, 0.975, 0.98][r - 1]!));
+    expect(v.pairs).toBe(12);
+    expect(v.decision).toBe('met');
+    // The pod path is the pairs' baseline: it stops with them.
+    expect(
+      judgeGroups(
+        unit(3, (r) => [0.97, 0.975, 0.98][r - 1]!),
+        paired,
+      ).find((x) => x.key.path === 'pod')!.decision,
+    ).toBe('met');
+  });
+
+  it('repetitions that disagree ask for more, past --max-repeat up to --max-paired-repeat, then are reported as missing it', () => {
+    const wobbly = (r: number) => (r % 2 === 0 ? 0.9 : 1.1);
+    expect(verdictOf(unit(3, wobbly)).decision).toBe('more');
+    expect(verdictOf(unit(10, wobbly)).decision).toBe('more');
+    expect(judgeGroups(unit(10, wobbly), paired).find((x) => x.key.path === 'pod')!.decision).toBe('more');
+    expect(verdictOf(unit(30, wobbly)).decision).toBe('max');
+    // Without --max-paired-repeat, --max-repeat is the cap.
+    expect(verdictOf(unit(10, wobbly), { ...paired, maxPairedRepeat: undefined }).decision).toBe('max');
+  });
+});
