@@ -1,10 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { RealExec, type Exec } from '../src/exec/index.js';
 import type { ProbeResult } from '../src/probe/connect.js';
-import { parseNetnsName } from '../src/sandbox/names.js';
-import { isAlive, processStartTime, tempFileWriter } from '../src/sandbox/state.js';
 import { afterAll, beforeAll, expect } from 'vitest';
 
 // Shared by the e2e tier: run the built CLI as a user would, look at the root namespace, and
@@ -75,76 +73,18 @@ export async function rootSnapshot(): Promise<Record<string, string>> {
   };
 }
 
-/** Run ids a live process owns now: a state file whose owner runs, or a state file a live process
- * is writing (its temporary file names the writer). */
-function liveRuns(): Set<string> {
-  const live = new Set<string>();
-  for (const name of stateFiles()) {
-    const writer = tempFileWriter(name);
-    if (writer !== undefined) {
-      if (processStartTime(writer.pid) !== undefined) live.add(writer.runId);
-      continue;
-    }
-    const runId = /^([a-z0-9]+)\.json$/.exec(name)?.[1];
-    if (runId === undefined) continue;
-    try {
-      const s = JSON.parse(readFileSync(join('/run/svcbench', name), 'utf8')) as { owner?: { pid: number; startTime: string } };
-      if (s.owner !== undefined && isAlive(s.owner)) live.add(runId);
-    } catch {
-      // gone meanwhile (its run ended): no evidence of a live run
-    }
-  }
-  return live;
-}
-
-/** The run id a /run/svcbench entry belongs to: `<id>.json`, `<id>.json.<pid>.tmp`, `<id>-bpffs`. */
-const stateEntryRun = (name: string): string | undefined => /^([a-z0-9]{6})[.-]/.exec(name)?.[1];
-
-/** What runs that have ended left behind: svcb- namespaces and, with `stateFiles`, entries of
- * /run/svcbench that no live process owns. Files of the e2e project run side by side (vitest.config.ts):
- * another file's live run records itself in a state file before it creates anything and removes
- * the file after everything else, so its objects belong to a live owner and are not counted; a run
- * of this file that is over has no live owner, so whatever it left is. Nothing in the e2e project
- * keeps a sandbox without an owner (`bench up`; those files run alone), so nothing else is excused. */
-export async function leftovers(opts: { stateFiles?: boolean } = {}): Promise<string[]> {
-  const find = () => {
-    // Listed before the owners are read: an object listed here was recorded before it was made,
-    // so a live run's state file is still there when read next.
-    const found = [
-      ...ourNamespaces().map((n) => ({ what: `netns ${n}`, runId: parseNetnsName(n)?.runId, path: `/run/netns/${n}` })),
-      ...(opts.stateFiles
-        ? stateFiles().map((f) => ({ what: `state ${f}`, runId: stateEntryRun(f), path: join('/run/svcbench', f) }))
-        : []),
-    ];
-    const live = liveRuns();
-    // Gone since it was listed: a run finishing its teardown, not a leftover.
-    return found.filter((o) => (o.runId === undefined || !live.has(o.runId)) && existsSync(o.path)).map((o) => o.what);
-  };
-  // A run that is ending removes its namespaces, then its state file: a second look after a moment
-  // tells a leftover from a teardown that was under way.
-  const first = find();
-  if (first.length === 0) return [];
-  await new Promise((r) => setTimeout(r, 1000));
-  const again = find();
-  return first.filter((o) => again.includes(o));
-}
-
 /** The guard of an e2e suite that builds sandboxes (call it inside the describe): before its tests
  * the build is there and the root namespace is snapshotted; after them no svcb- namespace (with
- * `stateFiles`, no state file either) of a run that has ended is left (`leftovers`: other files'
- * live runs may be there; with `alone`, for a file that runs alone, none at all) and the root
- * namespace is exactly as it was. */
-export function leavesNothingBehind(opts: { stateFiles?: boolean; alone?: boolean } = {}): void {
+ * `stateFiles`, no state file either) is left and the root namespace is exactly as it was. */
+export function leavesNothingBehind(opts: { stateFiles?: boolean } = {}): void {
   let before: Record<string, string>;
   beforeAll(async () => {
     requireBuild();
     before = await rootSnapshot();
   });
   afterAll(async () => {
-    if (opts.alone) {
-      expect(ourNamespaces()).toEqual([]);
-      if (opts.stateFiles) expect(stateFiles()).toEqual([]);
-    } else expect(await leftovers(opts)).toEqual([]);
+    expect(ourNamespaces()).toEqual([]);
+    if (opts.stateFiles) expect(stateFiles()).toEqual([]);
     expect(await rootSnapshot()).toEqual(before);
   });
 }

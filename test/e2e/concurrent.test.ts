@@ -1,10 +1,10 @@
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRunChecked } from '../../src/run/results.js';
 import { BENCH, bench, isRoot, ourNamespaces, processesMentioning, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
-import { tempDirs } from '../temp-dirs.js';
 
 // Concurrent runs (issue 19 item 3): two `bench run`s and a `bench up` at once, all on the default
 // (so overlapping) address ranges, each in its own namespaces; `bench clean` while they run must
@@ -12,8 +12,6 @@ import { tempDirs } from '../temp-dirs.js';
 // afterwards nothing is left.
 
 const RUN = ['--services', '10', '--workload', 'tcp-rr', '--path', 'pod', '--repeat', '1', '--duration', '1', '--ci-target', '0'];
-
-const outDir = tempDirs('svcbench-conc-');
 
 const start = (args: string[]) => execa(process.execPath, [BENCH, ...args], { reject: false, stdin: 'ignore', timeout: 300_000 });
 
@@ -29,7 +27,7 @@ describe.runIf(isRoot)('concurrent runs', () => {
   });
 
   it('two bench runs and a bench up at once complete, keep their own results, and survive bench clean', async () => {
-    const outs = [outDir(), outDir()];
+    const outs = [mkdtempSync(join(tmpdir(), 'svcbench-conc-a-')), mkdtempSync(join(tmpdir(), 'svcbench-conc-b-'))];
     const runs = outs.map((out) => start(['run', '--backend', 'nft', ...RUN, '--out', out]));
     const up = start(['up', '--pods', '3', '--json']);
     // bench clean while all three are building or measuring: every one has a live owner.

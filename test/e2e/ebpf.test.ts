@@ -1,15 +1,14 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH, bench, isRoot, ourNamespaces, requireBuild, rootSnapshot } from '../helpers.js';
-import { tempDirs } from '../temp-dirs.js';
 
 // The eBPF backend for real: the conformance suite, and that neither teardown nor `bench clean`
 // after SIGKILL leaves a cgroup, bpffs mount, pin or loaded program behind.
 
 const CGROUP2 = '/sys/fs/cgroup/unified';
-const outDir = tempDirs('svcbench-ebpf-');
 const PROGRAMS = ['sock4_connect', 'sock4_sendmsg', 'sock4_recvmsg', 'sock4_getpeername', 'nodeport_ingress', 'nodeport_egress'];
 
 const runIdIn = (text: string): string | undefined => /svcb-([a-z0-9]{6})-node/.exec(text)?.[1];
@@ -75,7 +74,7 @@ describe.runIf(isRoot)('ebpf backend', () => {
   // TCP across nodes is in nodes.test.ts (verify and run); this is UDP through the tc SNAT path:
   // every datagram of the workload goes node 0 → node 1 with node 0's IP as its source, and back.
   it('forwards UDP NodePort to an endpoint on another node with SNAT, then leaves nothing', async () => {
-    const out = outDir();
+    const out = mkdtempSync(join(tmpdir(), 'svcbench-ebpf-'));
     const r = await bench(
       ['run', '--nodes', '2', '--backend', 'ebpf', '--path', 'nodeport-remote', '--workload', 'udp-rr', '--services', '20'].concat([
         '--repeat',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSchema } from '../../src/run/results.js';
-import { BENCH, bench, isRoot, leftovers, preflightVerdict, requireBuild, rootSnapshot } from '../helpers.js';
+import { BENCH, bench, isRoot, ourNamespaces, preflightVerdict, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
 
 // Where preflight finds IPVS unavailable (a kernel without IP_VS, as this machine's:
 // ../shared/reference/environment.md), the ipvs backend says so and names --kernel guest, and a
@@ -12,17 +12,26 @@ import { BENCH, bench, isRoot, leftovers, preflightVerdict, requireBuild, rootSn
 const ipvsVerdict = isRoot && existsSync(BENCH) ? await preflightVerdict('ipvs') : undefined;
 const ipvsUnavailable = ipvsVerdict?.state === 'unavailable';
 
+/** Namespaces and state files that appeared since `before` (other runs may be live alongside). */
+const appeared = (before: { ns: string[]; state: string[] }) => [
+  ...ourNamespaces().filter((n) => !before.ns.includes(n)),
+  ...stateFiles().filter((f) => !before.state.includes(f)),
+];
+
 describe.runIf(ipvsUnavailable)('ipvs where preflight finds it unavailable (a host kernel without IP_VS)', () => {
   let root: Record<string, string>;
+  const before = { ns: [] as string[], state: [] as string[] };
   let out = '';
   beforeAll(async () => {
     requireBuild();
     out = mkdtempSync(join(tmpdir(), 'svcbench-ipvs-host-'));
     root = await rootSnapshot();
+    before.ns = ourNamespaces();
+    before.state = stateFiles();
   });
   afterAll(async () => {
     rmSync(out, { recursive: true, force: true });
-    expect(await leftovers({ stateFiles: true })).toEqual([]);
+    expect(appeared(before)).toEqual([]);
     expect(await rootSnapshot()).toEqual(root);
   });
 
@@ -36,7 +45,7 @@ describe.runIf(ipvsUnavailable)('ipvs where preflight finds it unavailable (a ho
       expect(r.stderr).toMatch(/ipvs.*unavailable/);
       expect(r.stderr).toContain(ipvsVerdict!.reason!);
       expect(r.stderr).toContain('--kernel guest');
-      expect(await leftovers({ stateFiles: true })).toEqual([]);
+      expect(appeared(before)).toEqual([]);
     }
   });
 

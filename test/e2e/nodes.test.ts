@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bench, isRoot, leavesNothingBehind, leftovers } from '../helpers.js';
-import { tempDirs } from '../temp-dirs.js';
+import { bench, isRoot, leavesNothingBehind, ourNamespaces } from '../helpers.js';
 
 // More than one node (issue 18): bench verify's cross-node checks for every backend that runs on
 // this kernel, and bench run's cross-node paths with the peer address and hops the servers saw.
@@ -24,7 +24,6 @@ interface Report {
 
 describe.runIf(isRoot)('more than one node', { timeout: 300_000 }, () => {
   leavesNothingBehind();
-  const outDir = tempDirs('svcbench-nodes-');
 
   const cases: [string, string[]][] = [
     ['iptables-restore', ['--iptables-mode', 'legacy']],
@@ -58,7 +57,7 @@ describe.runIf(isRoot)('more than one node', { timeout: 300_000 }, () => {
   it.concurrent.each(cases)('bench verify --backend %s %s --nodes 3 passes, cross-node checks included', passes);
 
   it.concurrent('bench run --nodes 2 --backend nft,ebpf measures the cross-node paths and records what the servers saw', async () => {
-    const out = outDir();
+    const out = mkdtempSync(join(tmpdir(), 'svcbench-nodes-'));
     const paths = 'pod,pod-remote,clusterip-remote,nodeport-remote,nodeport-local,nodeport-local-miss';
     const r = await bench(
       [
@@ -122,7 +121,7 @@ describe.runIf(isRoot)('more than one node', { timeout: 300_000 }, () => {
     passes,
   );
 
-  it('every verify and run above removed its sandbox', async () => {
-    expect(await leftovers()).toEqual([]);
+  it('every verify and run above removed its sandbox', () => {
+    expect(ourNamespaces()).toEqual([]);
   });
 });

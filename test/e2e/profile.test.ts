@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSchema, type RunJson } from '../../src/run/results.js';
 import { bench, isRoot, ourNamespaces, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
-import { tempDirs } from '../temp-dirs.js';
 
 // Kernel attribution end to end: a short real tcp-crr run of the ebpf and nft backends with perf
 // sampling, checking the groups are there and plausible (src/profile/README.md).
 
-const out = tempDirs('svcbench-profile-')();
+const out = mkdtempSync(join(tmpdir(), 'svcbench-profile-'));
 const readRunJson = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
 
 describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
