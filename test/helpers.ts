@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { RealExec, type Exec } from '../src/exec/index.js';
 import type { ProbeResult } from '../src/probe/connect.js';
+import { rootSnapshot } from './root-snapshot.js';
 import { afterAll, beforeAll, expect } from 'vitest';
 
 // Shared by the e2e tier: run the built CLI as a user would, look at the root namespace, and
@@ -53,25 +54,7 @@ export function processesMentioning(text: string): number[] {
   return pids;
 }
 
-/** Everything in the root namespace that the project must never change. */
-export async function rootSnapshot(): Promise<Record<string, string>> {
-  const run = async (argv: string[], filter: (l: string) => boolean = () => true) => {
-    const r = await execa(argv[0]!, argv.slice(1), { reject: false });
-    return String(r.stdout).split('\n').filter(filter).join('\n');
-  };
-  const noComments = (l: string) => !l.startsWith('#');
-  return {
-    links: await run(['ip', '-o', 'link', 'show']),
-    addresses: await run(['ip', '-o', 'address', 'show']),
-    routes: await run(['ip', 'route', 'show', 'table', 'all']),
-    rules: await run(['ip', 'rule', 'show']),
-    iptablesLegacy: await run(['iptables-legacy-save'], noComments),
-    iptablesNft: await run(['iptables-nft-save'], noComments),
-    nft: await run(['nft', 'list', 'ruleset']),
-    // Counters change by themselves; everything else under net.* must not move.
-    sysctls: await run(['sysctl', '-a', '--pattern', '^net\\.'], (l) => !/nf_conntrack_count/.test(l)),
-  };
-}
+export { rootSnapshot };
 
 /** The guard of an e2e suite that builds sandboxes (call it inside the describe): before its tests
  * the build is there and the root namespace is snapshotted; after them no svcb- namespace (with
