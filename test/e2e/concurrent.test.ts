@@ -1,10 +1,12 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRunChecked } from '../../src/run/results.js';
 import { BENCH, bench, isRoot, ourNamespaces, processesMentioning, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
+import { tempDirs } from '../temp-dirs.js';
+const concA = tempDirs('svcbench-conc-a-');
+const concB = tempDirs('svcbench-conc-b-');
 
 // Concurrent runs (issue 19 item 3): two `bench run`s and a `bench up` at once, all on the default
 // (so overlapping) address ranges, each in its own namespaces; `bench clean` while they run must
@@ -27,7 +29,7 @@ describe.runIf(isRoot)('concurrent runs', () => {
   });
 
   it('two bench runs and a bench up at once complete, keep their own results, and survive bench clean', async () => {
-    const outs = [mkdtempSync(join(tmpdir(), 'svcbench-conc-a-')), mkdtempSync(join(tmpdir(), 'svcbench-conc-b-'))];
+    const outs = [concA(), concB()];
     const runs = outs.map((out) => start(['run', '--backend', 'nft', ...RUN, '--out', out]));
     const up = start(['up', '--pods', '3', '--json']);
     // bench clean while all three are building or measuring: every one has a live owner.

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH, bench, isRoot, ourNamespaces, requireBuild, rootSnapshot } from '../helpers.js';
+import { tempDirs } from '../temp-dirs.js';
+const ebpfDir = tempDirs('svcbench-ebpf-');
 
 // The eBPF backend for real: the conformance suite, and that neither teardown nor `bench clean`
 // after SIGKILL leaves a cgroup, bpffs mount, pin or loaded program behind.
@@ -74,7 +75,7 @@ describe.runIf(isRoot)('ebpf backend', () => {
   // TCP across nodes is in nodes.test.ts (verify and run); this is UDP through the tc SNAT path:
   // every datagram of the workload goes node 0 → node 1 with node 0's IP as its source, and back.
   it('forwards UDP NodePort to an endpoint on another node with SNAT, then leaves nothing', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'svcbench-ebpf-'));
+    const out = ebpfDir();
     const r = await bench(
       ['run', '--nodes', '2', '--backend', 'ebpf', '--path', 'nodeport-remote', '--workload', 'udp-rr', '--services', '20'].concat([
         '--repeat',

@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bench, isRoot, leavesNothingBehind, ourNamespaces } from '../helpers.js';
+import { tempDirs } from '../temp-dirs.js';
+const nodesDir = tempDirs('svcbench-nodes-');
 
 // More than one node (issue 18): bench verify's cross-node checks for every backend that runs on
 // this kernel, and bench run's cross-node paths with the peer address and hops the servers saw.
@@ -57,7 +58,7 @@ describe.runIf(isRoot)('more than one node', { timeout: 300_000 }, () => {
   it.concurrent.each(cases)('bench verify --backend %s %s --nodes 3 passes, cross-node checks included', passes);
 
   it.concurrent('bench run --nodes 2 --backend nft,ebpf measures the cross-node paths and records what the servers saw', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'svcbench-nodes-'));
+    const out = nodesDir();
     const paths = 'pod,pod-remote,clusterip-remote,nodeport-remote,nodeport-local,nodeport-local-miss';
     const r = await bench(
       [

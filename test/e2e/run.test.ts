@@ -1,5 +1,5 @@
 import { execSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -8,12 +8,13 @@ import { allowedCpus, cpuPlan } from '../../src/run/pin.js';
 import { runSchema, type RunJson } from '../../src/run/results.js';
 import { summarizeRun } from '../../src/run/summary.js';
 import { BENCH, bench, isRoot, leavesNothingBehind, ourNamespaces, preflightVerdict, processesMentioning, stateFiles } from '../helpers.js';
+import { tempDirs } from '../temp-dirs.js';
 
 // `bench run` end to end in real namespaces, with short cases.
 
 // Every test writes under its own directory: the concurrent ones must not read each other's
 // results/latest.
-const outDir = () => mkdtempSync(join(tmpdir(), 'svcbench-run-'));
+const outDir = tempDirs('svcbench-run-');
 const readRunJson = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
 // These tests check behaviour, not figures: cases as short as the flags allow (--duration ≥ 0.2 s),
 // two programming-latency repetitions (a median still) and two partial-sync iterations.

@@ -185,6 +185,10 @@ describe.runIf(isRoot)('sandbox topology (real namespaces)', () => {
       const bad = await bench(['exec', '--run', sb.runId, 'srv-9', '--', 'true']);
       expect(bad.exitCode).toBe(2);
       expect(bad.stderr).toMatch(/TARGET: sandbox \w+ has no srv-9/);
+      // --dry-run starts no shell: it prints the one it would start, in the pod's namespace.
+      const dry = await bench(['--dry-run', 'exec', '--run', sb.runId, 'srv-0']);
+      expect(dry.exitCode).toBe(0);
+      expect(dry.stderr).toMatch(new RegExp(`^\\+ \\[${sb.pods[0]!.netns} cgroup \\S+\\] \\S+ -i  \\(interactive`, 'm'));
     } finally {
       await bench(['down', sb.runId]);
     }

@@ -1,13 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SyncRun } from '../../src/syncbench/results.js';
 import { bench, isRoot, leavesNothingBehind } from '../helpers.js';
+import { tempDirs } from '../temp-dirs.js';
+const syncDir = tempDirs('svcbench-sync-');
 
 // `bench sync` end to end in real namespaces: two kube-proxy lines at two small scale points.
 
-const out = mkdtempSync(join(tmpdir(), 'svcbench-sync-'));
+const out = syncDir();
 
 describe.runIf(isRoot)('bench sync', { timeout: 300_000 }, () => {
   leavesNothingBehind({ stateFiles: true });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { resolveArgv } from '../../exec/index.js';
+import { formatCommand, resolveArgv } from '../../exec/index.js';
 import { planRunPaths } from '../../sandbox/run-cgroup.js';
 import { netnsName, type Role } from '../../sandbox/names.js';
 import type { Context } from '../context.js';
@@ -29,7 +29,16 @@ export async function execIn(ctx: Context, target: string, argv: string[], flags
     const r = await ctx.exec.run({ netns, argv, ...joined, inheritStdio: true, allowFailure: true });
     return r.exitCode;
   }
-  return interactiveShell(resolveArgv({ netns, argv: [shellPath(), '-i'], ...joined }), netns, `${runId}:${target}`);
+  // The shell runs on a pseudo-terminal, outside the exec port's commands: a change only the real
+  // exec makes (with --dry-run it is printed, as every command is, and nothing starts).
+  const shell = { netns, argv: [shellPath(), '-i'], ...joined };
+  return ctx.exec.alter(
+    () => interactiveShell(resolveArgv(shell), netns, `${runId}:${target}`),
+    () => {
+      ctx.say(`+ ${formatCommand(shell)}  (interactive, on a pseudo-terminal)`);
+      return 0;
+    },
+  );
 }
 
 const shellPath = (): string => (process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/bash');
