@@ -24,7 +24,10 @@ describe('bench run flags: repetitions', () => {
     const f = schema.parse({ repeat: '2', maxRepeat: '4', ciTarget: '0.001' });
     expect([f.repeat, f.maxRepeat, f.ciTarget]).toEqual([2, 4, 0.001]);
     expect(schema.parse({ ciTarget: '0' }).ciTarget).toBe(0);
-    expect(schema.parse({ repeat: '10' }).maxRepeat).toBe(10); // --max-repeat may equal --repeat
+    expect(schema.parse({ repeat: '10', maxRepeat: '10' }).maxRepeat).toBe(10); // --max-repeat may equal --repeat
+    // Without --max-repeat, its default rises to a larger --repeat instead of rejecting it.
+    expect(withTiming(schema.parse({ repeat: '14' }), false)).toMatchObject({ repeat: 14, maxRepeat: 14 });
+    expect(withTiming(schema.parse({ repeat: '4' }), false)).toMatchObject({ repeat: 4, maxRepeat: 10 });
   });
 
   it('--max-repeat below --repeat, a negative or non-numeric --ci-target: errors on that flag', () => {

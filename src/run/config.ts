@@ -141,6 +141,8 @@ export const PAIRED_TIMING = { duration: 1, warmup: 0.25, block: 0.25, repeat: 3
  * src/profile/README.md "Measured" for the figures behind these. */
 export const PROFILED_TIMING = { duration: 8, warmup: 0.5, repeat: 10 } as const;
 
+const DEFAULT_MAX_REPEAT = 10;
+
 /** --repeat and its cap; --repeat's default depends on the run's mode (withTiming). */
 function repetitionShape() {
   return {
@@ -150,8 +152,10 @@ function repetitionShape() {
         `repetitions of every case, interleaved (the minimum with --ci-target; default: ${UNPAIRED_TIMING.repeat}; with --profile on and single cases, --block 0, ${PROFILED_TIMING.repeat})`,
       ),
     maxRepeat: intInRange(1, 100)
-      .default(10)
-      .describe('at most this many repetitions of a case group while its CI misses --ci-target (at least --repeat)'),
+      .optional()
+      .describe(
+        `at most this many repetitions of a case group while its CI misses --ci-target (at least --repeat; default: ${DEFAULT_MAX_REPEAT}, or --repeat when that is more)`,
+      ),
   };
 }
 
@@ -210,7 +214,7 @@ export type RunFlags = z.output<z.ZodObject<ReturnType<typeof runShape>>>;
 
 /** The flags with the timing a run uses: --duration and --warmup as given, else the defaults of
  * its mode (paired blocks when `paired`). */
-export type TimedRunFlags = RunFlags & { duration: number; warmup: number; repeat: number };
+export type TimedRunFlags = RunFlags & { duration: number; warmup: number; repeat: number; maxRepeat: number };
 export function withTiming(flags: RunFlags, paired: boolean): TimedRunFlags {
   const d = paired ? PAIRED_TIMING : flags.profile === 'on' ? PROFILED_TIMING : UNPAIRED_TIMING;
   const repeat = flags.repeat ?? d.repeat;
@@ -219,8 +223,9 @@ export function withTiming(flags: RunFlags, paired: boolean): TimedRunFlags {
     duration: flags.duration ?? d.duration,
     warmup: flags.warmup ?? d.warmup,
     repeat,
-    // A default --repeat above the default --max-repeat raises it (a given one must be at least --repeat).
-    maxRepeat: Math.max(flags.maxRepeat, repeat),
+    // Without --max-repeat the cap rises to --repeat (as hyperfine's --max-runs follows --runs); a
+    // given one must be at least --repeat (runFlagsSchema).
+    maxRepeat: flags.maxRepeat ?? Math.max(DEFAULT_MAX_REPEAT, repeat),
   };
 }
 
