@@ -44,14 +44,15 @@ export interface ConfidenceInterval {
   degenerate: boolean;
 }
 
-interface ResolvedOptions {
+/** Options with their defaults applied and checked (also for src/stats/pooled.ts). */
+export interface ResolvedOptions {
   resamples: number;
   level: number;
   seed: number;
   statistic: Statistic;
 }
 
-function resolve(opts: BootstrapOptions): ResolvedOptions {
+export function resolve(opts: BootstrapOptions): ResolvedOptions {
   const resolved = {
     resamples: opts.resamples ?? DEFAULT_RESAMPLES,
     level: opts.level ?? DEFAULT_LEVEL,
@@ -97,7 +98,12 @@ function finiteOrThrow(x: number, what: string): number {
   return x;
 }
 
-function percentileInterval(estimate: number, replicates: number[], { level, resamples, seed }: ResolvedOptions): ConfidenceInterval {
+/** The percentile interval of `replicates` (sorted here, in place). */
+export function percentileInterval(
+  estimate: number,
+  replicates: number[],
+  { level, resamples, seed }: Pick<ResolvedOptions, 'level' | 'resamples' | 'seed'>,
+): ConfidenceInterval {
   replicates.sort((x, y) => x - y);
   return {
     estimate,
@@ -110,7 +116,7 @@ function percentileInterval(estimate: number, replicates: number[], { level, res
   };
 }
 
-function degenerateInterval(estimate: number, { level, seed }: ResolvedOptions): ConfidenceInterval {
+export function degenerateInterval(estimate: number, { level, seed }: Pick<ResolvedOptions, 'level' | 'seed'>): ConfidenceInterval {
   return { estimate, low: estimate, high: estimate, level, resamples: 0, seed, degenerate: true };
 }
 

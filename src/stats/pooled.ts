@@ -5,8 +5,7 @@
 // few dozen per repetition), it weighs each unit by its exposure instead of giving a unit with
 // few samples, whose own ratio is mostly Poisson noise, as much say as the median would.
 import { createRng } from './prng.js';
-import { DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, type ConfidenceInterval } from './bootstrap.js';
-import { quantileSorted } from './descriptive.js';
+import { degenerateInterval, percentileInterval, resolve, type ConfidenceInterval } from './bootstrap.js';
 
 export interface RatioUnit {
   numerator: number;
@@ -42,11 +41,9 @@ function interval(
   groups: readonly (readonly RatioUnit[])[],
   opts: PooledOptions,
 ): ConfidenceInterval {
-  const level = opts.level ?? DEFAULT_LEVEL;
-  const resamples = opts.resamples ?? DEFAULT_RESAMPLES;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  if (groups.some((g) => g.length < 2)) return { estimate, low: estimate, high: estimate, level, resamples: 0, seed, degenerate: true };
-  const rng = createRng(seed);
+  const o = resolve(opts);
+  if (groups.some((g) => g.length < 2)) return degenerateInterval(estimate, o);
+  const rng = createRng(o.seed);
   const draw = (units: readonly RatioUnit[]) => {
     let n = 0;
     let d = 0;
@@ -57,16 +54,11 @@ function interval(
     }
     return n / d;
   };
-  const replicates = Array.from({ length: resamples }, () => draws(draw)).sort((x, y) => x - y);
-  return {
+  return percentileInterval(
     estimate,
-    low: quantileSorted(replicates, (1 - level) / 2),
-    high: quantileSorted(replicates, (1 + level) / 2),
-    level,
-    resamples,
-    seed,
-    degenerate: false,
-  };
+    Array.from({ length: o.resamples }, () => draws(draw)),
+    o,
+  );
 }
 
 /** The pooled ratio of `units` with its percentile-bootstrap CI over units (degenerate below 2). */
