@@ -160,7 +160,6 @@ const seenField = (seen: Seen[]): { seen?: Seen[] } => (seen.length > 0 ? { seen
 /** A completed case with what the servers saw of its path check. */
 export const withSeen = (r: CaseResult, seen: Seen[]): CaseResult => (r.state === 'completed' ? { ...r, ...seenField(seen) } : r);
 
-
 const seenOf = (answers: ProbeResult[], client: string | undefined): Seen[] =>
   answers.flatMap((a) =>
     a.ok && a.peer !== undefined
@@ -256,9 +255,8 @@ export interface LoadRun {
   /** The machine's kernel and busy CPU seconds meanwhile (machineDelta). */
   machine: { kernelS: number; totalBusyS: number };
   serversS: number;
-  profile?: ProfileOutcome;
-  /** A sampled case's plan: per measured block, whether perf sampled it. */
-  sampledBlocks?: readonly boolean[];
+  /** A sampled case: the sampler's outcome and, per measured block, whether perf sampled it. */
+  sampled?: { profile: ProfileOutcome; blocks: readonly boolean[] };
 }
 
 /** Drives the workload's client through the path, reading CPU counters before and after. */
@@ -323,7 +321,7 @@ async function driveSampled(
   const srv1 = serverPids.reduce((a, p) => a + processCpuS(p), 0);
   // After the CPU counters: reading the recording back is not the case's CPU.
   const profile = await sampling.finish();
-  return { r, machine: machineDelta(cpu0, cpu1), serversS: srv1 - srv0, profile, sampledBlocks: plan.sampled };
+  return { r, machine: machineDelta(cpu0, cpu1), serversS: srv1 - srv0, sampled: { profile, blocks: plan.sampled } };
 }
 
 /** Timers on the client's wall clock that enable the sampler as each run of consecutive sampled
@@ -357,7 +355,7 @@ async function exitedWithin(p: Started, timeoutMs: number): Promise<ExecResult> 
 export function judgeLoad(
   b: ReturnType<typeof base>,
   w: Workload,
-  { r, machine: m, serversS, profile, sampledBlocks }: LoadRun,
+  { r, machine: m, serversS, sampled }: LoadRun,
   checkedBy: string,
 ): CaseResult {
   if (r.exitCode !== 0)
@@ -393,7 +391,7 @@ export function judgeLoad(
       kernelS: m.kernelS,
       totalBusyS: m.totalBusyS,
     },
-    ...profileFields(result, profile, sampledBlocks),
+    ...profileFields(result, sampled),
   };
 }
 
@@ -402,11 +400,10 @@ export function judgeLoad(
  * own blocks mean paired path blocks (paired.ts), which these are not. */
 function profileFields(
   result: WorkloadResult,
-  profile: ProfileOutcome | undefined,
-  sampled: readonly boolean[] | undefined,
+  s: LoadRun['sampled'],
 ): { result: WorkloadResult; profile?: CaseProfileJson; profileError?: string } {
-  if (profile === undefined) return { result };
-  if (sampled === undefined) return profile.ok ? { result, profile: profile.profile } : { result, profileError: profile.reason };
+  if (s === undefined) return { result };
+  const { profile, blocks: sampled } = s;
   const { blocks = [], ...whole } = result;
   if (!profile.ok) return { result: whole, profileError: profile.reason };
   if (blocks.length !== sampled.length)

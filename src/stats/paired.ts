@@ -3,7 +3,8 @@
 // machine's slow drift (a VM whose speed wanders by tens of percent over minutes) moves both
 // halves of a pair and cancels in their ratio.
 //
-// The estimate is the geometric mean of the per-pair ratios (the mean of log ratios: the ratio is
+// The estimate is exp of the mean of the repetitions' mean log ratios: the geometric mean of the
+// per-pair ratios when every repetition has as many pairs, as paired blocks do (the ratio is
 // multiplicative, and on the log scale candidate/baseline and baseline/candidate give mirror
 // intervals). The interval treats the repetition, not the pair, as the unit of replication:
 // the pairs of one repetition share its client processes, their CPU placement and its conntrack
@@ -16,7 +17,7 @@
 // values; with one value per cluster it is W. S. Gosset's one-sample t interval, Biometrika 6,
 // 1908). Its coverage on drifting data with and without repetition effects is checked by
 // simulation in paired.test.ts.
-import { DEFAULT_LEVEL, DEFAULT_SEED, type ConfidenceInterval } from './bootstrap.js';
+import { DEFAULT_LEVEL, DEFAULT_SEED, degenerateInterval, type ConfidenceInterval } from './bootstrap.js';
 import type { Better, CompareOptions, Verdict } from './compare.js';
 import { studentTQuantile } from './growth.js';
 import { assertUnitInterval } from './validate.js';
@@ -31,7 +32,7 @@ export interface Pair {
 }
 
 export interface PairedComparison {
-  /** The geometric mean of the per-pair ratios candidate / baseline, with the t interval over
+  /** The geometric mean of the per-pair ratios candidate / baseline (by repetition), with the t interval over
    * the groups' mean log ratios (level: 95% by default). */
   ratio: ConfidenceInterval;
   /** Pairs the estimate rests on. */
@@ -86,7 +87,7 @@ export function logMeanInterval(values: readonly number[], level: number, seed: 
   const n = values.length;
   const mean = values.reduce((a, x) => a + x, 0) / n;
   const estimate = Math.exp(mean);
-  if (n < 2) return { estimate, low: estimate, high: estimate, level, resamples: 0, seed, degenerate: true };
+  if (n < 2) return degenerateInterval(estimate, { level, seed });
   const variance = values.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1);
   const half = studentTQuantile((1 + level) / 2, n - 1) * Math.sqrt(variance / n);
   return { estimate, low: Math.exp(mean - half), high: Math.exp(mean + half), level, resamples: 0, seed, degenerate: false };
