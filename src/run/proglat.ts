@@ -52,7 +52,7 @@ export async function timeProgramming(
     throw e;
   }
   const polled = await poller.exited;
-  const asMade = { sample: { ms: null, syncMs: record.totalMs, attempts: 0, note: 'not measured' }, late: false };
+  const asMade = { sample: { ms: null, syncMs: record.totalMs, attempts: 0, note: 'a dry run sends nothing' }, late: false };
   const read = await exec.observe(async () => toSample(polled.stdout, polled.stderr, t0, record), asMade);
   return { ...read, record };
 }

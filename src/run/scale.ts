@@ -147,7 +147,7 @@ async function addServiceTimed({ exec, env, o, out, row }: Step, state: ClusterS
   const pl = summarizeProgramming(env.label ?? backend.name, o.services, samples, o.seed);
   out.programmingLatency.push(pl);
   o.say(
-    `${env.label ?? backend.name} @${o.services}: network-programming latency ${pl.ms === null ? `not measured (${pl.note ?? 'no answer'})` : `${pl.ms.toFixed(1)} ms${pl.ci ? ` [${pl.ci.low.toFixed(1)}, ${pl.ci.high.toFixed(1)}]` : ''}`} over ${samples.length} repetitions, the same syncs ${pl.syncMs?.toFixed(1) ?? '?'} ms${pl.commitStartMs === undefined ? '' : ` (their committing step began at ${pl.commitStartMs.toFixed(1)} ms)`}`,
+    `${env.label ?? backend.name} @${o.services}: network-programming latency ${pl.ms === null ? `not measured (${pl.note ?? 'no answer'})` : `${pl.ms.toFixed(1)} ms${pl.ci ? ` [${pl.ci.low.toFixed(1)}, ${pl.ci.high.toFixed(1)}]` : ''}`} over ${samples.length} repetition${samples.length === 1 ? '' : 's'}, the same syncs ${pl.syncMs?.toFixed(1) ?? '?'} ms${pl.commitStartMs === undefined ? '' : ` (their committing step began at ${pl.commitStartMs.toFixed(1)} ms)`}`,
   );
   return { ...added, record: first };
 }
