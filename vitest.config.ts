@@ -33,7 +33,6 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          fileParallelism: false,
           // Tests a file marks concurrent (it.concurrent: each its own sandbox and run id, nothing
           // global asserted while they run) overlap up to this many at once; the rest of the file
           // runs one test at a time.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
-import { FakeExec } from '../../src/exec/index.js';
+import { FakeExec, type Command } from '../../src/exec/index.js';
 import { cfg, smallState } from '../../src/model/test-support/states.js';
 import type { NodeTarget } from '../types.js';
 import { iptables } from './backend.js';
@@ -47,7 +47,7 @@ describe('rule-by-rule apply and its time budget', () => {
   });
 
   it('a full sync onto chains a previous instance left (a restart) flushes each existing chain instead of failing on -N', async () => {
-    const exists = (c: { argv: string[] }) => c.argv.includes('-N') && c.argv.includes('KUBE-SERVICES');
+    const exists = (c: Pick<Command, 'argv'>) => c.argv.includes('-N') && c.argv.includes('KUBE-SERVICES');
     const exec = new FakeExec((c) => (exists(c) ? { exitCode: 1, stderr: 'iptables: Chain already exists.' } : undefined));
     const target: NodeTarget = { exec, netns: 'node', cfg, options: { iptablesMode: 'legacy', syncTimeoutMs: 60_000 } };
     const applied = await iptables.apply(target, rendered);

@@ -20,7 +20,7 @@ describe('the removal outlives a Ctrl-C', () => {
         return inner.run(cmd);
       },
       start: (c) => inner.start(c),
-      observe: (r, a) => inner.observe(r, a),
+      observe: (r) => inner.observe(r),
       alter: (c, i) => inner.alter(c, i),
     });
     await expect(exec.run(netnsDel)).resolves.toMatchObject({ exitCode: 0 });

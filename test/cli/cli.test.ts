@@ -177,7 +177,7 @@ describe('bench run against the fake exec: the readiness probe and read-back run
   async function run(responder: Responder) {
     const exec = new FakeExec(responder);
     const stderr: string[] = [];
-    const io = { out: () => {}, say: (l: string) => void stderr.push(l) };
+    const io = { out: () => undefined, say: (l: string) => void stderr.push(l) };
     const code = await runCli([...argv, ...flags, '--out', newRunDir()], {
       io,
       contextFor: () => ({ exec, ...io }),

@@ -173,10 +173,10 @@ describe.runIf(isRoot)('faults mid-run', { timeout: 120_000 }, () => {
   // The results directory on a small tmpfs of its own, filled or remounted read-only once the
   // first case runs; unmounted in a finally (nothing else is mounted).
   it.each([
-    ['full', (dir: string) => writeUntilFull(join(dir, 'filler')), /cannot write \S+run\.json: the results directory is full/],
+    ['full', (dir: string): void => writeUntilFull(join(dir, 'filler')), /cannot write \S+run\.json: the results directory is full/],
     [
       'read-only',
-      async (dir: string) => void (await execa('mount', ['-o', 'remount,ro', dir])),
+      async (dir: string): Promise<void> => void (await execa('mount', ['-o', 'remount,ro', dir])),
       /cannot write \S+run\.json: the results directory is on a read-only file system/,
     ],
   ] as const)(

@@ -76,7 +76,7 @@ describe('command lines the fuzzer found', () => {
   it('verify whose spread probe got no answer at all (here --dry-run: none ran) fails the check instead of throwing', async () => {
     // The dry-run exec (the FakeExec would read the rules back and fail on its empty canned answer).
     const stderr: string[] = [];
-    const io = { out: () => {}, say: (l: string) => void stderr.push(l) };
+    const io = { out: () => undefined, say: (l: string) => void stderr.push(l) };
     const code = await runCli(['verify', '--backend', 'nft'], { io, contextFor: () => ({ exec: new DryRunExec(() => {}), ...io }) });
     const r = { code, stderr: stderr.join('\n') };
     expect(r.code).toBe(1);
