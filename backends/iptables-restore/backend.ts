@@ -1,11 +1,34 @@
-import { ensureJumps, flushAll, readBackRuleset, restoreError } from '../shared/iptables/apply.js';
+import { ensureJumps, flushAll, readBackRuleset, reportedLine, restoreError } from '../shared/iptables/apply.js';
 import { renderFull, renderPartial, type RenderResult } from '../shared/iptables/render.js';
 import { iptablesFlavourChecks, iptablesTools } from '../shared/iptables/tools.js';
+import { CommandError } from '../../src/exec/index.js';
 import { verdict } from '../preflight.js';
-import type { Backend, Rendered } from '../types.js';
+import type { Backend, NodeTarget, Rendered } from '../types.js';
 
-/** The filter section of a payload (nat comes first, see toRestorePayload). */
-const filterSection = (payload: string): string => payload.slice(payload.indexOf('*filter\n'));
+/**
+ * A rejected sync's restore, made whole again. iptables-restore commits table by table, at each
+ * COMMIT line (iptables-restore.c and xtables-restore.c call the commit there; iptables-nft-restore
+ * too: "Commit per table"), and the payload has filter first, as kube-proxy's: a rejection past
+ * the filter section (or one that names no line) leaves the filter table of this sync committed
+ * beside the old nat table. Put filter back as it was before the sync (RenderResult.filterRollback),
+ * then throw the original rejection, which names the offending line. kube-proxy itself leaves the
+ * committed table in place and retries with a full sync; this recovery runs only on failure, so
+ * the sync itself stays kube-proxy's one restore.
+ */
+async function rejected(t: NodeTarget, restore: string, r: RenderResult, e: unknown): Promise<never> {
+  if (!(e instanceof CommandError)) throw e;
+  const line = reportedLine(e.stderr);
+  if (line !== undefined && line <= r.filterLines) restoreError(e, r.payload, restore); // nothing committed
+  const undo = await t.exec.run({ netns: t.netns, argv: [restore, '-w', '--noflush'], stdin: r.filterRollback, allowFailure: true });
+  restoreError(
+    e,
+    r.payload,
+    restore,
+    undo.exitCode === 0
+      ? 'the transaction was not applied: the filter table it had committed before the rejection was put back; the rules installed before it are unchanged'
+      : `the filter table of this transaction stayed committed: putting it back failed (${undo.stderr.trim().split('\n')[0] ?? ''}); a full sync rewrites both tables`,
+  );
+}
 
 export const iptablesRestore: Backend<RenderResult> = {
   name: 'iptables-restore',
@@ -24,17 +47,13 @@ export const iptablesRestore: Backend<RenderResult> = {
     // Full syncs ensure the jumps from the built-in chains first, each with its own iptables
     // calls, exactly as kube-proxy does; they are never part of the restore payload.
     commands += await ensureJumps(t, tools.iptables, r.jumpRules);
-    // iptables-restore commits table by table: check the small filter section first, so that a
-    // rejection in either table leaves both as they were.
-    const filter = filterSection(r.payload);
-    await t.exec
-      .run({ netns: t.netns, argv: [tools.restore, '-w', '--test', '--noflush'], stdin: filter })
-      .catch((e) => restoreError(e, filter, tools.restore));
+    // One restore of filter then nat, as kube-proxy's RestoreAll(data, NoFlushTables,
+    // RestoreCounters) (pkg/proxy/iptables/proxier.go, syncProxyRules).
     const commitAt = performance.now();
     await t.exec
       .run({ netns: t.netns, argv: [tools.restore, '-w', '--noflush', '--counters'], stdin: r.payload })
-      .catch((e) => restoreError(e, r.payload, tools.restore));
-    return { commands: commands + 2, commitAt };
+      .catch((e: unknown) => rejected(t, tools.restore, r, e));
+    return { commands: commands + 1, commitAt };
   },
 
   readBack: (t, { payload: r }) => readBackRuleset(t, r.desired),

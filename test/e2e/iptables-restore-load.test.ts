@@ -12,7 +12,7 @@ import { diffRulesets, formatDifference, parseIptablesSave } from '../../backend
 import { ALL_JUMP_RULES, ensureScript } from '../../backends/shared/iptables/jumps.js';
 import { renderFull, renderPartial } from '../../backends/shared/iptables/render.js';
 import { formatRule } from '../../backends/shared/iptables/ruleset.js';
-import type { JumpRule } from '../../backends/shared/iptables/ruleset.js';
+import type { JumpRule, Ruleset } from '../../backends/shared/iptables/ruleset.js';
 
 const isRoot = process.getuid?.() === 0;
 const dir = isRoot ? mkdtempSync(join(tmpdir(), 'svcbench-iptables-load-test-')) : '';
@@ -111,6 +111,33 @@ describe.skipIf(!isRoot)('payloads and commands load into the kernel (throwaway 
           ...commands(bin, partial.commands),
         ]);
         expect(diffRulesets(partial.desired, parseIptablesSave(saved)).map(formatDifference)).toEqual([]);
+      });
+
+      it('commits table by table: a payload rejected in nat has committed its filter table (the backend puts it back)', () => {
+        const full = renderFull(prev, cfg);
+        const partial = renderPartial(prev, next, cfg);
+        const bad = partial.payload.replace(/-j KUBE-SVC-\w+\n/, '-j KUBE-NO-SUCH-CHAIN\n');
+        expect(bad.indexOf('KUBE-NO-SUCH-CHAIN')).toBeGreaterThan(partial.payload.indexOf('*nat'));
+        const rejected = `if ${restore(bin, bad)} 2>/dev/null; then exit 9; fi`;
+        const committed = parseIptablesSave(
+          inThrowawayNetns(bin, [...ensureJumps(bin, full.jumpRules), restore(bin, full.payload), rejected]),
+        );
+        // The rendered chains and their rule counts, per table (KUBE-FIREWALL, made by the jump step, aside).
+        const ours = (rs: Ruleset, t: 'filter' | 'nat') =>
+          rs[t]
+            .filter((c) => c.name.startsWith('KUBE-') && c.name !== 'KUBE-FIREWALL')
+            .map((c) => `${c.name} ${c.rules.length}`)
+            .sort();
+        expect(ours(committed, 'filter')).toEqual(ours(partial.desired, 'filter')); // next's filter table…
+        expect(ours(committed, 'filter')).not.toEqual(ours(full.desired, 'filter'));
+        expect(ours(committed, 'nat')).toEqual(ours(full.desired, 'nat')); // …beside prev's nat table
+        const putBack = inThrowawayNetns(bin, [
+          ...ensureJumps(bin, full.jumpRules),
+          restore(bin, full.payload),
+          rejected,
+          restore(bin, partial.filterRollback),
+        ]);
+        expect(diffRulesets(full.desired, parseIptablesSave(putBack)).map(formatDifference)).toEqual([]);
       });
 
       it('the jump script is idempotent: a second run inserts nothing, every jump is there once', () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, BackendOptions, NodeTarget, Rendered } from '../../backends/types.js';
 import { iptablesRestore } from '../../backends/iptables-restore/backend.js';
 import type { RenderResult as IptResult } from '../../backends/shared/iptables/render.js';
+import { iptablesTools } from '../../backends/shared/iptables/tools.js';
 import { nft } from '../../backends/nft/backend.js';
 import type { RenderResult as NftResult } from '../../backends/nft/render.js';
 import { sandboxSchema } from '../../src/config/sandbox.js';
@@ -14,6 +15,9 @@ import { isRoot } from '../helpers.js';
 
 // A rule the kernel rejects fails the whole transaction, the error shows the offending line, and
 // nothing is half-applied: the installed state still reads back as the previous sync left it.
+// iptables-restore commits table by table and its payload has filter first (kube-proxy's order):
+// a bad nat rule comes after the filter table committed, so `after` changes the filter table (a
+// service without endpoints gets a REJECT there) and the read-back shows it was put back.
 
 const exec = new RealExec();
 const specs = (n: number): ServiceSpec[] =>
@@ -40,7 +44,10 @@ describe.runIf(isRoot)('rejected transactions', () => {
     options,
   });
   const before = allocate(specs(5), '10.96.0.0/12').state;
-  const after = allocate(specs(7), '10.96.0.0/12').state;
+  const after = allocate(
+    specs(7).map((s, i) => (i === 6 ? { ...s, endpoints: [] } : s)),
+    '10.96.0.0/12',
+  ).state;
 
   async function expectRejected<P>(
     backend: Backend<P>,
@@ -73,6 +80,23 @@ describe.runIf(isRoot)('rejected transactions', () => {
       await expectRejected(iptablesRestore, t(), (r) =>
         swap(r, /^-A KUBE-FORWARD .*-j ACCEPT$/, '-A KUBE-FORWARD -m conntrack --ctstate BOGUS -j ACCEPT'),
       );
+    });
+    it(`iptables-restore (${mode}): a full sync rejected in nat leaves no rule of ours in either table`, async () => {
+      const target = t();
+      await iptablesRestore.teardown(target);
+      const { rendered, line } = swap(
+        iptablesRestore.render(undefined, after, target.cfg, target.options),
+        /-j KUBE-SVC-\w+$/,
+        '-j KUBE-NO-SUCH-CHAIN',
+      );
+      const err = await iptablesRestore.apply(target, rendered).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BenchError);
+      expect((err as Error).message).toContain(line);
+      // The jump step made our chains and the jumps into them; the filter chains are empty again.
+      const saved = await exec.run({ netns: target.netns, argv: [iptablesTools(mode).save] });
+      expect(saved.stdout.split('\n').filter((l) => l.startsWith('-A KUBE-'))).toEqual([]);
+      expect(saved.stdout).toContain(':KUBE-SERVICES');
+      await iptablesRestore.teardown(target);
     });
   }
 

@@ -43,29 +43,45 @@ export async function ensureJumps(
   return (opts.chains ?? []).length + ((opts.createJumpChains ?? true) ? 2 : 1) * jumps.length + inserted;
 }
 
-/** iptables-restore reports "Error occurred at line: N" (or "line N failed"). iptables-nft-restore
- * reports errors found at commit time on the COMMIT line, naming the culprit ("Chain 'X' does not
- * exist"): then the first rule that names it is the offending line. */
-export function restoreError(e: unknown, payload: string, tool: string): never {
+/** The payload line iptables-restore's stderr names: "Error occurred at line: N" (iptables-restore)
+ * or "line N failed" (iptables-nft-restore, which reports errors found at commit time on the
+ * COMMIT line). Undefined when it names none. */
+export function reportedLine(stderr: string): number | undefined {
+  const m = /(?:Error occurred at line: |line )(\d+)/.exec(stderr);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The offending line of a rejected payload: the reported one, or, when that is a COMMIT (or
+ * missing) and the error names a culprit ("Chain 'X' does not exist"), the first rule that names
+ * it in the failing table's section. */
+function offendingLine(stderr: string, lines: readonly string[]): number | undefined {
+  const n = reportedLine(stderr);
+  const named = /[`'"]([^'"`\s]+)'/.exec(stderr)?.[1];
+  if (named === undefined || (n !== undefined && lines[n - 1] !== 'COMMIT')) return n;
+  // The section of the table whose COMMIT failed (from its `*table` line), or the whole payload.
+  let from = n === undefined ? 0 : n - 1;
+  while (from > 0 && !lines[from - 1]!.startsWith('*')) from--;
+  const to = n ?? lines.length;
+  for (let i = from; i < to; i++) if (lines[i]!.startsWith('-A ') && lines[i]!.split(' ').includes(named)) return i + 1;
+  return n;
+}
+
+/** What a rejected restore left installed, for the error's hint. */
+const UNCHANGED = 'the transaction was not applied; the rules installed before it are unchanged';
+
+/** Throws a BenchError naming the rejected payload's offending line and iptables-restore's reason.
+ * `hint` says what stayed installed (default: nothing of the transaction). */
+export function restoreError(e: unknown, payload: string, tool: string, hint = UNCHANGED): never {
   if (!(e instanceof CommandError)) throw e;
   const lines = payload.split('\n');
-  const m = /(?:Error occurred at line: |line )(\d+)/.exec(e.stderr);
-  let n = m ? Number(m[1]) : undefined;
-  const named = /[`'"]([^'"`\s]+)'/.exec(e.stderr)?.[1];
-  if ((n === undefined || lines[n - 1] === 'COMMIT') && named !== undefined) {
-    const i = lines.findIndex((l) => l.startsWith('-A ') && l.split(' ').includes(named));
-    if (i >= 0) n = i + 1;
-  }
+  const n = offendingLine(e.stderr, lines);
   const where = n === undefined ? '' : ` at line ${n}: ${lines[n - 1]}`;
   const reason =
     e.stderr
       .trim()
       .split('\n')
       .find((l) => l.trim() !== '') ?? '';
-  throw new BenchError(`${tool} rejected the transaction${where}\n${reason}`, {
-    hint: 'the transaction was not applied; the rules installed before it are unchanged',
-    cause: e,
-  });
+  throw new BenchError(`${tool} rejected the transaction${where}\n${reason}`, { hint, cause: e });
 }
 
 /** Reads the node's tables back with iptables-save and lists how they differ from `desired` and

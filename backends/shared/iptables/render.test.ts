@@ -200,6 +200,14 @@ describe('renderFull: fidelity to kube-proxy (reference §1)', () => {
       insert: ['-t', 'nat', '-I', 'PREROUTING', '-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'],
     });
   });
+
+  it('one payload, filter then nat, as syncProxyRules writes iptablesData for RestoreAll', () => {
+    const text = r.payload.split('\n');
+    expect(text.filter((l) => l.startsWith('*') || l === 'COMMIT')).toEqual(['*filter', 'COMMIT', '*nat', 'COMMIT']);
+    expect(text[0]).toBe('*filter');
+    expect(text[r.filterLines - 1]).toBe('COMMIT');
+    expect(text[r.filterLines]).toBe('*nat');
+  });
 });
 
 describe('ensureScript', () => {
@@ -378,7 +386,17 @@ const sorted = (rs: Ruleset): Ruleset => ({
 describe('snapshots', () => {
   it('full payload', () => {
     expect(renderFull(base, cfg).payload).toMatchInlineSnapshot(`
-      "*nat
+      "*filter
+      :KUBE-SERVICES - [0:0]
+      :KUBE-EXTERNAL-SERVICES - [0:0]
+      :KUBE-FORWARD - [0:0]
+      :KUBE-NODEPORTS - [0:0]
+      :KUBE-PROXY-FIREWALL - [0:0]
+      -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+      COMMIT
+      *nat
       :KUBE-SERVICES - [0:0]
       :KUBE-NODEPORTS - [0:0]
       :KUBE-POSTROUTING - [0:0]
@@ -419,23 +437,24 @@ describe('snapshots', () => {
       -A KUBE-SEP-I77PXRDZVX7PMWMN -m comment --comment ns5/svc5:p80 -s 10.180.0.3 -j KUBE-MARK-MASQ
       -A KUBE-SEP-I77PXRDZVX7PMWMN -m comment --comment ns5/svc5:p80 -m recent --name KUBE-SEP-I77PXRDZVX7PMWMN --set -m tcp -p tcp -j DNAT --to-destination 10.180.0.3:80
       COMMIT
-      *filter
-      :KUBE-SERVICES - [0:0]
-      :KUBE-EXTERNAL-SERVICES - [0:0]
-      :KUBE-FORWARD - [0:0]
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-PROXY-FIREWALL - [0:0]
-      -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-      COMMIT
       "
     `);
   });
 
   it('partial payload', () => {
     expect(renderPartial(base, changed, cfg).payload).toMatchInlineSnapshot(`
-      "*nat
+      "*filter
+      :KUBE-SERVICES - [0:0]
+      :KUBE-EXTERNAL-SERVICES - [0:0]
+      :KUBE-FORWARD - [0:0]
+      :KUBE-NODEPORTS - [0:0]
+      :KUBE-PROXY-FIREWALL - [0:0]
+      -A KUBE-SERVICES -m comment --comment "ns6/svc6:p80 has no endpoints" -m tcp -p tcp -d 172.30.0.46 --dport 80 -j REJECT
+      -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+      COMMIT
+      *nat
       :KUBE-SERVICES - [0:0]
       :KUBE-NODEPORTS - [0:0]
       :KUBE-POSTROUTING - [0:0]
@@ -467,17 +486,6 @@ describe('snapshots', () => {
       -X KUBE-EXT-X27LE4BHSL4DOUIK
       -X KUBE-SVC-X27LE4BHSL4DOUIK
       -X KUBE-SEP-OYPFS5VJICHGATKP
-      COMMIT
-      *filter
-      :KUBE-SERVICES - [0:0]
-      :KUBE-EXTERNAL-SERVICES - [0:0]
-      :KUBE-FORWARD - [0:0]
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-PROXY-FIREWALL - [0:0]
-      -A KUBE-SERVICES -m comment --comment "ns6/svc6:p80 has no endpoints" -m tcp -p tcp -d 172.30.0.46 --dport 80 -j REJECT
-      -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
       COMMIT
       "
     `);
@@ -513,6 +521,33 @@ describe('renderPartial', () => {
     expect(sorted(p.desired)).toEqual(sorted(renderFull(changed, cfg).desired));
   });
 
+  it('filterRollback puts the filter table back as prev had it after the filter section committed', () => {
+    const t = applyRestorePayload(simTables(), renderFull(base, cfg).payload);
+    const before = structuredClone(toRuleset(t).filter);
+    // iptables-restore committed the filter section, then rejected nat: only filter changed.
+    applyRestorePayload(t, `${p.payload.split('\n').slice(0, p.filterLines).join('\n')}\n`);
+    expect(sorted(toRuleset(t)).filter).toEqual(sorted(p.desired).filter);
+    expect(toRuleset(t).filter).not.toEqual(before); // svc6 has no endpoints: a REJECT in filter
+    applyRestorePayload(t, p.filterRollback);
+    expect(toRuleset(t).filter).toEqual(before);
+    expect(p.filterRollback.split('\n').filter((l) => l.startsWith('*'))).toEqual(['*filter']);
+  });
+
+  it("a full sync's filterRollback declares our filter chains empty, as its jump step leaves them on fresh tables", () => {
+    expect(renderFull(base, cfg).filterRollback).toBe(
+      [
+        '*filter',
+        ':KUBE-SERVICES - [0:0]',
+        ':KUBE-EXTERNAL-SERVICES - [0:0]',
+        ':KUBE-FORWARD - [0:0]',
+        ':KUBE-NODEPORTS - [0:0]',
+        ':KUBE-PROXY-FIREWALL - [0:0]',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('the rule-by-rule commands turn prev into next, never referencing missing chains', () => {
     const t = applyRuleCommands(simTables(), renderFull(base, cfg).commands);
     applyRuleCommands(t, p.commands);
@@ -529,14 +564,14 @@ describe('renderPartial', () => {
     expect(same.commands).toEqual([]);
     expect(same.payload.split('\n').filter((l) => l.startsWith(':'))).toEqual([
       ':KUBE-SERVICES - [0:0]',
-      ':KUBE-NODEPORTS - [0:0]',
-      ':KUBE-POSTROUTING - [0:0]',
-      ':KUBE-MARK-MASQ - [0:0]',
-      ':KUBE-SERVICES - [0:0]',
       ':KUBE-EXTERNAL-SERVICES - [0:0]',
       ':KUBE-FORWARD - [0:0]',
       ':KUBE-NODEPORTS - [0:0]',
       ':KUBE-PROXY-FIREWALL - [0:0]',
+      ':KUBE-SERVICES - [0:0]',
+      ':KUBE-NODEPORTS - [0:0]',
+      ':KUBE-POSTROUTING - [0:0]',
+      ':KUBE-MARK-MASQ - [0:0]',
     ]);
     expect(same.stats.payloadLines).toBe(same.payload.split('\n').length - 1);
   });

@@ -74,6 +74,21 @@ export interface RenderResult {
   changedServices: string[];
   /** Partial syncs: nat chains deleted by the payload (`:CHAIN` + `-X CHAIN`). */
   staleChains: string[];
+  /**
+   * Lines of the payload's first section, the filter table (`*filter` … `COMMIT`): a restore
+   * rejected past them has committed the filter table already (see assemble).
+   */
+  filterLines: number;
+  /**
+   * An `iptables-restore --noflush` payload of the filter table alone that puts our filter chains
+   * back as they were before this sync: prev's filter section on a partial sync; on a full sync
+   * the chains declared empty, which is what the sync's own jump step (EnsureChain, before the
+   * restore) leaves on tables that held nothing of ours. (A full sync over another instance's
+   * rules, a restart, has no prev to go back to: the chains end up empty, no rule of ours in
+   * effect there, and the nat table keeps that instance's rules.) Computed on first access: only
+   * a rejected restore needs it.
+   */
+  readonly filterRollback: string;
   stats: RenderStats;
 }
 
@@ -632,22 +647,32 @@ class PayloadSink implements ChainSink {
   }
 }
 
+/** The filter section of a payload: `*filter`, its chain lines, its rules, `COMMIT`. */
+function filterSection(filter: readonly LineChain[]): string[] {
+  const out: string[] = ['*filter'];
+  for (const c of filter) out.push(chainLine(c.name));
+  for (const c of filter) c.lines.flushTo(out);
+  out.push('COMMIT');
+  return out;
+}
+
 /**
- * The `iptables-restore --noflush` payload (see toRestorePayload, whose format this is): per
- * table, all chain lines, then the rules chain by chain, then the deletions. The per-service nat
- * chains come from `sink`, after the top-level ones.
+ * The `iptables-restore --noflush` payload (see toRestorePayload, whose format this is), filter
+ * first, then nat: kube-proxy's iptables mode writes them in this order into one buffer
+ * (TABLE_ORDER.iptables). Per table, all chain lines, then the rules chain by chain, then the
+ * deletions. The per-service nat chains come from `sink`, after the top-level ones. iptables-restore
+ * commits the filter table before it parses nat, so the ClusterIPs in nat answer at the nat COMMIT,
+ * the payload's end.
  */
 function assemble(b: Built, sink: PayloadSink, deleted: readonly string[]): string {
-  const head: string[] = ['*nat'];
+  const head = filterSection(b.filter);
+  head.push('*nat');
   for (const c of b.nat) head.push(chainLine(c.name));
   sink.chains.flushTo(head);
   for (const name of deleted) head.push(chainLine(name));
   for (const c of b.nat) c.lines.flushTo(head);
   const tail: string[] = [];
   for (const name of deleted) tail.push(`-X ${name}`);
-  tail.push('COMMIT', '*filter');
-  for (const c of b.filter) tail.push(chainLine(c.name));
-  for (const c of b.filter) c.lines.flushTo(tail);
   tail.push('COMMIT', '');
   // head lines, the per-service rules (each line newline-terminated), tail lines
   const headText = `${head.join('\n')}\n`;
@@ -660,6 +685,12 @@ function assemble(b: Built, sink: PayloadSink, deleted: readonly string[]): stri
   sink.rules.dispose();
   return out.toString();
 }
+
+/** A restore payload of the filter table alone (RenderResult.filterRollback). */
+const filterOnly = (filter: readonly LineChain[]): string => `${filterSection(filter).join('\n')}\n`;
+
+/** Our filter chains, declared empty (RenderResult.filterRollback of a full sync). */
+const emptyFilter = (filter: readonly LineChain[]): string => filterOnly(filter.map(({ name }) => ({ name, lines: lines() })));
 
 const lineCount = (chains: readonly LineChain[]): number => chains.reduce((n, c) => n + c.lines.lines, 0);
 
@@ -687,6 +718,7 @@ export function renderFull(state: ClusterState, cfg: ProxyConfig): RenderResult 
   const prep = prepare(state);
   const sink = new PayloadSink();
   const b = buildText(state, prep, cfg, { sink });
+  const rollback = emptyFilter(b.filter);
   const payload = assemble(b, sink, []);
   const s = stats(b, prep, state.services.length, 0);
   // "*table" + "COMMIT" per table, a chain line per chain, one line per rule.
@@ -707,6 +739,8 @@ export function renderFull(state: ClusterState, cfg: ProxyConfig): RenderResult 
     largeClusterMode: prep.largeClusterMode,
     changedServices: [],
     staleChains: [],
+    filterLines: 2 + s.filterChains + s.filterRules,
+    filterRollback: rollback,
     stats: s,
   };
 }
@@ -760,11 +794,13 @@ export function renderPartial(prev: ClusterState, next: ClusterState, cfg: Proxy
   for (const c of before.nat) if (isServiceChainName(c.name) && !active.has(c.name)) stale.push(c.name);
   for (const c of before.serviceChains) if (isServiceChainName(c) && !active.has(c)) stale.push(c);
 
+  const filterLines = 2 + b.filter.length + lineCount(b.filter);
   const payload = assemble(b, sink, stale);
   const payloadChains = b.filter.length + b.nat.length + sink.chains.lines + stale.length;
   const payloadRules = lineCount(b.filter) + lineCount(b.nat) + sink.rules.lines;
   let desired: Ruleset | undefined;
   let commands: string[][] | undefined;
+  let rollback: string | undefined;
   return {
     kind: 'partial',
     payload,
@@ -778,6 +814,12 @@ export function renderPartial(prev: ClusterState, next: ClusterState, cfg: Proxy
     largeClusterMode: prepNext.largeClusterMode,
     changedServices: changed,
     staleChains: stale,
+    filterLines,
+    // The filter table holds only top-level chains, which every sync rewrites in full: prev's
+    // are prev's whole filter state.
+    get filterRollback() {
+      return (rollback ??= filterOnly(buildText(prev, prepPrev, cfg, {}).filter));
+    },
     // "*table" + "COMMIT" per table, a chain line per chain, one line per rule and per -X.
     stats: stats(b, prepNext, next.services.length, 4 + payloadChains + payloadRules + stale.length),
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tokenize } from './parse-save.js';
-import { formatRule, quoteArg, toRestorePayload, toRuleCommands } from './ruleset.js';
+import { formatRule, quoteArg, TABLE_ORDER, toRestorePayload, toRuleCommands } from './ruleset.js';
 import type { Ruleset } from './ruleset.js';
 import { applyRuleCommands, simTables, toRuleset } from './simulate.js';
 
@@ -40,30 +40,24 @@ const rs = (filter: Record<string, string[][]>, nat: Record<string, string[][]>)
 });
 
 describe('toRestorePayload', () => {
-  it('writes *nat then *filter, chain lines before rules, deletions last', () => {
-    const payload = toRestorePayload(
-      rs(
-        { 'KUBE-FORWARD': [['-j', 'ACCEPT']] },
-        { 'KUBE-SERVICES': [['-m', 'comment', '--comment', 'a b', '-j', 'KUBE-SVC-A']], 'KUBE-SVC-A': [] },
-      ),
-      { nat: ['KUBE-SEP-OLD'] },
-    );
-    expect(payload).toBe(
-      [
-        '*nat',
-        ':KUBE-SERVICES - [0:0]',
-        ':KUBE-SVC-A - [0:0]',
-        ':KUBE-SEP-OLD - [0:0]',
-        '-A KUBE-SERVICES -m comment --comment "a b" -j KUBE-SVC-A',
-        '-X KUBE-SEP-OLD',
-        'COMMIT',
-        '*filter',
-        ':KUBE-FORWARD - [0:0]',
-        '-A KUBE-FORWARD -j ACCEPT',
-        'COMMIT',
-        '',
-      ].join('\n'),
-    );
+  const ruleset = rs(
+    { 'KUBE-FORWARD': [['-j', 'ACCEPT']] },
+    { 'KUBE-SERVICES': [['-m', 'comment', '--comment', 'a b', '-j', 'KUBE-SVC-A']], 'KUBE-SVC-A': [] },
+  );
+  const nat = [
+    '*nat',
+    ':KUBE-SERVICES - [0:0]',
+    ':KUBE-SVC-A - [0:0]',
+    ':KUBE-SEP-OLD - [0:0]',
+    '-A KUBE-SERVICES -m comment --comment "a b" -j KUBE-SVC-A',
+    '-X KUBE-SEP-OLD',
+    'COMMIT',
+  ];
+  const filter = ['*filter', ':KUBE-FORWARD - [0:0]', '-A KUBE-FORWARD -j ACCEPT', 'COMMIT'];
+
+  it("writes the tables in the mode's order, chain lines before rules, deletions last", () => {
+    expect(toRestorePayload(ruleset, TABLE_ORDER.ipvs, { nat: ['KUBE-SEP-OLD'] })).toBe([...nat, ...filter, ''].join('\n'));
+    expect(toRestorePayload(ruleset, TABLE_ORDER.iptables, { nat: ['KUBE-SEP-OLD'] })).toBe([...filter, ...nat, ''].join('\n'));
   });
 });
 

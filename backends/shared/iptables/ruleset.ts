@@ -1,14 +1,28 @@
 // A structured iptables ruleset and its two serialisations:
 //  - toRestorePayload: one `iptables-restore --noflush` transaction, shaped like kube-proxy's
-//    (pkg/proxy/iptables/proxier.go ≈L1530: per table "*table", chain lines, rules, "COMMIT"),
-//    except that nat is written before filter (kube-proxy writes filter first; see toRestorePayload);
+//    (per table "*table", chain lines, rules, "COMMIT"), tables in the order the caller's
+//    kube-proxy mode writes them (see TABLE_ORDER);
 //  - toRuleCommands: one iptables argv per change, for a naive controller that edits rule by rule.
 import { isServiceChainName } from './hash.js';
 
 export type TableName = 'filter' | 'nat';
-/** The tables, in the order the rule-by-rule commands and the read-back visit them (the restore
- * payload writes nat first: see toRestorePayload). */
+/** The tables, in the order the rule-by-rule commands and the read-back visit them. */
 export const TABLES: readonly TableName[] = ['filter', 'nat'];
+
+/**
+ * The order in which each kube-proxy mode writes the tables into its one restore payload. It
+ * matters: iptables-restore commits table by table, at each COMMIT line, so the first table is
+ * live before the second is parsed, and a payload rejected in its second table leaves the first
+ * committed.
+ *  - iptables mode (pkg/proxy/iptables/proxier.go, syncProxyRules): `WriteString("*filter\n")`,
+ *    filterChains, filterRules, `COMMIT`, then `*nat`, natChains, natRules, `COMMIT`;
+ *  - IPVS mode (pkg/proxy/ipvs/proxier.go, syncProxyRules): natChains, natRules, then
+ *    filterChains, filterRules (each buffer opens with its `*table` line and ends with COMMIT).
+ */
+export const TABLE_ORDER = {
+  iptables: ['filter', 'nat'],
+  ipvs: ['nat', 'filter'],
+} as const satisfies Record<string, readonly TableName[]>;
 
 /**
  * One rule: the argv that follows `-A CHAIN`, unquoted. A comment with spaces is a single
@@ -124,18 +138,16 @@ export class LineWriter {
 export const chainLine = (chain: string): string => `:${chain} - [0:0]`;
 
 /**
- * Serialise to an `iptables-restore --noflush` payload. Every chain listed is declared (created or
- * flushed) and rewritten in full; chains not listed are left alone by --noflush. Deleted chains
- * are declared too (which flushes them) and then removed with `-X`, as kube-proxy does for stale
- * service chains (≈L1381). Within a table: all chain lines, then the rules chain by chain, then the
- * deletions; kube-proxy interleaves rules of different chains, which iptables treats the same.
+ * Serialise to an `iptables-restore --noflush` payload, tables in `order` (TABLE_ORDER). Every
+ * chain listed is declared (created or flushed) and rewritten in full; chains not listed are left
+ * alone by --noflush. Deleted chains are declared too (which flushes them) and then removed with
+ * `-X`, as kube-proxy does for stale service chains (≈L1381). Within a table: all chain lines,
+ * then the rules chain by chain, then the deletions; kube-proxy interleaves rules of different
+ * chains, which iptables treats the same.
  */
-export function toRestorePayload(ruleset: Ruleset, deletions: ChainDeletions = {}): string {
+export function toRestorePayload(ruleset: Ruleset, order: readonly TableName[], deletions: ChainDeletions = {}): string {
   const out: string[] = [];
-  // nat first: iptables-restore commits table by table, so a rule rejected in the (large) nat
-  // section leaves the filter table untouched; the apply step checks the small filter section
-  // with --test before sending anything. Table order carries no meaning otherwise.
-  for (const table of ['nat', 'filter'] as const) {
+  for (const table of order) {
     const chains = ruleset[table];
     const deleted = deletions[table] ?? [];
     out.push(`*${table}`);
