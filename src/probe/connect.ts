@@ -5,6 +5,9 @@
 //
 //   node connect.js [--timeout MS] [--udp] [--connect-only] [--send TEXT] HOST:PORT...
 // prints one JSON line per target: {"target","ok","reply"?,"error"?,"ms"}
+//   node connect.js [--timeout MS] --batch  < one JSON request per line: {"target","udp"?,"timeoutMs"?}
+// the same, each target with its own protocol and timeout (the checks of one namespace in one
+// process: under an emulated guest kernel a Node process takes a second or more to start)
 //   node connect.js --poll DEADLINE_MS HOST:PORT
 // starts a new connection every millisecond, overlapping, until one is answered, and prints one
 // PollResult line (poll.ts): the send time of the earliest answered attempt on the machine's
@@ -13,10 +16,10 @@
 
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { parseReply, type ProbeResult } from './reply.js';
+import { parseReply, type ProbeRequest, type ProbeResult } from './reply.js';
 import { pollFirstAnswer } from './poll.js';
 
-export type { ProbeResult } from './reply.js';
+export type { ProbeRequest, ProbeResult } from './reply.js';
 
 function probeTcp(host: string, port: number, send: string, timeoutMs: number, connectOnly = false): Promise<Omit<ProbeResult, 'target'>> {
   const started = performance.now();
@@ -59,12 +62,22 @@ function probeUdp(host: string, port: number, send: string, timeoutMs: number): 
   });
 }
 
+async function readRequests(): Promise<ProbeRequest[]> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as ProbeRequest);
+}
+
 async function main(argv: string[]): Promise<void> {
   let timeoutMs = 2000;
   let send = 'probe\n';
   let udp = false;
   let pollMs: number | undefined;
   let connectOnly = false;
+  let batch = false;
   const targets: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -73,6 +86,7 @@ async function main(argv: string[]): Promise<void> {
     else if (a === '--udp') udp = true;
     else if (a === '--poll') pollMs = Number(argv[++i]);
     else if (a === '--connect-only') connectOnly = true;
+    else if (a === '--batch') batch = true;
     else targets.push(a);
   }
   if (pollMs !== undefined) {
@@ -84,21 +98,24 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     process.exit(0);
   }
+  const requests: ProbeRequest[] = batch ? await readRequests() : targets.map((target) => ({ target }));
   // Probe concurrently, a bounded number at a time, and print in the order given.
-  const results: ProbeResult[] = new Array(targets.length);
+  const results: ProbeResult[] = new Array(requests.length);
   let next = 0;
   const worker = async () => {
-    while (next < targets.length) {
+    while (next < requests.length) {
       const i = next++;
-      const t = targets[i]!;
+      const q = requests[i]!;
+      const t = q.target;
       const at = t.lastIndexOf(':');
       const host = t.slice(0, at);
       const port = Number(t.slice(at + 1));
-      const r = udp ? await probeUdp(host, port, send, timeoutMs) : await probeTcp(host, port, send, timeoutMs, connectOnly);
+      const ms = q.timeoutMs ?? timeoutMs;
+      const r = (q.udp ?? udp) ? await probeUdp(host, port, send, ms) : await probeTcp(host, port, send, ms, connectOnly);
       results[i] = { target: t, ...r };
     }
   };
-  await Promise.all(Array.from({ length: Math.min(32, targets.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(32, requests.length) }, worker));
   process.stdout.write(results.map((r) => JSON.stringify(r)).join('\n') + '\n');
 }
 

@@ -13,6 +13,14 @@ export interface ProbeResult {
   ms: number;
 }
 
+/** One target of a batch (connect.js --batch reads them on stdin); unset fields take the command
+ * line's (TCP, --timeout). */
+export interface ProbeRequest {
+  target: string;
+  udp?: boolean;
+  timeoutMs?: number;
+}
+
 /** Splits an ident server's answer ("NAME PEER TTL") into its parts; other answers stay as they are. */
 export function parseReply(text: string): Pick<ProbeResult, 'reply' | 'peer' | 'ttl'> {
   const m = /^(\S+) (\d+\.\d+\.\d+\.\d+) (\d+|\?)$/.exec(text);

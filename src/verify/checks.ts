@@ -1,9 +1,10 @@
-import type { Exec } from '../exec/index.js';
-import { probe } from '../probe/client.js';
+import type { Prober } from '../probe/client.js';
 import type { ProbeResult } from '../probe/connect.js';
 import { chiSquareUniform } from '../stats/index.js';
 
 // Conformance checks over real connections. Each returns pass/fail with a reason a person can act on.
+// Each makes its connections through the Prober it is given, asking for all of them at once before
+// it awaits any (probeTogether batches the independent checks of a step that way).
 
 export interface CheckResult {
   name: string;
@@ -20,29 +21,28 @@ const describe_ = (r: ProbeResult | undefined): string =>
 
 /** One new connection must be answered by one of `expected`. */
 export async function answeredBy(
-  exec: Exec,
+  probe: Prober,
   name: string,
   netns: string,
   target: string,
   expected: string[],
   udp = false,
 ): Promise<CheckResult> {
-  const [r] = await probe(exec, netns, [target], { udp });
+  const [r] = await probe(netns, [target], { udp });
   const pass = r !== undefined && r.ok && expected.includes(r.reply ?? '');
   return check(name, pass, `${target}${udp ? '/udp' : ''} ${describe_(r)}${pass ? '' : ` (expected ${expected.join(' or ')})`}`);
 }
 
 /** No answer within the timeout: the connection must not get through. */
-export async function notAnswered(exec: Exec, name: string, netns: string, target: string): Promise<CheckResult> {
-  const [r] = await probe(exec, netns, [target], { timeoutMs: 1000 });
+export async function notAnswered(probe: Prober, name: string, netns: string, target: string): Promise<CheckResult> {
+  const [r] = await probe(netns, [target], { timeoutMs: 1000 });
   const pass = r !== undefined && !r.ok;
   return check(name, pass, `${target} ${pass ? `blocked (${r!.error})` : describe_(r)}`);
 }
 
 /** Counts which endpoint answers each of n new connections. */
-export async function spread(exec: Exec, netns: string, target: string, n: number): Promise<Map<string, number>> {
+export async function spread(probe: Prober, netns: string, target: string, n: number): Promise<Map<string, number>> {
   const results = await probe(
-    exec,
     netns,
     Array.from({ length: n }, () => target),
     { timeoutMs: 5000 },
@@ -57,8 +57,8 @@ export async function spread(exec: Exec, netns: string, target: string, n: numbe
 
 /** kube-proxy's random selection must spread new connections evenly: Pearson's chi-square
  * against a uniform spread must not reject it at p ≤ 0.001. */
-export async function spreadCheck(exec: Exec, netns: string, target: string, endpoints: string[], n = 300): Promise<CheckResult> {
-  const counts = await spread(exec, netns, target, n);
+export async function spreadCheck(probe: Prober, netns: string, target: string, endpoints: string[], n = 300): Promise<CheckResult> {
+  const counts = await spread(probe, netns, target, n);
   const observed = endpoints.map((e) => counts.get(e) ?? 0);
   const stray = [...counts.keys()].filter((k) => !endpoints.includes(k));
   const name = `spread over ${endpoints.length} endpoints`;
@@ -77,8 +77,8 @@ export async function spreadCheck(exec: Exec, netns: string, target: string, end
 }
 
 /** ClientIP affinity: every new connection from one client lands on the same endpoint. */
-export async function affinityCheck(exec: Exec, netns: string, target: string, n = 30): Promise<CheckResult> {
-  const counts = await spread(exec, netns, target, n);
+export async function affinityCheck(probe: Prober, netns: string, target: string, n = 30): Promise<CheckResult> {
+  const counts = await spread(probe, netns, target, n);
   const pass = counts.size === 1 && ![...counts.keys()][0]!.startsWith('error');
   return check(
     'ClientIP affinity sticks',
@@ -88,8 +88,15 @@ export async function affinityCheck(exec: Exec, netns: string, target: string, n
 }
 
 /** Polls new connections until `wanted` answers (an endpoint added by a partial sync). */
-export async function reaches(exec: Exec, name: string, netns: string, target: string, wanted: string, tries = 64): Promise<CheckResult> {
-  const counts = await spread(exec, netns, target, tries);
+export async function reaches(
+  probe: Prober,
+  name: string,
+  netns: string,
+  target: string,
+  wanted: string,
+  tries = 64,
+): Promise<CheckResult> {
+  const counts = await spread(probe, netns, target, tries);
   const pass = (counts.get(wanted) ?? 0) > 0;
   return check(
     name,

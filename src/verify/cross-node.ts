@@ -1,7 +1,7 @@
 import type { Backend } from '../../backends/types.js';
 import type { Exec } from '../exec/index.js';
 import type { Service } from '../model/types.js';
-import { probe } from '../probe/client.js';
+import { probeTogether, type Prober } from '../probe/client.js';
 import { INITIAL_TTL, type ProbeResult } from '../probe/reply.js';
 import type { TopologyPlan } from '../sandbox/plan.js';
 import { check, notAnswered, spread, type CheckResult } from './checks.js';
@@ -60,85 +60,74 @@ export async function crossNodeChecks({ exec, plan, backend, svc }: CrossNodeInp
   const nodeA = plan.nodes[0]!;
   const nodeB = plan.nodes[remote.node]!;
   const nodePort = (name: string) => svc(name).ports[0]!.nodePort!;
-  const one = async (netns: string, target: string) => (await probe(exec, netns, [target], { timeoutMs: 3000 }))[0];
-  const at = (netns: string, target: string, name: string, want: Seen) => one(netns, target).then((r) => seenCheck(name, target, r, want));
-  const checks: CheckResult[] = [];
-  checks.push(
-    await at(client.netns, `${remote.ip}:${SERVER_PORT}`, 'pod-remote: a pod on another node, one more hop', {
-      by: remote.role,
-      peer: [client.ip],
-      hops: 2,
-    }),
-  );
-  checks.push(
-    await at(client.netns, `${svc('remote').clusterIP}:80`, 'clusterip-remote: the client pod keeps its address, one more hop', {
-      by: remote.role,
-      peer: [client.ip],
-      hops: 2,
-    }),
-  );
   const remoteTarget = `${nodeA.ip}:${nodePort('remote')}`;
-  checks.push(
-    await at(plan.external.netns, remoteTarget, 'nodeport-remote: Cluster policy SNATs to the node IP, one more hop', {
-      by: remote.role,
-      peer: [nodeA.ip],
-      hops: 2,
-    }),
-  );
-  // On the endpoint's own node a Cluster-policy NodePort masquerades in kube-proxy's backends
-  // (KUBE-EXT → KUBE-MARK-MASQ) to the address the kernel picks for the pod's veth route, which has
-  // none of its own: the gateway on the node's lo; a tc NodePort program need not masquerade at all.
-  // Any of the node's addresses or the client's passes here.
-  checks.push(
-    await at(plan.external.netns, `${nodeB.ip}:${nodePort('remote')}`, "nodeport: on the endpoint's node, no extra hop", {
-      by: remote.role,
-      peer: [nodeB.ip, nodeB.gateway, plan.external.ip],
-      hops: 1,
-    }),
-  );
-  checks.push(
-    await at(plan.external.netns, `${nodeB.ip}:${nodePort('local')}`, 'nodeport-local: Local policy keeps the client IP, no extra hop', {
-      by: remote.role,
-      peer: [plan.external.ip],
-      hops: 1,
-    }),
-  );
-  checks.push(
-    await notAnswered(
-      exec,
-      'nodeport-local-miss: Local policy on a node without a local endpoint does not answer',
-      plan.external.netns,
-      `${nodeA.ip}:${nodePort('local')}`,
-    ),
-  );
-  checks.push(...(await internalLocalChecks(exec, plan, client.netns, svc)));
-  return checks;
+  // Independent connections (each its own service, node or sender), so they are made together.
+  return probeTogether(exec, (probe) => {
+    const at = async (netns: string, target: string, name: string, want: Seen) =>
+      seenCheck(name, target, (await probe(netns, [target], { timeoutMs: 3000 }))[0], want);
+    return [
+      at(client.netns, `${remote.ip}:${SERVER_PORT}`, 'pod-remote: a pod on another node, one more hop', {
+        by: remote.role,
+        peer: [client.ip],
+        hops: 2,
+      }),
+      at(client.netns, `${svc('remote').clusterIP}:80`, 'clusterip-remote: the client pod keeps its address, one more hop', {
+        by: remote.role,
+        peer: [client.ip],
+        hops: 2,
+      }),
+      at(plan.external.netns, remoteTarget, 'nodeport-remote: Cluster policy SNATs to the node IP, one more hop', {
+        by: remote.role,
+        peer: [nodeA.ip],
+        hops: 2,
+      }),
+      // On the endpoint's own node a Cluster-policy NodePort masquerades in kube-proxy's backends
+      // (KUBE-EXT → KUBE-MARK-MASQ) to the address the kernel picks for the pod's veth route, which has
+      // none of its own: the gateway on the node's lo; a tc NodePort program need not masquerade at all.
+      // Any of the node's addresses or the client's passes here.
+      at(plan.external.netns, `${nodeB.ip}:${nodePort('remote')}`, "nodeport: on the endpoint's node, no extra hop", {
+        by: remote.role,
+        peer: [nodeB.ip, nodeB.gateway, plan.external.ip],
+        hops: 1,
+      }),
+      at(plan.external.netns, `${nodeB.ip}:${nodePort('local')}`, 'nodeport-local: Local policy keeps the client IP, no extra hop', {
+        by: remote.role,
+        peer: [plan.external.ip],
+        hops: 1,
+      }),
+      notAnswered(
+        probe,
+        'nodeport-local-miss: Local policy on a node without a local endpoint does not answer',
+        plan.external.netns,
+        `${nodeA.ip}:${nodePort('local')}`,
+      ),
+      ...internalLocalChecks(probe, plan, client.netns, svc),
+    ];
+  });
 }
 
 /** internalTrafficPolicy Local, from the client pod on node 0: a service with an endpoint there and
  * one elsewhere is answered by the local one only; a service whose endpoint is elsewhere only is not
  * answered (kube-proxy drops it; IPVS and eBPF refuse it). */
-async function internalLocalChecks(exec: Exec, plan: TopologyPlan, netns: string, svc: (name: string) => Service): Promise<CheckResult[]> {
+function internalLocalChecks(probe: Prober, plan: TopologyPlan, netns: string, svc: (name: string) => Service): Promise<CheckResult>[] {
   const local = localPod(plan);
-  const out: CheckResult[] = [];
   const name = "internaltrafficpolicy-local: only the client node's endpoints answer";
-  if (!local) out.push({ ...check(name, true, 'skipped: --placement remote puts no server pod on node 0'), skipped: true });
-  else {
-    const target = `${svc('internal').clusterIP}:80`;
-    const counts = await spread(exec, netns, target, INTERNAL_LOCAL_CONNECTIONS);
+  const target = `${svc('internal').clusterIP}:80`;
+  const localCheck = async (role: string): Promise<CheckResult> => {
+    const counts = await spread(probe, netns, target, INTERNAL_LOCAL_CONNECTIONS);
     const text = [...counts.entries()].map(([k, v]) => `${k}×${v}`).join(', ');
-    const pass = counts.get(local.role) === INTERNAL_LOCAL_CONNECTIONS;
-    out.push(
-      check(name, pass, `${INTERNAL_LOCAL_CONNECTIONS} connections to ${target}: ${text}${pass ? '' : ` (expected ${local.role} only)`}`),
-    );
-  }
-  out.push(
-    await notAnswered(
-      exec,
+    const pass = counts.get(role) === INTERNAL_LOCAL_CONNECTIONS;
+    return check(name, pass, `${INTERNAL_LOCAL_CONNECTIONS} connections to ${target}: ${text}${pass ? '' : ` (expected ${role} only)`}`);
+  };
+  return [
+    local
+      ? localCheck(local.role)
+      : Promise.resolve({ ...check(name, true, 'skipped: --placement remote puts no server pod on node 0'), skipped: true as const }),
+    notAnswered(
+      probe,
       'internaltrafficpolicy-local-miss: no endpoint on the client node, no answer',
       netns,
       `${svc('internal-miss').clusterIP}:80`,
     ),
-  );
-  return out;
+  ];
 }

@@ -3,7 +3,7 @@ import { sandboxSchema, type Placement } from '../config/sandbox.js';
 import type { Exec } from '../exec/index.js';
 import { allocate } from '../model/generate.js';
 import type { ClusterState, Service } from '../model/types.js';
-import { SERVE_SCRIPT, waitListening } from '../probe/client.js';
+import { probeTogether, SERVE_SCRIPT, waitListening } from '../probe/client.js';
 import { closeSandbox, nodeTargets, openSandbox, type Sandbox } from '../sandbox/session.js';
 import { processStartTime } from '../sandbox/state.js';
 import { exceededText, syncNodes, type SyncRecord } from '../sync.js';
@@ -163,25 +163,23 @@ function verifying(ctx: Ctx, sb: Sandbox, backend: Backend, options: BackendOpti
   };
 }
 
-/** After the full sync: every path of a Service reaches the right pods. */
+/** After the full sync: every path of a Service reaches the right pods. The checks make
+ * independent connections (each its own service or namespace), so they run together. */
 async function forwardingChecks(v: Verifying): Promise<void> {
   const { exec, client, node, plan, checks, vip, nodePort, svc, byRole, three } = v;
-  checks.push(await answeredBy(exec, 'ClusterIP from a pod', client, vip('web'), three));
-  checks.push(await answeredBy(exec, 'ClusterIP from the node', node, vip('web'), three));
-  checks.push(await answeredBy(exec, 'hairpin: a pod reaches its own service', byRole('srv-3').netns, vip('solo'), ['srv-3']));
-  checks.push(await answeredBy(exec, 'NodePort from the external namespace', plan.external.netns, nodePort('web'), three));
-  checks.push(await answeredBy(exec, 'NodePort from a pod', client, nodePort('web'), three));
-  checks.push(await answeredBy(exec, 'UDP through ClusterIP', client, `${svc('dns').clusterIP}:53`, three, true));
   checks.push(
-    await spreadCheck(
-      exec,
-      client,
-      vip('web'),
-      three.map((r) => r),
-    ),
+    ...(await probeTogether(exec, (probe) => [
+      answeredBy(probe, 'ClusterIP from a pod', client, vip('web'), three),
+      answeredBy(probe, 'ClusterIP from the node', node, vip('web'), three),
+      answeredBy(probe, 'hairpin: a pod reaches its own service', byRole('srv-3').netns, vip('solo'), ['srv-3']),
+      answeredBy(probe, 'NodePort from the external namespace', plan.external.netns, nodePort('web'), three),
+      answeredBy(probe, 'NodePort from a pod', client, nodePort('web'), three),
+      answeredBy(probe, 'UDP through ClusterIP', client, `${svc('dns').clusterIP}:53`, three, true),
+      spreadCheck(probe, client, vip('web'), three),
+      affinityCheck(probe, client, vip('sticky')),
+      answeredBy(probe, 'service to be deleted answers before', client, vip('doomed'), ['srv-0']),
+    ])),
   );
-  checks.push(await affinityCheck(exec, client, vip('sticky')));
-  checks.push(await answeredBy(exec, 'service to be deleted answers before', client, vip('doomed'), ['srv-0']));
 }
 
 /** Partial sync: delete one service, add an endpoint to another; both changes must show in traffic. */
@@ -201,9 +199,9 @@ async function partialSyncChecks(v: Verifying): Promise<void> {
   // Two independent reads of the same synced state, run at once: the first waits out its probe's
   // timeout, the second needs no wait.
   checks.push(
-    ...(await Promise.all([
-      notAnswered(exec, "a deleted service's VIP no longer answers", client, vip('doomed')),
-      reaches(exec, 'an endpoint added by a partial sync receives traffic', client, vip('grow'), 'srv-3'),
+    ...(await probeTogether(exec, (probe) => [
+      notAnswered(probe, "a deleted service's VIP no longer answers", client, vip('doomed')),
+      reaches(probe, 'an endpoint added by a partial sync receives traffic', client, vip('grow'), 'srv-3'),
     ])),
   );
 }
@@ -229,20 +227,17 @@ async function filterAfterRewrite(
     await exec.run({ netns: node, argv: ['conntrack', '-F'], allowFailure: true });
     // Four independent connections under the same rule, started at once: three of them must wait
     // out their probe's timeout, and they need not wait for each other.
-    const [direct, viaVip, viaNodePort, control] = await Promise.all([
-      notAnswered(exec, 'filter: pod IP blocked', client, t.podIp),
-      notAnswered(exec, 'filter: also blocks the ClusterIP path', client, t.vip),
-      notAnswered(exec, 'filter: also blocks the NodePort path', client, t.nodePort),
-      answeredBy(exec, 'filter: other services unaffected', client, t.control, t.three),
+    const parts = await probeTogether(exec, (probe) => [
+      notAnswered(probe, 'filter: pod IP blocked', client, t.podIp),
+      notAnswered(probe, 'filter: also blocks the ClusterIP path', client, t.vip),
+      notAnswered(probe, 'filter: also blocks the NodePort path', client, t.nodePort),
+      answeredBy(probe, 'filter: other services unaffected', client, t.control, t.three),
     ]);
-    const pass = direct.pass && viaVip.pass && viaNodePort.pass && control.pass;
     return [
       check(
         'a filter on the pod IP also blocks its ClusterIP and NodePort',
-        pass,
-        [direct, viaVip, viaNodePort, control]
-          .map((c) => `${c.pass ? 'ok' : 'FAIL'} ${c.name.replace('filter: ', '')}: ${c.detail}`)
-          .join('; '),
+        parts.every((c) => c.pass),
+        parts.map((c) => `${c.pass ? 'ok' : 'FAIL'} ${c.name.replace('filter: ', '')}: ${c.detail}`).join('; '),
       ),
     ];
   } finally {
