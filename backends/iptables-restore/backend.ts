@@ -7,13 +7,13 @@ import type { Backend, NodeTarget, Rendered } from '../types.js';
 
 /**
  * A rejected sync's restore, made whole again. iptables-restore commits table by table, at each
- * COMMIT line (iptables-restore.c and xtables-restore.c call the commit there; iptables-nft-restore
- * too: "Commit per table"), and the payload has filter first, as kube-proxy's: a rejection past
- * the filter section (or one that names no line) leaves the filter table of this sync committed
- * beside the old nat table. Put filter back as it was before the sync (RenderResult.filterRollback),
- * then throw the original rejection, which names the offending line. kube-proxy itself leaves the
- * committed table in place and retries with a full sync; this recovery runs only on failure, so
- * the sync itself stays kube-proxy's one restore.
+ * COMMIT line (iptables/iptables-restore.c for legacy; iptables/xtables-restore.c for iptables-nft:
+ * "Commit per table, although we support global commit at once"), and the payload has filter
+ * first, as kube-proxy's: a rejection past the filter section (or one that names no line) leaves
+ * the filter table of this sync committed beside the old nat table. Put filter back as it was
+ * before the sync (RenderResult.filterRollback), then throw the original rejection, which names
+ * the offending line. kube-proxy itself leaves the committed table in place and retries with a
+ * full sync; this recovery runs only on failure, so the sync itself stays kube-proxy's one restore.
  */
 async function rejected(t: NodeTarget, restore: string, r: RenderResult, e: unknown): Promise<never> {
   if (!(e instanceof CommandError)) throw e;
