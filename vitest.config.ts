@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 // Three tiers (DESIGN.md §11) in two projects:
 // - unit: pure units, CLI-against-fake-exec tests and fault injection on files (test/faults); they
@@ -12,8 +13,22 @@ import { defineConfig } from 'vitest/config';
 // vitest 3 sizes each pool from the root config, for every project using it: the forks pool (e2e)
 // from maxWorkers, by default CPUs - 1, which on a 2-vCPU machine is 1 (one e2e file at a time);
 // the threads pool (unit) from poolOptions.threads.maxThreads.
+// Unit files whose one test runs a long campaign of CLI processes one after another: started
+// first, they run beside the many short files instead of after them. Without a results cache (a
+// fresh clone) vitest starts the largest files first, and these are among the smallest.
+const LONG_FIRST = ['test/faults/fuzz.test.ts', 'test/faults/torn-write.test.ts'];
+
+class LongFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (f: TestSpecification) => LONG_FIRST.findIndex((p) => f.moduleId.endsWith(p));
+    return [...sorted.filter((f) => rank(f) >= 0).sort((a, b) => rank(a) - rank(b)), ...sorted.filter((f) => rank(f) < 0)];
+  }
+}
+
 export default defineConfig({
   test: {
+    sequence: { sequencer: LongFirst },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: 1,
