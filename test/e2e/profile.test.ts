@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSchema, type RunJson } from '../../src/run/results.js';
 import { bench, isRoot, ourNamespaces, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
+import { tempDirs } from '../temp-dirs.js';
 
 // Kernel attribution end to end: a short real tcp-crr run of the ebpf and nft backends with perf
 // sampling, checking the groups are there and plausible (src/profile/README.md).
 
-const out = mkdtempSync(join(tmpdir(), 'svcbench-profile-'));
+const outDir = tempDirs('svcbench-profile-');
 const readRunJson = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
 
 describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
@@ -24,6 +24,7 @@ describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
   });
 
   it('attributes kernel time per connection: eBPF ClusterIP runs its programs and no NAT, nft ClusterIP its rules', async () => {
+    const out = outDir();
     const r = await bench([
       'run',
       '--backend',
@@ -105,7 +106,9 @@ describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
     const pairs = run.cases.filter((c) => c.state === 'completed' && c.profile?.blocks?.every(ran)).length;
     expect(pairs).toBeGreaterThan(0);
     expect(md).toMatch(
-      new RegExp(`Sampler overhead, same run: throughput of each sampled block .* tcp-crr [\\d.]+× \\[.*\\] \\(${pairs} pairs in ${pairs} cases`),
+      new RegExp(
+        `Sampler overhead, same run: throughput of each sampled block .* tcp-crr [\\d.]+× \\[.*\\] \\(${pairs} pairs in ${pairs} cases`,
+      ),
     );
     expect(md).toMatch(/nft \(1\.37\), 100 services, clusterip against pod, per connection: netfilter \+ conntrack \+ NAT/);
     // The verdicts lead with the kernel time per connection against the pod path (verdicts.ts kernelClauses).
