@@ -116,8 +116,9 @@ describe.runIf(isRoot)('ebpf backend', () => {
     const attached = new Promise<void>((resolve) =>
       child.stderr!.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
-        // The first probe after the full sync: programs loaded, attached and maps written.
-        if (/\+ \[svcb-\w{6}-cli-0 cgroup [^\]]+\] \S+ \S+connect\.js --timeout 2000 10\.96/.test(stderr)) resolve();
+        // The first checks' probes after the full sync (the servers' readiness probe before it is
+        // no --batch): programs loaded, attached and maps written.
+        if (/\+ \[svcb-\w{6}-cli-0 cgroup [^\]]+\] \S+ \S+connect\.js --batch/.test(stderr)) resolve();
       }),
     );
     await Promise.race([attached, child]);
