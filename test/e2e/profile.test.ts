@@ -75,11 +75,13 @@ describe.runIf(isRoot)('bench run --profile on', { timeout: 300_000 }, () => {
       expect(c.profile!.windowMs).toBeLessThan(600);
     }
 
-    for (const p of sampled('ebpf', 'clusterip')) {
-      expect(p.groupSamples['bpf']).toBeGreaterThan(0);
-      expect(p.groupSamples['nat']).toBe(0);
-      expect(p.stacks.some(([s]) => /bpf_prog_[0-9a-f]{16}_/.test(s))).toBe(true);
-    }
+    // No NAT sample in any eBPF case; its programs summed over the sampled cases: at ≈ 1.5 µs per
+    // connection and ≈ 5,000 connections/s, one 0.5 s block at 1 kHz expects ≈ 3.6 samples of them,
+    // so a single block holds none about 3% of the time (Poisson, e^-3.6).
+    const ebpfClusterIP = sampled('ebpf', 'clusterip');
+    for (const p of ebpfClusterIP) expect(p.groupSamples['nat']).toBe(0);
+    expect(ebpfClusterIP.reduce((a, p) => a + (p.groupSamples['bpf'] ?? 0), 0)).toBeGreaterThan(0);
+    expect(ebpfClusterIP.some((p) => p.stacks.some(([s]) => /bpf_prog_[0-9a-f]{16}_/.test(s)))).toBe(true);
     // Summed over the sampled repetitions: one sampled 0.5 s block can hold no conntrack sample.
     const nftSum = (g: string) => sampled('nft (1.37)', 'clusterip').reduce((a, p) => a + (p.groupSamples[g] ?? 0), 0);
     expect(nftSum('netfilter')).toBeGreaterThan(0);
