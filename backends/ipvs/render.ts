@@ -33,7 +33,7 @@ import { sameEndpoints, sameService } from '../../src/model/change.js';
 import { serviceKey } from '../../src/model/types.js';
 import type { ClusterState, ProxyConfig, Service, ServicePort } from '../../src/model/types.js';
 import type { JumpRule, Rule, Ruleset } from '../shared/iptables/ruleset.js';
-import { TABLE_ORDER, toRestorePayload } from '../shared/iptables/ruleset.js';
+import { toRestorePayload } from '../shared/iptables/ruleset.js';
 
 export const DUMMY_DEVICE = 'kube-ipvs0';
 export const SCHEDULER = 'rr';
@@ -444,7 +444,7 @@ export function renderFull(state: ClusterState, cfg: ProxyConfig): Payload {
     bind: join(bind),
     ipvsadm: join(ipvsadm),
     ipset: join(ipset),
-    iptables: toRestorePayload(desired.ruleset, TABLE_ORDER.ipvs),
+    iptables: toRestorePayload(desired.ruleset),
     unbind: '',
   });
 }
@@ -506,7 +506,7 @@ export function renderPartial(prev: ClusterState, next: ClusterState, cfg: Proxy
     bind: join(bind),
     ipvsadm: join(ipvsadm),
     ipset: join(ipset),
-    iptables: toRestorePayload(desired.ruleset, TABLE_ORDER.ipvs),
+    iptables: toRestorePayload(desired.ruleset),
     unbind: join(unbind),
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tokenize } from './parse-save.js';
-import { formatRule, quoteArg, TABLE_ORDER, toRestorePayload, toRuleCommands } from './ruleset.js';
+import { formatRule, quoteArg, toRestorePayload, toRuleCommands } from './ruleset.js';
 import type { Ruleset } from './ruleset.js';
 import { applyRuleCommands, simTables, toRuleset } from './simulate.js';
 
@@ -55,9 +55,8 @@ describe('toRestorePayload', () => {
   ];
   const filter = ['*filter', ':KUBE-FORWARD - [0:0]', '-A KUBE-FORWARD -j ACCEPT', 'COMMIT'];
 
-  it("writes the tables in the mode's order, chain lines before rules, deletions last", () => {
-    expect(toRestorePayload(ruleset, TABLE_ORDER.ipvs, { nat: ['KUBE-SEP-OLD'] })).toBe([...nat, ...filter, ''].join('\n'));
-    expect(toRestorePayload(ruleset, TABLE_ORDER.iptables, { nat: ['KUBE-SEP-OLD'] })).toBe([...filter, ...nat, ''].join('\n'));
+  it("writes nat then filter (kube-proxy's IPVS mode), chain lines before rules, deletions last", () => {
+    expect(toRestorePayload(ruleset, { nat: ['KUBE-SEP-OLD'] })).toBe([...nat, ...filter, ''].join('\n'));
   });
 });
 

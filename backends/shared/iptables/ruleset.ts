@@ -1,28 +1,13 @@
 // A structured iptables ruleset and its two serialisations:
 //  - toRestorePayload: one `iptables-restore --noflush` transaction, shaped like kube-proxy's
-//    (per table "*table", chain lines, rules, "COMMIT"), tables in the order the caller's
-//    kube-proxy mode writes them (see TABLE_ORDER);
+//    (per table "*table", chain lines, rules, "COMMIT"), nat before filter as kube-proxy's IPVS
+//    mode writes them (its only user; the iptables mode's filter-first payload is render.ts's);
 //  - toRuleCommands: one iptables argv per change, for a naive controller that edits rule by rule.
 import { isServiceChainName } from './hash.js';
 
 export type TableName = 'filter' | 'nat';
 /** The tables, in the order the rule-by-rule commands and the read-back visit them. */
 export const TABLES: readonly TableName[] = ['filter', 'nat'];
-
-/**
- * The order in which each kube-proxy mode writes the tables into its one restore payload. It
- * matters: iptables-restore commits table by table, at each COMMIT line, so the first table is
- * live before the second is parsed, and a payload rejected in its second table leaves the first
- * committed.
- *  - iptables mode (pkg/proxy/iptables/proxier.go, syncProxyRules): `WriteString("*filter\n")`,
- *    filterChains, filterRules, `COMMIT`, then `*nat`, natChains, natRules, `COMMIT`;
- *  - IPVS mode (pkg/proxy/ipvs/proxier.go, syncProxyRules): natChains, natRules, then
- *    filterChains, filterRules (each buffer opens with its `*table` line and ends with COMMIT).
- */
-export const TABLE_ORDER = {
-  iptables: ['filter', 'nat'],
-  ipvs: ['nat', 'filter'],
-} as const satisfies Record<string, readonly TableName[]>;
 
 /**
  * One rule: the argv that follows `-A CHAIN`, unquoted. A comment with spaces is a single
@@ -138,16 +123,20 @@ export class LineWriter {
 export const chainLine = (chain: string): string => `:${chain} - [0:0]`;
 
 /**
- * Serialise to an `iptables-restore --noflush` payload, tables in `order` (TABLE_ORDER). Every
+ * Serialise to an `iptables-restore --noflush` payload, nat then filter: kube-proxy's IPVS mode
+ * (pkg/proxy/ipvs/proxier.go, syncProxyRules) writes natChains, natRules, then filterChains,
+ * filterRules into its one restore. The order matters: iptables-restore commits table by table, at
+ * each COMMIT line, so nat is live before filter is parsed, and a payload rejected in filter leaves
+ * nat committed. Every
  * chain listed is declared (created or flushed) and rewritten in full; chains not listed are left
  * alone by --noflush. Deleted chains are declared too (which flushes them) and then removed with
  * `-X`, as kube-proxy does for stale service chains (≈L1381). Within a table: all chain lines,
  * then the rules chain by chain, then the deletions; kube-proxy interleaves rules of different
  * chains, which iptables treats the same.
  */
-export function toRestorePayload(ruleset: Ruleset, order: readonly TableName[], deletions: ChainDeletions = {}): string {
+export function toRestorePayload(ruleset: Ruleset, deletions: ChainDeletions = {}): string {
   const out: string[] = [];
-  for (const table of order) {
+  for (const table of ['nat', 'filter'] as const) {
     const chains = ruleset[table];
     const deleted = deletions[table] ?? [];
     out.push(`*${table}`);
