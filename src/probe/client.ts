@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Exec } from '../exec/index.js';
 import { startupSlowdown } from '../guest/detect.js';
 import type { ProbeRequest, ProbeResult } from './connect.js';
+import { PROBE_TIMEOUT_MS } from './reply.js';
 
 // The prober and the conformance server are run by path with the same Node binary, inside a
 // namespace, through the exec port.
@@ -16,7 +17,7 @@ export async function probe(
 ): Promise<ProbeResult[]> {
   const args = [
     '--timeout',
-    String(opts.timeoutMs ?? 2000),
+    String(opts.timeoutMs ?? PROBE_TIMEOUT_MS),
     ...(opts.udp ? ['--udp'] : []),
     ...(opts.connectOnly ? ['--connect-only'] : []),
     ...targets,
@@ -55,7 +56,7 @@ export async function probeTogether<T>(exec: Exec, build: (probe: Prober) => Pro
           const b = byNetns.get(netns) ?? { requests: [], waiters: [] };
           byNetns.set(netns, b);
           b.waiters.push({ from: b.requests.length, count: targets.length, resolve, reject });
-          b.requests.push(...targets.map((target) => ({ target, ...(opts.udp ? { udp: true } : {}), timeoutMs: opts.timeoutMs ?? 2000 })));
+          b.requests.push(...targets.map((target) => ({ target, ...(opts.udp ? { udp: true } : {}), timeoutMs: opts.timeoutMs ?? PROBE_TIMEOUT_MS })));
         });
   const settled = Promise.allSettled(build(batched));
   // Every check has asked for its connections by now: each asks before its first await of them.

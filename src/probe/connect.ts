@@ -16,7 +16,7 @@
 
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { parseReply, type ProbeRequest, type ProbeResult } from './reply.js';
+import { parseReply, PROBE_TIMEOUT_MS, type ProbeRequest, type ProbeResult } from './reply.js';
 import { pollFirstAnswer } from './poll.js';
 
 export type { ProbeRequest, ProbeResult } from './reply.js';
@@ -72,7 +72,7 @@ async function readRequests(): Promise<ProbeRequest[]> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  let timeoutMs = 2000;
+  let timeoutMs = PROBE_TIMEOUT_MS;
   let send = 'probe\n';
   let udp = false;
   let pollMs: number | undefined;

@@ -13,6 +13,9 @@ export interface ProbeResult {
   ms: number;
 }
 
+/** A probe's connect-and-answer timeout unless its caller gives one (connect.js --timeout). */
+export const PROBE_TIMEOUT_MS = 2000;
+
 /** One target of a batch (connect.js --batch reads them on stdin); unset fields take the command
  * line's (TCP, --timeout). */
 export interface ProbeRequest {
