@@ -1,22 +1,52 @@
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-// Three tiers (DESIGN.md §11) in two projects:
-// - unit: pure units, CLI-against-fake-exec tests and fault injection on files (test/faults); they
-//   create nothing on the machine, so their files run in parallel (worker threads, up to 3) and
-//   need no root;
-// - e2e (test/e2e): builds real namespaces, nft tables, BPF pins and cgroups and snapshots the root
-//   namespace, so it needs root and its files run one at a time (no test sees another's sandbox),
-//   after the unit group.
-// `npx vitest run` runs both; `--project unit` or `--project e2e` one of them.
+// Three tiers (DESIGN.md §11) in four projects, run in three groups (sequence.groupOrder); the
+// projects of a group run at once:
+// - group 0: unit (pure units, CLI-against-fake-exec tests and fault injection on files in
+//   test/faults: they create nothing on the machine, so their files run in parallel, in worker
+//   threads, up to 3, and need no root) beside e2e-machine (the e2e files that look at or act on
+//   the machine as a whole: SIGKILLed runs left for `bench clean`, `bench up` sandboxes that outlive
+//   their command, every BPF program loaded; one file at a time);
+// - group 1: e2e (the other files under test/e2e: real namespaces, nft tables, BPF pins and
+//   cgroups; root), two files at once: each sees only its own runs (test/helpers.ts leaves out what
+//   another file's live process owns), and none leaves an ownerless object for the other to see;
+// - group 2: e2e-timing (files whose figures a busy machine would disturb), one at a time, alone.
+// Two e2e files at once because most of a file's time is spent waiting (on probes, sleeps, the
+// guest's emulated CPU): one at a time left one of the two vCPUs idle much of the time.
+// `npx vitest run` runs them all; `--project unit`, `--project 'e2e*'` a tier.
 //
-// vitest 3 sizes each pool from the root config, for every project using it: the forks pool (e2e)
-// from maxWorkers, by default CPUs - 1, which on a 2-vCPU machine is 1 (one e2e file at a time);
-// the threads pool (unit) from poolOptions.threads.maxThreads.
-// Unit files whose one test runs a long campaign of CLI processes one after another: started
-// first, they run beside the many short files instead of after them. Without a results cache (a
-// fresh clone) vitest starts the largest files first, and these are among the smallest.
-const LONG_FIRST = ['test/faults/fuzz.test.ts', 'test/faults/torn-write.test.ts'];
+// vitest 3 sizes each pool from the root config for every project using it (forks: maxForks); a
+// project with poolOptions.forks.singleFork runs its files one after another in one fork.
+// Files whose campaigns run long, started first (longest processing time first: with no results
+// cache, as in a fresh clone, vitest would start the largest files first): the unit files that run
+// a long campaign of CLI processes one after another, and the longest e2e files.
+const LONG_FIRST = [
+  'test/faults/fuzz.test.ts',
+  'test/faults/torn-write.test.ts',
+  'test/e2e/ipvs-guest.test.ts',
+  'test/e2e/run.test.ts',
+  'test/e2e/guest.test.ts',
+  'test/e2e/nodes.test.ts',
+  'test/e2e/faults-mid-run.test.ts',
+  'test/e2e/verify.test.ts',
+  'test/e2e/random-kill.test.ts',
+];
+
+/** The machine-wide e2e files (group 0, beside the unit files). */
+const E2E_MACHINE = [
+  'test/e2e/interrupt.test.ts',
+  'test/e2e/random-kill.test.ts',
+  'test/e2e/concurrent.test.ts',
+  'test/e2e/ebpf.test.ts',
+  'test/e2e/nft-memory.test.ts',
+  'test/e2e/doctor-exec.test.ts',
+  'test/e2e/sandbox.test.ts',
+  'test/e2e/guest-kill.test.ts',
+];
+/** Figures a busy machine would disturb: kernel samples per program, a 37 ms delay within ±3 ms,
+ * six repetitions' throughputs within 2x of each other. */
+const E2E_TIMING = ['test/e2e/profile.test.ts', 'test/e2e/programming-latency.test.ts', 'test/e2e/run-adaptive.test.ts'];
 
 class LongFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -26,13 +56,14 @@ class LongFirst extends BaseSequencer {
   }
 }
 
+const oneAtATime = { forks: { singleFork: true } };
+
 export default defineConfig({
   test: {
     sequence: { sequencer: LongFirst },
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    maxWorkers: 1,
-    poolOptions: { threads: { maxThreads: 3, minThreads: 1 } },
+    poolOptions: { threads: { maxThreads: 3, minThreads: 1 }, forks: { maxForks: 2, minForks: 1 } },
     projects: [
       {
         extends: true,
@@ -45,15 +76,25 @@ export default defineConfig({
       },
       {
         extends: true,
+        test: { name: 'e2e-machine', include: E2E_MACHINE, pool: 'forks', poolOptions: oneAtATime, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          exclude: [...E2E_MACHINE, ...E2E_TIMING],
+          pool: 'forks',
           // Tests a file marks concurrent (it.concurrent: each its own sandbox and run id, nothing
           // global asserted while they run) overlap up to this many at once; the rest of the file
           // runs one test at a time.
           maxConcurrency: 3,
           sequence: { groupOrder: 1 },
         },
+      },
+      {
+        extends: true,
+        test: { name: 'e2e-timing', include: E2E_TIMING, pool: 'forks', poolOptions: oneAtATime, sequence: { groupOrder: 2 } },
       },
     ],
   },

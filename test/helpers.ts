@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { RealExec, type Exec } from '../src/exec/index.js';
+import { isAlive, processStartTime, STATE_DIR, tempFileWriter } from '../src/sandbox/state.js';
 import type { ProbeResult } from '../src/probe/connect.js';
 import { rootSnapshot } from './root-snapshot.js';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -29,24 +30,81 @@ export async function bench(args: string[], opts: { timeoutMs?: number; cwd?: st
 
 export const exec: Exec = new RealExec();
 
-/** Namespaces of ours (by prefix), optionally of one run. */
+/** The parent of `pid` (field 4 of /proc/PID/stat), or undefined once it has gone. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may hold spaces and parentheses: split after the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether live process `pid` belongs to another test file: the e2e project runs two files at once,
+ * each in its own fork of the vitest process (vitest.config.ts), and the unit files run in that
+ * process's threads. So a process whose ancestry reaches the vitest process without passing through
+ * this fork is another file's; one under this fork is ours, and so is an orphan (reparented to
+ * init: a leak, whoever made it). Objects such a process owns are left out of the checks below,
+ * which in a file run alone see everything, as before. */
+export function ownedElsewhere(pid: number): boolean {
+  for (let p: number | undefined = pid, hops = 0; p !== undefined && p > 1 && hops < 64; p = parentOf(p), hops++) {
+    if (p === process.pid) return false;
+    if (p === process.ppid) return true;
+  }
+  return false;
+}
+
+/** Run ids whose state file (or the temporary file being written) names a live owner that is
+ * another test file's process (ownedElsewhere). */
+function othersRuns(): Set<string> {
+  const ids = new Set<string>();
+  for (const name of stateFilesAll()) {
+    const writer = tempFileWriter(name);
+    if (writer !== undefined) {
+      if (processStartTime(writer.pid) !== undefined && ownedElsewhere(writer.pid)) ids.add(writer.runId);
+      continue;
+    }
+    try {
+      const s = JSON.parse(readFileSync(join(STATE_DIR, name), 'utf8')) as { runId: string; owner: { pid: number; startTime: string } };
+      if (isAlive(s.owner) && ownedElsewhere(s.owner.pid)) ids.add(s.runId);
+    } catch {
+      // removed meanwhile, or not yet complete
+    }
+  }
+  return ids;
+}
+
+const runIdOfFile = (name: string): string => name.split('.')[0]!;
+
+/** Namespaces of ours (by prefix), optionally of one run; without a run id, those of runs another
+ * test file's live process owns are left out. */
 export function ourNamespaces(runId?: string): string[] {
   const all = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
-  return all.filter((n) => n.startsWith(runId === undefined ? 'svcb-' : `svcb-${runId}-`)).sort();
+  if (runId !== undefined) return all.filter((n) => n.startsWith(`svcb-${runId}-`)).sort();
+  const others = othersRuns();
+  return all.filter((n) => n.startsWith('svcb-') && !others.has(n.split('-')[1]!)).sort();
 }
 
+function stateFilesAll(): string[] {
+  return existsSync(STATE_DIR) ? readdirSync(STATE_DIR) : [];
+}
+
+/** State files, less those of runs another test file's live process owns. */
 export function stateFiles(): string[] {
-  return existsSync('/run/svcbench') ? readdirSync('/run/svcbench') : [];
+  const others = othersRuns();
+  return stateFilesAll().filter((f) => !others.has(runIdOfFile(f)));
 }
 
-/** Processes whose command line names a run (sysctl, ip, nsenter, socat left running). */
+/** Processes whose command line names a run (sysctl, ip, nsenter, socat left running), less
+ * another test file's (ownedElsewhere). */
 export function processesMentioning(text: string): number[] {
   const pids: number[] = [];
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmdline.includes(text)) pids.push(Number(p));
+      if (cmdline.includes(text) && !ownedElsewhere(Number(p))) pids.push(Number(p));
     } catch {
       // gone
     }

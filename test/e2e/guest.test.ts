@@ -1,52 +1,13 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BENCH, bench, isRoot, processesMentioning, requireBuild, rootSnapshot } from '../helpers.js';
+import { BENCH, bench, isRoot, requireBuild, rootSnapshot } from '../helpers.js';
+import { guestResidue, NONE, qemuOf, startGuest } from './guest-helpers.js';
 
 // The guest-kernel runner (src/guest): a real Debian kernel under qemu (TCG), the host root on 9p.
 // Slow by nature (emulation): the conformance suite inside takes minutes, so this file runs one
 // real command in the guest and keeps the interrupt tests short of a full boot.
 
 const GUEST_TIMEOUT_MS = 15 * 60_000;
-
-/** Processes of guest `id` (any when omitted) that are qemu itself, not the sh that execs it. */
-function qemuOf(id = ''): number[] {
-  return processesMentioning(`svcbench.job=/tmp/svcbench-guest-${id}`).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('qemu');
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** What a guest run leaves behind if teardown fails: qemu, its job directory, its state file. */
-function guestResidue(id: string) {
-  return {
-    qemu: processesMentioning(`svcbench.job=/tmp/svcbench-guest-${id}`),
-    jobDir: existsSync(`/tmp/svcbench-guest-${id}`),
-    stateFile: existsSync(`/run/svcbench/${id}.json`),
-    builds: existsSync('/var/cache/svcbench/guest') ? readdirSync('/var/cache/svcbench/guest').filter((n) => n.includes(id)) : [],
-  };
-}
-const NONE = { qemu: [], jobDir: false, stateFile: false, builds: [] };
-
-/** Starts `bench ARGS` and resolves once stderr shows the guest session id (qemu is starting). */
-function startGuest(args: string[]) {
-  const child = execa(process.execPath, [BENCH, ...args], { reject: false, stdin: 'ignore' });
-  let stderr = '';
-  let exited = false;
-  void child.then(() => (exited = true));
-  const id = new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /guest (\w{6}): booting/.exec(stderr);
-      if (m) resolve(m[1]!);
-    });
-    void child.then(() => reject(new Error(`bench exited before booting a guest:\n${stderr}`)));
-  });
-  return { child, id, stderr: () => stderr, exited: () => exited };
-}
 
 describe('--kernel', () => {
   it.each([['run'], ['verify', '--backend', 'nft']])(
@@ -123,24 +84,6 @@ describe.runIf(isRoot)('bench … --kernel guest', () => {
     },
     GUEST_TIMEOUT_MS,
   );
-
-  it('SIGKILL of the host process leaves qemu running; bench clean kills it and removes its files', async () => {
-    const g = startGuest(['verify', '--backend', 'nft', '--kernel', 'guest']);
-    const id = await g.id;
-    // qemu is recorded (as the sh that execs it) before it starts: wait until the sh has become
-    // qemu (killed earlier, the sh reads end of file instead of its go, and exits).
-    const deadline = Date.now() + 20_000;
-    while (qemuOf(id).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    g.child.kill('SIGKILL');
-    await g.child;
-    expect(guestResidue(id).qemu.length, 'qemu outlives its killed owner').toBe(1);
-    expect(guestResidue(id).jobDir).toBe(true);
-    const c = await bench(['clean']);
-    expect(c.exitCode, c.stderr).toBe(0);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(guestResidue(id)).toEqual(NONE);
-    expect(await rootSnapshot()).toEqual(before);
-  }, 60_000);
 
   it('SIGTERM stops the guest and removes everything, exiting 143', async () => {
     const g = startGuest(['verify', '--backend', 'nft', '--kernel', 'guest']);

@@ -5,20 +5,16 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { allowedCpus, cpuPlan } from '../../src/run/pin.js';
-import { runSchema, type RunJson } from '../../src/run/results.js';
 import { summarizeRun } from '../../src/run/summary.js';
 import { BENCH, bench, isRoot, leavesNothingBehind, ourNamespaces, preflightVerdict, processesMentioning, stateFiles } from '../helpers.js';
 import { tempDirs } from '../temp-dirs.js';
+import { readRunJson, shortIn } from './run-helpers.js';
 
 // `bench run` end to end in real namespaces, with short cases.
 
 // Every test writes under its own directory: the concurrent ones must not read each other's
 // results/latest.
 const outDir = tempDirs('svcbench-run-');
-const readRunJson = (dir: string): RunJson => runSchema.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
-// These tests check behaviour, not figures: cases as short as the flags allow (--duration ≥ 0.2 s),
-// two programming-latency repetitions (a median still) and two partial-sync iterations.
-const shortIn = (out: string) => ['--duration', '0.25', '--warmup', '0.1', '--sync-iterations', '2', '--proglat-repeat', '2', '--out', out];
 
 /** Starts a run in its own process group and calls `onCase(k)` after the k-th case has finished
  * (progress lines "  → …"); `kill` signals the whole group, as Ctrl-C at a terminal does, so the
@@ -39,7 +35,8 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
 
   // The first three tests run concurrently (each its own sandbox, run id and output directory, no
   // global state asserted while they run; at most the e2e project's maxConcurrency); the rest look
-  // at processes or namespaces machine-wide, or kill servers by name, and run one at a time after them.
+  // at all of this file's processes or namespaces, or kill its servers by name, and run one at a time
+  // after them.
   it.concurrent('measures every path and records everything in run.json; an unavailable backend is skipped', async () => {
     const out = outDir();
     // IPVS is unavailable on a kernel without IP_VS and measured on one with it: preflight decides.
@@ -169,60 +166,6 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
     },
   );
 
-  // Not concurrent: the loose target below needs six repetitions' throughputs within 2x of each
-  // other, which the other tests' load generators sharing the 2 CPUs can break.
-  it('adaptive repetitions: an unreachable --ci-target runs up to --max-repeat and warns, unless --time-budget stops it; a loose one stops at --repeat', async () => {
-    const out = outDir();
-    const short = shortIn(out);
-    const args = [
-      'run',
-      '--backend',
-      'nft',
-      '--workload',
-      'tcp-rr',
-      '--path',
-      'pod',
-      '--services',
-      '10',
-      '--repeat',
-      '2',
-      '--max-repeat',
-      '4',
-    ];
-    const tight = await bench([...args, '--ci-target', '0.001', ...short], { timeoutMs: 120_000 });
-    expect(tight.exitCode, tight.stderr).toBe(0);
-    expect(tight.stderr).toMatch(
-      /extra round 1 @10 services: 1 case group \(median's CI wider than ±0\.001% or n < 6: nft \(1\.37\) pod tcp-rr\)/,
-    );
-    expect(tight.stderr).toMatch(/extra round 2 @10 services/);
-    expect(tight.stderr).not.toMatch(/extra round 3/);
-    const run = readRunJson(join(out, 'latest'));
-    expect(run.state).toBe('completed');
-    expect(run.flags).toMatchObject({ repeat: 2, maxRepeat: 4, ciTarget: 0.001 });
-    expect(run.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4].map((k) => [`nft (1.37)/10/pod/tcp-rr#${k}`, 'completed']));
-    const warning = /CI wider than ±0\.001% after 4 repetitions \(--ci-target\)/;
-    expect(tight.stdout).toMatch(/^\* this case group: CI wider than ±0\.001% after 4 repetitions/m);
-    expect(tight.stderr).toMatch(warning);
-    expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).toMatch(warning);
-
-    // The same unreachable target within a 1 s budget: the first extra round would end past it.
-    const budgeted = await bench([...args, '--ci-target', '0.001', '--time-budget', '1', ...short], { timeoutMs: 120_000 });
-    expect(budgeted.exitCode, budgeted.stderr).toBe(0);
-    expect(budgeted.stderr).not.toMatch(/^extra round/m);
-    expect(budgeted.stderr).toMatch(/no extra round @10 services: 1 case group .* would end past the 1 s --time-budget/);
-    expect(readRunJson(join(out, 'latest')).cases.map((c) => c.id)).toEqual([1, 2].map((k) => `nft (1.37)/10/pod/tcp-rr#${k}`));
-
-    // A loose target is met as soon as there are 6 values (fewer give no 95% interval).
-    const loose = await bench([...args.slice(0, -4), '--repeat', '6', '--max-repeat', '8', '--ci-target', '100', ...short], {
-      timeoutMs: 120_000,
-    });
-    expect(loose.exitCode, loose.stderr).toBe(0);
-    expect(loose.stderr).not.toMatch(/extra round/);
-    const run2 = readRunJson(join(out, 'latest'));
-    expect(run2.cases.map((c) => [c.id, c.state])).toEqual([1, 2, 3, 4, 5, 6].map((k) => [`nft (1.37)/10/pod/tcp-rr#${k}`, 'completed']));
-    expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).not.toMatch(/--ci-target\)/);
-  });
-
   it('round-trip workloads run their servers on the shared CPU, http its servers off the load generator CPU (clients: case.ts), the others are not pinned', async () => {
     const out = outDir();
     const short = shortIn(out);
@@ -321,7 +264,8 @@ describe.runIf(isRoot)('bench run', { timeout: 300_000 }, () => {
       (k) => {
         if (k === 1 && !killed) {
           killed = true;
-          void execa('pkill', ['-f', 'dist/workloads/tcp-crr/server.js']);
+          // This run's servers only: another file's run may be measuring tcp-crr meanwhile.
+          for (const pid of processesMentioning('dist/workloads/tcp-crr/server.js')) process.kill(pid, 'SIGTERM');
         }
       },
     );

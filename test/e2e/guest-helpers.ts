@@ -1,0 +1,44 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { BENCH, processesMentioning } from '../helpers.js';
+
+// What guest.test.ts and guest-kill.test.ts share: starting a guest run and finding what it leaves.
+
+/** Processes of guest `id` (any when omitted) that are qemu itself, not the sh that execs it. */
+export function qemuOf(id = ''): number[] {
+  return processesMentioning(`svcbench.job=/tmp/svcbench-guest-${id}`).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('qemu');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** What a guest run leaves behind if teardown fails: qemu, its job directory, its state file. */
+export function guestResidue(id: string) {
+  return {
+    qemu: processesMentioning(`svcbench.job=/tmp/svcbench-guest-${id}`),
+    jobDir: existsSync(`/tmp/svcbench-guest-${id}`),
+    stateFile: existsSync(`/run/svcbench/${id}.json`),
+    builds: existsSync('/var/cache/svcbench/guest') ? readdirSync('/var/cache/svcbench/guest').filter((n) => n.includes(id)) : [],
+  };
+}
+export const NONE = { qemu: [], jobDir: false, stateFile: false, builds: [] };
+
+/** Starts `bench ARGS` and resolves once stderr shows the guest session id (qemu is starting). */
+export function startGuest(args: string[]) {
+  const child = execa(process.execPath, [BENCH, ...args], { reject: false, stdin: 'ignore' });
+  let stderr = '';
+  let exited = false;
+  void child.then(() => (exited = true));
+  const id = new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /guest (\w{6}): booting/.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    void child.then(() => reject(new Error(`bench exited before booting a guest:\n${stderr}`)));
+  });
+  return { child, id, stderr: () => stderr, exited: () => exited };
+}
