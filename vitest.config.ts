@@ -11,10 +11,12 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 // - group 1: e2e (the other files under test/e2e: real namespaces, nft tables, BPF pins and
 //   cgroups; root), two files at once: each sees only its own runs (test/helpers.ts leaves out what
 //   another file's live process owns), and none leaves an ownerless object for the other to see;
-// - group 2: e2e-timing (files whose figures a busy machine would disturb), one at a time, alone.
+// - group 2: timing (files whose figures a busy machine would disturb, e2e and one unit file that
+//   times real work against a budget), one at a time, alone.
 // Two e2e files at once because most of a file's time is spent waiting (on probes, sleeps, the
 // guest's emulated CPU): one at a time left one of the two vCPUs idle much of the time.
-// `npx vitest run` runs them all; `--project unit`, `--project 'e2e*'` a tier.
+// `npx vitest run` runs them all; `--project unit`, `--project 'e2e*' --project timing` a tier (the
+// unit tier's one file under timing runs with the latter).
 //
 // vitest 3 sizes each pool from the root config for every project using it (forks: maxForks); a
 // project with poolOptions.forks.singleFork runs its files one after another in one fork.
@@ -45,8 +47,14 @@ const E2E_MACHINE = [
   'test/e2e/guest-kill.test.ts',
 ];
 /** Figures a busy machine would disturb: kernel samples per program, a 37 ms delay within ±3 ms,
- * six repetitions' throughputs within 2x of each other. */
-const E2E_TIMING = ['test/e2e/profile.test.ts', 'test/e2e/programming-latency.test.ts', 'test/e2e/run-adaptive.test.ts'];
+ * six repetitions' throughputs within 2x of each other, and (no root needed) a sync pace probed on
+ * commands that take 1 ms of real time each against a 1 s budget. */
+const TIMING = [
+  'test/e2e/profile.test.ts',
+  'test/e2e/programming-latency.test.ts',
+  'test/e2e/run-adaptive.test.ts',
+  'test/cli/fit-scale.test.ts',
+];
 
 class LongFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -70,6 +78,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{src,backends,workloads,scripts}/**/*.test.ts', 'test/{cli,faults}/**/*.test.ts'],
+          exclude: TIMING,
           pool: 'threads',
           sequence: { groupOrder: 0 },
         },
@@ -83,7 +92,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          exclude: [...E2E_MACHINE, ...E2E_TIMING],
+          exclude: [...E2E_MACHINE, ...TIMING],
           pool: 'forks',
           // Tests a file marks concurrent (it.concurrent: each its own sandbox and run id, nothing
           // global asserted while they run) overlap up to this many at once; the rest of the file
@@ -94,7 +103,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'e2e-timing', include: E2E_TIMING, pool: 'forks', poolOptions: oneAtATime, sequence: { groupOrder: 2 } },
+        test: { name: 'timing', include: TIMING, pool: 'forks', poolOptions: oneAtATime, sequence: { groupOrder: 2 } },
       },
     ],
   },

@@ -5,7 +5,7 @@ import { bench, isRoot, leavesNothingBehind } from '../helpers.js';
 import { tempDirs } from '../temp-dirs.js';
 import { readRunJson, shortIn } from './run-helpers.js';
 
-// `bench run`'s adaptive repetitions. Apart from run.test.ts, and run alone (e2e-timing in
+// `bench run`'s adaptive repetitions. Apart from run.test.ts, and run alone (timing in
 // vitest.config.ts): the loose target below needs six repetitions' throughputs within 2x of each
 // other, which other load generators sharing the 2 CPUs can break.
 
