@@ -22,17 +22,19 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 // project with poolOptions.forks.singleFork runs its files one after another in one fork.
 // Files whose campaigns run long, started first (longest processing time first: with no results
 // cache, as in a fresh clone, vitest would start the largest files first): the unit files that run
-// a long campaign of CLI processes one after another, and the longest e2e files.
+// a long campaign of CLI processes one after another, and the longest e2e files. The two guest
+// files are apart in the order: each keeps both vCPUs busy (qemu's emulation), so beside each other
+// both take twice as long; ipvs-guest (~60 s alone) ends about when run and nodes on the other fork do.
 const LONG_FIRST = [
   'test/faults/fuzz.test.ts',
   'test/faults/torn-write.test.ts',
+  'test/e2e/random-kill.test.ts',
   'test/e2e/ipvs-guest.test.ts',
   'test/e2e/run.test.ts',
-  'test/e2e/guest.test.ts',
   'test/e2e/nodes.test.ts',
+  'test/e2e/guest.test.ts',
   'test/e2e/faults-mid-run.test.ts',
   'test/e2e/verify.test.ts',
-  'test/e2e/random-kill.test.ts',
 ];
 
 /** The machine-wide e2e files (group 0, beside the unit files). */
