@@ -1,7 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { BenchError } from '../../src/errors.js';
+import { fromRoot } from '../../src/package-root.js';
 import type { NodeTarget } from '../types.js';
 import { ATTACH, check, ENOENT, libbpf, LibbpfError, objGet, type AttachPoint } from './libbpf.js';
 
@@ -10,11 +10,10 @@ import { ATTACH, check, ENOENT, libbpf, LibbpfError, objGet, type AttachPoint } 
 // run's cgroup (exclusive attach: a second proxy on the same cgroup fails loudly), and the two tc
 // programs attached to the node's external devices with one `tc -batch` inside the node namespace.
 
-/** Where scripts/build-bpf puts the object: beside the C source, found from src/ or dist/. */
+/** Where scripts/build-bpf puts the object: beside the C source. */
 export function objectPath(): string | undefined {
-  return [new URL('./bpf/proxy.o', import.meta.url), new URL('../../../backends/ebpf/bpf/proxy.o', import.meta.url)]
-    .map((u) => fileURLToPath(u))
-    .find((p) => existsSync(p));
+  const path = fromRoot('backends/ebpf/bpf/proxy.o');
+  return existsSync(path) ? path : undefined;
 }
 
 export const SOCK_PROGRAMS: readonly { name: string; hook: AttachPoint }[] = [

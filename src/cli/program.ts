@@ -1,11 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { backendOptionsShape } from '../config/backend.js';
 import { sandboxShape } from '../config/sandbox.js';
 import { AbortedError, BenchError, UsageError } from '../errors.js';
 import { signalExitCode } from '../lifecycle.js';
+import { fromRoot } from '../package-root.js';
 import { clean } from './commands/clean.js';
 import { compareCommand } from './commands/compare.js';
 import { doctor } from './commands/doctor.js';
@@ -20,9 +19,7 @@ import { defaultIo, makeContext, type Context, type GlobalOptions } from './cont
 import { addShapeOptions } from './options.js';
 
 export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Builds the CLI. `io` and `contextFor` are injectable so CLI tests can run it against a

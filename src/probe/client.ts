@@ -1,13 +1,13 @@
-import { fileURLToPath } from 'node:url';
 import type { Exec } from '../exec/index.js';
 import { startupSlowdown } from '../guest/detect.js';
+import { fromRoot } from '../package-root.js';
 import type { ProbeRequest, ProbeResult } from './connect.js';
 import { PROBE_TIMEOUT_MS } from './reply.js';
 
 // The prober and the conformance server are run by path with the same Node binary, inside a
 // namespace, through the exec port.
-export const PROBE_SCRIPT = fileURLToPath(new URL('./connect.js', import.meta.url));
-export const SERVE_SCRIPT = fileURLToPath(new URL('./serve.js', import.meta.url));
+export const PROBE_SCRIPT = fromRoot('dist/src/probe/connect.js');
+export const SERVE_SCRIPT = fromRoot('dist/src/probe/serve.js');
 
 export async function probe(
   exec: Exec,

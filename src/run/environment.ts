@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cpus, release, totalmem } from 'node:os';
 import { cpuPlan } from './pin.js';
 import type { BackendInfo, Preflight } from '../../backends/types.js';
 import type { Exec } from '../exec/index.js';
 import { insideGuest } from '../guest/detect.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { RunJson } from './results.js';
 
 /** The environment recorded with every run: kernel, CPU, memory, Node, commit and tool versions
@@ -18,8 +17,8 @@ export async function captureEnvironment(
   for (const { preflight } of preflights)
     for (const c of preflight.checks) if (c.state === 'ok' && c.detail && !c.what.startsWith('CONFIG_')) tools[c.what] = c.detail;
   const commit = await exec
-    // svcbench's own checkout, wherever bench runs from (git looks upward from this file).
-    .run({ argv: ['git', '-C', dirname(fileURLToPath(import.meta.url)), 'rev-parse', '--short', 'HEAD'], allowFailure: true })
+    // svcbench's own checkout, wherever bench runs from.
+    .run({ argv: ['git', '-C', PACKAGE_ROOT, 'rev-parse', '--short', 'HEAD'], allowFailure: true })
     .catch(() => ({ stdout: '', exitCode: 1 }));
   let cpuModel = cpus()[0]?.model ?? 'unknown';
   try {

@@ -1,13 +1,13 @@
 // HTTP with a new TCP connection per request: the case where per-connection service lookup
 // (iptables chain walk, nft map lookup, BPF connect hook) shows. Same server program as `http`
 // on its own port, so both workloads can run in one pod.
-import { fileURLToPath } from 'node:url';
+import { fromRoot } from '../../src/package-root.js';
 import { nodeClientArgv } from '../client-kit.js';
 import { parseWorkloadResult } from '../result-schema.js';
 import type { Workload } from '../types.js';
 
-const SERVER = fileURLToPath(new URL('../http/server.js', import.meta.url));
-const CLIENT = fileURLToPath(new URL('./client.js', import.meta.url));
+const SERVER = fromRoot('dist/workloads/http/server.js');
+const CLIENT = fromRoot('dist/workloads/http-crr/client.js');
 
 export const httpCrr: Workload = {
   name: 'http-crr',

@@ -1,11 +1,11 @@
 // HTTP request/response over keep-alive connections (autocannon). See client.ts and server.ts.
-import { fileURLToPath } from 'node:url';
+import { fromRoot } from '../../src/package-root.js';
 import { nodeClientArgv } from '../client-kit.js';
 import { parseWorkloadResult } from '../result-schema.js';
 import type { Workload } from '../types.js';
 
-const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
-const CLIENT = fileURLToPath(new URL('./client.js', import.meta.url));
+const SERVER = fromRoot('dist/workloads/http/server.js');
+const CLIENT = fromRoot('dist/workloads/http/client.js');
 
 export const http: Workload = {
   name: 'http',

@@ -1,10 +1,10 @@
 // Bulk TCP transfer, server to client: throughput in bytes per second.
-import { fileURLToPath } from 'node:url';
+import { fromRoot } from '../../src/package-root.js';
 import { nodeClientArgv } from '../client-kit.js';
 import { parseWorkloadResult } from '../result-schema.js';
 import type { Workload } from '../types.js';
 
-const CLIENT = fileURLToPath(new URL('./client.js', import.meta.url));
+const CLIENT = fromRoot('dist/workloads/stream/client.js');
 const PORT = 7004;
 
 export const stream: Workload = {

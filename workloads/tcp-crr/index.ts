@@ -1,11 +1,11 @@
 // TCP connect / request / response / close per operation: connection-setup cost and rate.
-import { fileURLToPath } from 'node:url';
+import { fromRoot } from '../../src/package-root.js';
 import { nodeClientArgv } from '../client-kit.js';
 import { parseWorkloadResult } from '../result-schema.js';
 import type { Workload } from '../types.js';
 
-const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
-const CLIENT = fileURLToPath(new URL('./client.js', import.meta.url));
+const SERVER = fromRoot('dist/workloads/tcp-crr/server.js');
+const CLIENT = fromRoot('dist/workloads/tcp-crr/client.js');
 const PORT = 7003;
 
 export const tcpCrr: Workload = {

@@ -1,10 +1,10 @@
 // TCP request/response on persistent connections: p.messageSize bytes out, the same bytes back.
-import { fileURLToPath } from 'node:url';
+import { fromRoot } from '../../src/package-root.js';
 import { nodeClientArgv } from '../client-kit.js';
 import { parseWorkloadResult } from '../result-schema.js';
 import type { Workload } from '../types.js';
 
-const CLIENT = fileURLToPath(new URL('./client.js', import.meta.url));
+const CLIENT = fromRoot('dist/workloads/tcp-rr/client.js');
 const PORT = 7001;
 
 export const tcpRr: Workload = {

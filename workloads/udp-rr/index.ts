@@ -1,11 +1,11 @@
 // UDP request/response: one datagram out, the same datagram back; lost datagrams are timeouts.
-import { fileURLToPath } from 'node:url';
+import { fromRoot } from '../../src/package-root.js';
 import { nodeClientArgv } from '../client-kit.js';
 import { parseWorkloadResult } from '../result-schema.js';
 import type { Workload } from '../types.js';
 
-const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
-const CLIENT = fileURLToPath(new URL('./client.js', import.meta.url));
+const SERVER = fromRoot('dist/workloads/udp-rr/server.js');
+const CLIENT = fromRoot('dist/workloads/udp-rr/client.js');
 const PORT = 7002;
 
 export const udpRr: Workload = {
