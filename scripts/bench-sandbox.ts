@@ -8,7 +8,7 @@ import { median } from '../src/stats/index.js';
 const pods = Number(process.argv[2] ?? 50);
 const rounds = Number(process.argv[3] ?? 5);
 const nodes = Number(process.argv[4] ?? 1);
-const BENCH = resolve('dist/src/cli/main.js');
+const BENCH = resolve('dist/bench.mjs');
 
 const upTimes: number[] = [];
 const downTimes: number[] = [];

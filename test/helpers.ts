@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 // Shared by the e2e tier: run the built CLI as a user would, look at the root namespace, and
 // probe real connections inside sandboxes.
 
-export const BENCH = resolve('dist/src/cli/main.js');
+export const BENCH = resolve('dist/bench.mjs');
 export const PROBE = resolve('dist/src/probe/connect.js');
 export const isRoot = process.getuid?.() === 0;
 

@@ -4,7 +4,7 @@ import { renderStage1 } from './stage1.js';
 import { GUEST_MODULES, PORTS, renderStage2 } from './stage2.js';
 
 const job = {
-  argv: ['/usr/bin/node', '/work/main/dist/src/cli/main.js', 'run', '--backend', 'ipvs', '--kernel', 'guest'],
+  argv: ['/usr/bin/node', '/work/main/dist/bench.mjs', 'run', '--backend', 'ipvs', '--kernel', 'guest'],
   cwd: '/work/main',
   env: { PATH: '/usr/bin:/bin', SVCBENCH_X: "it's", 'BAD-NAME': 'x' },
   results: '/work/main/results',

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 // created: no svcb-* namespace, state file, cgroup or bpffs mount, and no file in the working
 // directory unless the command succeeded and writes files by design (bench report).
 
-export const BENCH = resolve('dist/src/cli/main.js');
+export const BENCH = resolve('dist/bench.mjs');
 export const TIMEOUT_MS = 10_000;
 
 export interface Outcome {

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 // scripts/random-kill.ts runs outside it (test/helpers.ts imports vitest's hooks). The snapshot is
 // test/root-snapshot.ts's, shared with test/helpers.ts.
 
-export const BENCH = resolve('dist/src/cli/main.js');
+export const BENCH = resolve('dist/bench.mjs');
 
 export function requireBuild(): void {
   if (!existsSync(BENCH)) throw new Error('dist/ is missing: run `npm run build`');
