@@ -1,8 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { BENCH, processesMentioning } from '../helpers.js';
+import { afterAll, beforeAll } from 'vitest';
+import { BENCH, bench, processesMentioning, requireBuild, rootSnapshot } from '../helpers.js';
 
-// What guest.test.ts and guest-kill.test.ts share: starting a guest run and finding what it leaves.
+// What the guest files share (guest, guest-kill, ipvs-guest): their hooks, starting a guest run and
+// finding what it leaves.
 
 /** Processes of guest `id` (any when omitted) that are qemu itself, not the sh that execs it. */
 export function qemuOf(id = ''): number[] {
@@ -41,4 +43,19 @@ export function startGuest(args: string[]) {
     void child.then(() => reject(new Error(`bench exited before booting a guest:\n${stderr}`)));
   });
   return { child, id, stderr: () => stderr, exited: () => exited };
+}
+
+/** The hooks of a describe that boots guests: before its tests, the build is there and the root
+ * namespace is snapshotted; after them, `bench clean` (a guest stopped short may leave qemu).
+ * Returns the snapshot, for the tests to compare with. */
+export function guestHooks(): () => Record<string, string> {
+  let before: Record<string, string> = {};
+  beforeAll(async () => {
+    requireBuild();
+    before = await rootSnapshot();
+  });
+  afterAll(async () => {
+    await bench(['clean']);
+  });
+  return () => before;
 }

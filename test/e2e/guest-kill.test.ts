@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bench, isRoot, requireBuild, rootSnapshot } from '../helpers.js';
-import { guestResidue, NONE, qemuOf, startGuest } from './guest-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { bench, isRoot, rootSnapshot } from '../helpers.js';
+import { guestHooks, guestResidue, NONE, qemuOf, startGuest } from './guest-helpers.js';
 
 // A guest run whose host process is SIGKILLed: qemu outlives it until `bench clean`. Apart from
 // guest.test.ts because it leaves an ownerless qemu and state file for a moment, and runs its own
 // `bench clean`: it belongs with the files that look at the machine as a whole (vitest.config.ts).
 
 describe.runIf(isRoot)('bench … --kernel guest, killed', () => {
-  let before: Record<string, string>;
-  beforeAll(async () => {
-    requireBuild();
-    before = await rootSnapshot();
-  });
-  afterAll(async () => {
-    await bench(['clean']);
-  });
+  const before = guestHooks();
 
   it('SIGKILL of the host process leaves qemu running; bench clean kills it and removes its files', async () => {
     const g = startGuest(['verify', '--backend', 'nft', '--kernel', 'guest']);
@@ -31,6 +24,6 @@ describe.runIf(isRoot)('bench … --kernel guest, killed', () => {
     expect(c.exitCode, c.stderr).toBe(0);
     await new Promise((r) => setTimeout(r, 200));
     expect(guestResidue(id)).toEqual(NONE);
-    expect(await rootSnapshot()).toEqual(before);
+    expect(await rootSnapshot()).toEqual(before());
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BENCH, bench, isRoot, requireBuild, rootSnapshot } from '../helpers.js';
-import { guestResidue, NONE, qemuOf, startGuest } from './guest-helpers.js';
+import { guestHooks, guestResidue, NONE, qemuOf, startGuest } from './guest-helpers.js';
 
 // The guest-kernel runner (src/guest): a real Debian kernel under qemu (TCG), the host root on 9p.
 // Slow by nature (emulation): the conformance suite inside takes minutes, so this file runs one
@@ -56,14 +56,7 @@ describe('bench doctor: can guest runs happen here?', () => {
 });
 
 describe.runIf(isRoot)('bench … --kernel guest', () => {
-  let before: Record<string, string>;
-  beforeAll(async () => {
-    requireBuild();
-    before = await rootSnapshot();
-  });
-  afterAll(async () => {
-    await bench(['clean']);
-  });
+  const before = guestHooks();
 
   it(
     'runs the nft conformance suite inside Debian’s kernel and passes, leaving nothing behind',
@@ -80,7 +73,7 @@ describe.runIf(isRoot)('bench … --kernel guest', () => {
       // checked by benchmarks, not tests).
       expect(g.stderr()).toMatch(/guest: boot [\d.]+ s, command [\d.]+ s, shutdown [\d.]+ s \(kernel 6\.1\./);
       expect(guestResidue(id)).toEqual(NONE);
-      expect(await rootSnapshot()).toEqual(before);
+      expect(await rootSnapshot()).toEqual(before());
     },
     GUEST_TIMEOUT_MS,
   );

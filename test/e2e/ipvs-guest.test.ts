@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bench, isRoot, processesMentioning, requireBuild, rootSnapshot } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { bench, isRoot, processesMentioning, rootSnapshot } from '../helpers.js';
+import { guestHooks } from './guest-helpers.js';
 
 // The ipvs backend where it can run: inside Debian's kernel booted by the guest runner (src/guest),
 // since this machine's kernel has no IP_VS. Emulation (TCG) makes this one verify take minutes, so
@@ -9,14 +10,7 @@ import { bench, isRoot, processesMentioning, requireBuild, rootSnapshot } from '
 const GUEST_TIMEOUT_MS = 20 * 60_000;
 
 describe.runIf(isRoot)('bench verify --backend ipvs --kernel guest', () => {
-  let before: Record<string, string>;
-  beforeAll(async () => {
-    requireBuild();
-    before = await rootSnapshot();
-  });
-  afterAll(async () => {
-    await bench(['clean']);
-  });
+  const before = guestHooks();
 
   it(
     "passes the conformance suite on three nodes in the guest kernel with kube-proxy's IPVS mode, leaving nothing on the host",
@@ -38,7 +32,7 @@ describe.runIf(isRoot)('bench verify --backend ipvs --kernel guest', () => {
       expect(processesMentioning(`svcbench-guest-${id}`)).toEqual([]);
       expect(existsSync(`/tmp/svcbench-guest-${id}`)).toBe(false);
       expect(existsSync(`/run/svcbench/${id}.json`)).toBe(false);
-      expect(await rootSnapshot()).toEqual(before);
+      expect(await rootSnapshot()).toEqual(before());
     },
     GUEST_TIMEOUT_MS,
   );
