@@ -12,7 +12,8 @@
 // - any process's sample whose chain has a path group other than 'stack' (bpf, ipvs, nat,
 //   conntrack, netfilter, routing): softirq work runs in whatever context the CPU was in (the
 //   client, a server, ksoftirqd, the idle task at irq exit), and no other work on this machine
-//   goes through these hooks while a case runs (the e2e lock keeps other sandboxes away);
+//   goes through these hooks while a case runs (assumed: the suite runs its profile test alone, in
+//   vitest.config.ts's timing group);
 // - 'stack' time from the case's own processes, kernel threads, and any process's softirq context
 //   (a softirq runs on whichever task an interrupt or bh-enable caught); not from other processes'
 //   own syscalls: other processes on a shared machine use sockets too (a build's unix sockets);
