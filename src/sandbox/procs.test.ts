@@ -8,13 +8,14 @@ describe('withDescendants', () => {
     // sh → sh → sleep: the inner shell's sleep is a grandchild of the outer one.
     const outer = spawn('sh', ['-c', 'sh -c "sleep 30 & wait" & wait'], { stdio: 'ignore' });
     try {
+      const commsOf = (pids: number[]) => pids.map((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim()).sort();
+      // Until the grandchild has exec'd sleep: forked, it is still an sh for a moment.
       let found: number[] = [];
-      for (let i = 0; i < 100 && found.length < 3; i++) {
+      for (let i = 0; i < 100 && !(found.length === 3 && commsOf(found).includes('sleep')); i++) {
         await new Promise((r) => setTimeout(r, 20));
         found = withDescendants([outer.pid!]);
       }
-      const comms = found.map((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim()).sort();
-      expect(comms).toEqual(['sh', 'sh', 'sleep']);
+      expect(commsOf(found)).toEqual(['sh', 'sh', 'sleep']);
       expect(found[0]).toBe(outer.pid);
       expect(withDescendants([])).toEqual([]);
     } finally {
