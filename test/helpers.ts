@@ -75,7 +75,9 @@ function othersRuns(): Set<string> {
   return ids;
 }
 
-const runIdOfFile = (name: string): string => name.split('.')[0]!;
+/** The run an entry of the state directory belongs to: `<id>.json`, its `<id>.json.<pid>.tmp` while
+ * written, the `<id>-bpffs` mount point. */
+const runIdOfFile = (name: string): string => name.slice(0, 6);
 
 /** Namespaces of ours (by prefix), optionally of one run; without a run id, those of runs another
  * test file's live process owns are left out. */
