@@ -82,10 +82,23 @@ const runIdOfFile = (name: string): string => name.slice(0, 6);
 /** Namespaces of ours (by prefix), optionally of one run; without a run id, those of runs another
  * test file's live process owns are left out. */
 export function ourNamespaces(runId?: string): string[] {
-  const all = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
-  if (runId !== undefined) return all.filter((n) => n.startsWith(`svcb-${runId}-`)).sort();
-  const others = othersRuns();
-  return all.filter((n) => n.startsWith('svcb-') && !others.has(n.split('-')[1]!)).sort();
+  const list = () => (existsSync('/run/netns') ? readdirSync('/run/netns') : []);
+  if (runId !== undefined)
+    return list()
+      .filter((n) => n.startsWith(`svcb-${runId}-`))
+      .sort();
+  return withoutOthers(list, (n) => n.split('-')[1]!).filter((n) => n.startsWith('svcb-'));
+}
+
+/** `list()` less the entries of runs another file's live process owns, whose run `runOf` names.
+ * Those runs are read before and after the listing: a run records its state file before it creates
+ * anything and removes it after everything else, so an entry listed while the run starts or ends
+ * is its in one of the two reads. */
+function withoutOthers(list: () => string[], runOf: (entry: string) => string): string[] {
+  const before = othersRuns();
+  const entries = list();
+  const after = othersRuns();
+  return entries.filter((e) => !before.has(runOf(e)) && !after.has(runOf(e))).sort();
 }
 
 function stateFilesAll(): string[] {
@@ -94,8 +107,7 @@ function stateFilesAll(): string[] {
 
 /** State files, less those of runs another test file's live process owns. */
 export function stateFiles(): string[] {
-  const others = othersRuns();
-  return stateFilesAll().filter((f) => !others.has(runIdOfFile(f)));
+  return withoutOthers(stateFilesAll, runIdOfFile);
 }
 
 /** Processes whose command line names a run (sysctl, ip, nsenter, socat left running), less
@@ -106,7 +118,8 @@ export function processesMentioning(text: string): number[] {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmdline.includes(text) && !ownedElsewhere(Number(p))) pids.push(Number(p));
+      // (still there after the walk: one that exited meanwhile is nobody's leak)
+      if (cmdline.includes(text) && !ownedElsewhere(Number(p)) && existsSync(`/proc/${p}`)) pids.push(Number(p));
     } catch {
       // gone
     }
