@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { RealExec, type Exec } from '../src/exec/index.js';
-import { isAlive, processStartTime, STATE_DIR, tempFileWriter } from '../src/sandbox/state.js';
 import type { ProbeResult } from '../src/probe/connect.js';
+import { ownedElsewhere, runIdOfFile, stateFilesAll, withoutOthers } from './owners.js';
 import { rootSnapshot } from './root-snapshot.js';
 import { afterAll, beforeAll, expect } from 'vitest';
 
@@ -30,55 +30,6 @@ export async function bench(args: string[], opts: { timeoutMs?: number; cwd?: st
 
 export const exec: Exec = new RealExec();
 
-/** The parent of `pid` (field 4 of /proc/PID/stat), or undefined once it has gone. */
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm (field 2) may hold spaces and parentheses: split after the last ')'.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether live process `pid` belongs to another test file: the e2e project runs two files at once,
- * each in its own fork of the vitest process (vitest.config.ts), and the unit files run in that
- * process's threads. So a process whose ancestry reaches the vitest process without passing through
- * this fork is another file's; one under this fork is ours, and so is an orphan (reparented to
- * init: a leak, whoever made it). Objects such a process owns are left out of the checks below,
- * which in a file run alone see everything, as before. */
-export function ownedElsewhere(pid: number): boolean {
-  for (let p: number | undefined = pid, hops = 0; p !== undefined && p > 1 && hops < 64; p = parentOf(p), hops++) {
-    if (p === process.pid) return false;
-    if (p === process.ppid) return true;
-  }
-  return false;
-}
-
-/** Run ids whose state file (or the temporary file being written) names a live owner that is
- * another test file's process (ownedElsewhere). */
-function othersRuns(): Set<string> {
-  const ids = new Set<string>();
-  for (const name of stateFilesAll()) {
-    const writer = tempFileWriter(name);
-    if (writer !== undefined) {
-      if (processStartTime(writer.pid) !== undefined && ownedElsewhere(writer.pid)) ids.add(writer.runId);
-      continue;
-    }
-    try {
-      const s = JSON.parse(readFileSync(join(STATE_DIR, name), 'utf8')) as { runId: string; owner: { pid: number; startTime: string } };
-      if (isAlive(s.owner) && ownedElsewhere(s.owner.pid)) ids.add(s.runId);
-    } catch {
-      // removed meanwhile, or not yet complete
-    }
-  }
-  return ids;
-}
-
-/** The run an entry of the state directory belongs to: `<id>.json`, its `<id>.json.<pid>.tmp` while
- * written, the `<id>-bpffs` mount point. */
-const runIdOfFile = (name: string): string => name.slice(0, 6);
-
 /** Namespaces of ours (by prefix), optionally of one run; without a run id, those of runs another
  * test file's live process owns are left out. */
 export function ourNamespaces(runId?: string): string[] {
@@ -88,21 +39,6 @@ export function ourNamespaces(runId?: string): string[] {
       .filter((n) => n.startsWith(`svcb-${runId}-`))
       .sort();
   return withoutOthers(list, (n) => n.split('-')[1]!).filter((n) => n.startsWith('svcb-'));
-}
-
-/** `list()` less the entries of runs another file's live process owns, whose run `runOf` names.
- * Those runs are read before and after the listing: a run records its state file before it creates
- * anything and removes it after everything else, so an entry listed while the run starts or ends
- * is its in one of the two reads. */
-function withoutOthers(list: () => string[], runOf: (entry: string) => string): string[] {
-  const before = othersRuns();
-  const entries = list();
-  const after = othersRuns();
-  return entries.filter((e) => !before.has(runOf(e)) && !after.has(runOf(e))).sort();
-}
-
-function stateFilesAll(): string[] {
-  return existsSync(STATE_DIR) ? readdirSync(STATE_DIR) : [];
 }
 
 /** State files, less those of runs another test file's live process owns. */

@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STATE_DIR } from '../../../src/sandbox/state.js';
+import { ownedElsewhere, runIdOfFile, withoutOthers } from '../../owners.js';
 
 // Everything a killed svcbench command could leave on the machine, looked for independently of
 // `bench clean`'s own bookkeeping: namespaces, state files and bpffs directories, cgroups named
@@ -149,24 +151,28 @@ export async function bpfProgramsSettled(before: Before, timeoutMs = 5000): Prom
   return Math.round(performance.now() - t0);
 }
 
-/** What exists now that should not: each entry names its kind and object. */
+/** The run an object of ours names: a namespace or cgroup `svcb-<id>…`, a state-directory entry
+ * `<id>.json`/`<id>-bpffs`, a mount under the state directory. */
+const runOf = (object: string): string => /(?:svcb[-_]|svcbench\/)([a-z0-9]{6})/.exec(object)?.[1] ?? '';
+
+/** What exists now that should not: each entry names its kind and object. What another test
+ * file's live process owns (test/owners.ts: e2e files beside this one) is not counted. */
 export function residue(o: { before: Before; out?: string; pgid?: number }): string[] {
   const describe = (pid: number) => `${pid} ${(cmdline(pid) ?? []).join(' ').slice(0, 100)}`;
   const strays = [...new Set([...matchingPids().filter((p) => !o.before.pids.has(p)), ...(o.pgid === undefined ? [] : groupPids(o.pgid))])];
   const progs = ourProgs() - o.before.progs;
+  const ours = (listing: () => string[], of = runOf): string[] => withoutOthers(listing, of);
   return [
-    ...list('/run/netns')
-      .filter((n) => SVCB.test(n))
-      .map((n) => `netns ${n}`),
-    ...list('/run/svcbench').map((f) => `state ${f}`),
-    ...cgroups().map((c) => `cgroup ${c}`),
-    ...mountsNamingUs().map((m) => `mount ${m}`),
+    ...ours(() => list('/run/netns').filter((n) => SVCB.test(n))).map((n) => `netns ${n}`),
+    ...ours(() => list(STATE_DIR), runIdOfFile).map((f) => `state ${f}`),
+    ...ours(cgroups).map((c) => `cgroup ${c}`),
+    ...ours(mountsNamingUs).map((m) => `mount ${m}`),
     ...pins().map((p) => `pin /sys/fs/bpf/${p}`),
     ...(progs > 0 ? [`bpf programs: ${progs} more of the eBPF backend's loaded`] : []),
     ...tempDirs()
       .filter((d) => !o.before.tempDirs.has(d))
       .map((d) => `temp dir ${join(tmpdir(), d)}`),
     ...(o.out === undefined ? [] : tempFiles(o.out).map((f) => `temp file ${f}`)),
-    ...strays.map((p) => `process ${describe(p)}`),
+    ...strays.filter((p) => !ownedElsewhere(p)).map((p) => `process ${describe(p)}`),
   ];
 }
