@@ -1,14 +1,13 @@
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-// Three tiers (DESIGN.md §11) in five projects, run in three groups (sequence.groupOrder); the
+// Three tiers (DESIGN.md §11) in four projects, run in three groups (sequence.groupOrder); the
 // projects of a group run at once:
 // - group 0: unit (pure units, CLI-against-fake-exec tests and fault injection on files in
 //   test/faults: they create nothing on the machine, so their files run in parallel, in worker
-//   threads, up to 3, and need no root) and e2e-quiet (E2E_QUIET below) in those threads, beside
-//   e2e-machine (the e2e files that look at or act on the machine as a whole: SIGKILLed runs left
-//   for `bench clean`, `bench up` sandboxes that outlive their command, every BPF program loaded;
-//   one file at a time, in a fork);
+//   threads, up to 3, and need no root) beside e2e-machine (the e2e files that look at or act on
+//   the machine as a whole: SIGKILLed runs left for `bench clean`, `bench up` sandboxes that outlive
+//   their command, every BPF program loaded; one file at a time);
 // - group 1: e2e (the other files under test/e2e: real namespaces, nft tables, BPF pins and
 //   cgroups; root), two files at once: each sees only its own runs (test/owners.ts leaves out what
 //   another file's live process owns), and none leaves an ownerless object for the other to see;
@@ -48,19 +47,6 @@ const E2E_MACHINE = [
   'test/e2e/doctor-exec.test.ts',
   'test/e2e/sandbox.test.ts',
   'test/e2e/guest-kill.test.ts',
-];
-/** e2e files with no check of the whole machine and nothing another file's checks would count: their
- * runs are the test process's own (in-process sandboxes, throwaway namespaces). They run in the
- * unit files' threads (group 0), beside the machine-wide files, where a thread's spare time goes. */
-const E2E_QUIET = [
-  'test/e2e/workloads/*.test.ts',
-  'test/e2e/report.test.ts',
-  'test/e2e/iptables-restore-load.test.ts',
-  'test/e2e/nft-load.test.ts',
-  'test/e2e/nft-restart.test.ts',
-  'test/e2e/nft-listing.test.ts',
-  'test/e2e/transaction.test.ts',
-  'test/e2e/exec-cgroup.test.ts',
 ];
 /** Figures a busy machine would disturb: kernel samples per program, a 37 ms delay within ±3 ms,
  * six repetitions' throughputs within 2x of each other, and (no root needed) a sync pace probed on
@@ -105,14 +91,10 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'e2e-quiet', include: E2E_QUIET, pool: 'threads', sequence: { groupOrder: 0 } },
-      },
-      {
-        extends: true,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          exclude: [...E2E_MACHINE, ...E2E_QUIET, ...TIMING],
+          exclude: [...E2E_MACHINE, ...TIMING],
           pool: 'forks',
           // Tests a file marks concurrent (it.concurrent: each its own sandbox and run id, nothing
           // global asserted while they run) overlap up to this many at once; the rest of the file

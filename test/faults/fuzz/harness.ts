@@ -73,10 +73,11 @@ export const EXCLUSIVE = process.env.FAULTS_EXCLUSIVE === '1';
 
 const mentionsRunOf = (object: string, output: string): boolean => {
   const id = /(?:svcb-|state:|\/run\/svcbench\/)([a-z0-9]{6})/.exec(object)?.[1];
-  // `bench --dry-run clean` names other runs it would remove: those lines are not the input's own.
+  // `bench --dry-run clean` names other runs it would remove, in words and in its --json report
+  // ({"removed":[…],"inUse":[…]}): those lines are not the input's own.
   const own = output
     .split('\n')
-    .filter((l) => !/would remove|left run|netns del|\brm -r?f\b|\bumount\b|\brmdir\b|\bkill -KILL\b/.test(l))
+    .filter((l) => !/would remove|left run|netns del|\brm -r?f\b|\bumount\b|\brmdir\b|\bkill -KILL\b|"removed":\[/.test(l))
     .join('\n');
   return id === undefined || own.includes(id);
 };
