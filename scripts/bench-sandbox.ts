@@ -2,13 +2,12 @@
 // it, as the commands themselves report (their own clocks, without Node's start-up), plus wall
 // time of the whole process. Usage: node dist/scripts/bench-sandbox.js [PODS] [ROUNDS] [NODES]
 import { execa } from 'execa';
-import { resolve } from 'node:path';
 import { median } from '../src/stats/index.js';
+import { BENCH } from '../test/built.js';
 
 const pods = Number(process.argv[2] ?? 50);
 const rounds = Number(process.argv[3] ?? 5);
 const nodes = Number(process.argv[4] ?? 1);
-const BENCH = resolve('dist/bench.mjs');
 
 const upTimes: number[] = [];
 const downTimes: number[] = [];

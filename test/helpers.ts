@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { execa } from 'execa';
 import { RealExec, type Exec } from '../src/exec/index.js';
+import { probe as probeIn, SERVE_SCRIPT, waitListening as waitListeningIn } from '../src/probe/client.js';
 import type { ProbeResult } from '../src/probe/connect.js';
+import { BENCH, bench, requireBuild } from './built.js';
 import { ownedElsewhere, runIdOfFile, stateFilesAll, withoutOthers } from './owners.js';
 import { rootSnapshot } from './root-snapshot.js';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -10,23 +10,8 @@ import { afterAll, beforeAll, expect } from 'vitest';
 // Shared by the e2e tier: run the built CLI as a user would, look at the root namespace, and
 // probe real connections inside sandboxes.
 
-export const BENCH = resolve('dist/bench.mjs');
-export const PROBE = resolve('dist/src/probe/connect.js');
+export { BENCH, bench, requireBuild };
 export const isRoot = process.getuid?.() === 0;
-
-export function requireBuild(): void {
-  if (!existsSync(BENCH) || !existsSync(PROBE)) throw new Error('dist/ is missing: run `npm run build` (scripts/test does)');
-}
-
-export async function bench(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}) {
-  const r = await execa(process.execPath, [BENCH, ...args], {
-    reject: false,
-    timeout: opts.timeoutMs ?? 60_000,
-    stdin: 'ignore',
-    cwd: opts.cwd,
-  });
-  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
 
 export const exec: Exec = new RealExec();
 
@@ -101,36 +86,18 @@ export function startIdentServers(servers: { netns: string; name: string; port: 
   return servers.map(({ netns, name, port }) =>
     exec.start({
       netns,
-      argv: [process.execPath, PROBE.replace(/connect\.js$/, 'serve.js'), '--name', name, '--tcp', String(port), '--report'],
+      argv: [process.execPath, SERVE_SCRIPT, '--name', name, '--tcp', String(port), '--report'],
     }),
   );
 }
 
 export async function probe(netns: string, targets: string[], opts: { timeoutMs?: number; udp?: boolean } = {}): Promise<ProbeResult[]> {
-  const args = ['--timeout', String(opts.timeoutMs ?? 2000), ...(opts.udp ? ['--udp'] : []), ...targets];
-  const r = await exec.run({ netns, argv: [process.execPath, PROBE, ...args] });
-  return r.stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as ProbeResult);
+  return probeIn(exec, netns, targets, opts);
 }
 
-/** Waits until every target answers (servers take a moment to bind). */
+/** Waits until every target accepts connections (servers take a moment to bind). */
 export async function waitListening(netns: string, targets: string[], timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await probe(netns, targets, { timeoutMs: 500 });
-    if (r.every((x) => x.ok)) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `not listening: ${r
-          .filter((x) => !x.ok)
-          .map((x) => `${x.target} ${x.error}`)
-          .join(', ')}`,
-      );
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  await waitListeningIn(exec, netns, targets, timeoutMs);
 }
 
 /** A backend's preflight verdict on this machine, as `bench doctor --json` gives it: tests that

@@ -127,12 +127,11 @@ export const chainLine = (chain: string): string => `:${chain} - [0:0]`;
  * (pkg/proxy/ipvs/proxier.go, syncProxyRules) writes natChains, natRules, then filterChains,
  * filterRules into its one restore. The order matters: iptables-restore commits table by table, at
  * each COMMIT line, so nat is live before filter is parsed, and a payload rejected in filter leaves
- * nat committed. Every
- * chain listed is declared (created or flushed) and rewritten in full; chains not listed are left
- * alone by --noflush. Deleted chains are declared too (which flushes them) and then removed with
- * `-X`, as kube-proxy does for stale service chains (≈L1381). Within a table: all chain lines,
- * then the rules chain by chain, then the deletions; kube-proxy interleaves rules of different
- * chains, which iptables treats the same.
+ * nat committed. Every chain listed is declared (created or flushed) and rewritten in full; chains
+ * not listed are left alone by --noflush. Deleted chains are declared too (which flushes them) and
+ * then removed with `-X`, as kube-proxy does for stale service chains (≈L1381). Within a table: all
+ * chain lines, then the rules chain by chain, then the deletions; kube-proxy interleaves rules of
+ * different chains, which iptables treats the same.
  */
 export function toRestorePayload(ruleset: Ruleset, deletions: ChainDeletions = {}): string {
   const out: string[] = [];

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { execa } from 'execa';
+import { BENCH } from '../../built.js';
 
 // Runs the built CLI on one fuzzed input the way a user would (its own process, its own working
 // directory) and judges the outcome by issue 19's rules: exit 0, 1 (with a message) or 2 (with a
@@ -8,7 +9,7 @@ import { execa } from 'execa';
 // created: no svcb-* namespace, state file, cgroup or bpffs mount, and no file in the working
 // directory unless the command succeeded and writes files by design (bench report).
 
-export const BENCH = resolve('dist/bench.mjs');
+export { BENCH };
 export const TIMEOUT_MS = 10_000;
 
 export interface Outcome {
