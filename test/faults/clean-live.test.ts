@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { useStateDir } from '../state-dir.js';
 import { FakeExec } from '../../src/exec/index.js';
 
 // bench clean while other runs are live (issue 19 item 3): a run's state file being written at
@@ -11,7 +12,7 @@ import { FakeExec } from '../../src/exec/index.js';
 // Against a recording exec and a temporary state directory: nothing real is removed.
 
 const stateDir = mkdtempSync(join(tmpdir(), 'svcbench-cleanlive-'));
-process.env.SVCBENCH_STATE_DIR = stateDir;
+useStateDir(stateDir);
 const { clean } = await import('../../src/sandbox/clean.js');
 const { tempFileWriter } = await import('../../src/sandbox/state.js');
 

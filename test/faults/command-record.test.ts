@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { useStateDir } from '../state-dir.js';
 
 // A command's own state file (src/sandbox/command-record.ts): a temporary directory is recorded
 // before it is made, and removing the record removes it and kills a process that names it (perf
@@ -10,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // temporary one (SVCBENCH_STATE_DIR, read when state.ts loads), so no real run is involved.
 
 const stateDir = mkdtempSync(join(tmpdir(), 'svcbench-record-'));
-process.env.SVCBENCH_STATE_DIR = stateDir;
+useStateDir(stateDir);
 const { openCommandRecord } = await import('../../src/sandbox/command-record.js');
 const { RealExec } = await import('../../src/exec/index.js');
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
