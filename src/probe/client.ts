@@ -26,6 +26,13 @@ export async function probe(
   return parseResults(r.stdout);
 }
 
+/** How long a probe that expects an answer waits for one: in a guest kernel (qemu TCG) the prober
+ * and the servers run many times slower than on the host, and a loaded host slows them further
+ * (a 2 s wait timed out there on the first connections of a batch whose 300 later ones were
+ * answered), so it waits startupSlowdown() times longer. A probe that expects no answer keeps its
+ * timeout: that is the check's own wait, and a timeout is its pass. */
+export const answerWithin = (ms: number = PROBE_TIMEOUT_MS): number => ms * startupSlowdown();
+
 export interface ProbeOptions {
   timeoutMs?: number;
   udp?: boolean;

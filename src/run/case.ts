@@ -1,6 +1,6 @@
 import type { Schedule, Workload } from '../../workloads/types.js';
 import type { Command, Exec, ExecResult, Started } from '../exec/index.js';
-import { probe } from '../probe/client.js';
+import { answerWithin, probe } from '../probe/client.js';
 import { pinned } from './pin.js';
 import type { PodPlan } from '../sandbox/plan.js';
 import { machineDelta, processCpuS, readMachineCpu } from './cpu.js';
@@ -197,7 +197,7 @@ export async function checkPath(
     exec,
     check.netns,
     check.hosts.map((h) => `${h}:${check.port}`),
-    { timeoutMs: check.unanswered ? 1000 : 3000 },
+    { timeoutMs: check.unanswered ? 1000 : answerWithin(3000) },
   );
   if (check.unanswered) {
     const answered = await exec.observe(async () => answers.find((a) => a.ok), undefined);

@@ -1,4 +1,4 @@
-import type { Prober } from '../probe/client.js';
+import { answerWithin, type Prober } from '../probe/client.js';
 import type { ProbeResult } from '../probe/connect.js';
 import { chiSquareUniform } from '../stats/index.js';
 
@@ -28,7 +28,7 @@ export async function answeredBy(
   expected: string[],
   udp = false,
 ): Promise<CheckResult> {
-  const [r] = await probe(netns, [target], { udp });
+  const [r] = await probe(netns, [target], { udp, timeoutMs: answerWithin() });
   const pass = r !== undefined && r.ok && expected.includes(r.reply ?? '');
   return check(name, pass, `${target}${udp ? '/udp' : ''} ${describe_(r)}${pass ? '' : ` (expected ${expected.join(' or ')})`}`);
 }
@@ -45,7 +45,7 @@ export async function spread(probe: Prober, netns: string, target: string, n: nu
   const results = await probe(
     netns,
     Array.from({ length: n }, () => target),
-    { timeoutMs: 5000 },
+    { timeoutMs: answerWithin(5000) },
   );
   const counts = new Map<string, number>();
   for (const r of results) {

@@ -1,7 +1,7 @@
 import type { Backend } from '../../backends/types.js';
 import type { Exec } from '../exec/index.js';
 import type { Service } from '../model/types.js';
-import { probeTogether, type Prober } from '../probe/client.js';
+import { answerWithin, probeTogether, type Prober } from '../probe/client.js';
 import { INITIAL_TTL, type ProbeResult } from '../probe/reply.js';
 import type { TopologyPlan } from '../sandbox/plan.js';
 import { check, notAnswered, spread, type CheckResult } from './checks.js';
@@ -64,7 +64,7 @@ export async function crossNodeChecks({ exec, plan, backend, svc }: CrossNodeInp
   // Independent connections (each its own service, node or sender), so they are made together.
   return probeTogether(exec, (probe) => {
     const at = async (netns: string, target: string, name: string, want: Seen) =>
-      seenCheck(name, target, (await probe(netns, [target], { timeoutMs: 3000 }))[0], want);
+      seenCheck(name, target, (await probe(netns, [target], { timeoutMs: answerWithin(3000) }))[0], want);
     return [
       at(client.netns, `${remote.ip}:${SERVER_PORT}`, 'pod-remote: a pod on another node, one more hop', {
         by: remote.role,
