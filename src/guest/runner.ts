@@ -48,6 +48,8 @@ export interface GuestRequest {
   results?: string;
   /** The file the command rewrites in its run's directory there (run.json, sync.json). */
   resultsFile?: string;
+  /** The guest's vCPUs (--guest-cpus); the host's cores when unset. */
+  cpus?: number | undefined;
 }
 
 export async function runInGuest(ctx: GuestRunCtx, req: GuestRequest): Promise<number> {
@@ -72,8 +74,8 @@ async function bootGuest(ctx: GuestRunCtx, req: GuestRequest, argv: string[]): P
   let child: ChildProcess | undefined;
   try {
     const image = await prepareJob(ctx, req, argv, { id, state, jobDir, interrupts });
-    const qemu = guestQemuArgv(image, jobDir, req.results);
-    ctx.say(`guest ${id}: booting Debian's kernel ${image.version} under qemu (TCG, ${cpus().length} vCPUs, ${GUEST_MEMORY_MIB} MiB)…`);
+    const qemu = guestQemuArgv(image, jobDir, req);
+    ctx.say(`guest ${id}: booting Debian's kernel ${image.version} under qemu (TCG, ${vcpus(req)} vCPU${vcpus(req) === 1 ? '' : 's'}, ${GUEST_MEMORY_MIB} MiB)…`);
     const t0 = performance.now();
     child = await startQemu(state, qemu);
     const watch = watchGuest(ctx, child);
@@ -107,7 +109,7 @@ function sayGuestPlan(ctx: GuestRunCtx, req: GuestRequest, argv: string[]): void
   const image = cachedImage();
   ctx.say(image ? `guest: image ${image.version} (cached)` : `guest: would build the guest image under ${CACHE_ROOT} first`);
   const files = image ?? { kernel: `${CACHE_ROOT}/VERSION/vmlinux`, initrd: `${CACHE_ROOT}/VERSION/initrd.img` };
-  ctx.say(`+ ${formatCommand({ argv: guestQemuArgv(files, '/tmp/svcbench-guest-RUNID', req.results) })}`);
+  ctx.say(`+ ${formatCommand({ argv: guestQemuArgv(files, '/tmp/svcbench-guest-RUNID', req) })}`);
   ctx.say(`guest: then, inside: ${formatCommand({ argv })}`);
 }
 
@@ -235,15 +237,19 @@ function sayTimings(ctx: GuestRunCtx, version: string, t0: number, watch: GuestW
     );
 }
 
-/** qemu's command line for this host: qboot when installed, every core, GUEST_MEMORY_MIB. */
-function guestQemuArgv(image: { kernel: string; initrd: string }, jobDir: string, results: string | undefined): string[] {
+/** The guest's vCPUs: --guest-cpus, else every core of the host. */
+const vcpus = (req: GuestRequest): number => req.cpus ?? cpus().length;
+
+/** qemu's command line for this host: qboot when installed, the vCPUs asked for, GUEST_MEMORY_MIB. */
+function guestQemuArgv(image: { kernel: string; initrd: string }, jobDir: string, req: GuestRequest): string[] {
+  const { results } = req;
   return qemuArgv({
     ...(existsSync(QBOOT) ? { bios: QBOOT } : {}),
     kernel: image.kernel,
     initrd: image.initrd,
     jobDir,
     memoryMiB: GUEST_MEMORY_MIB,
-    cpus: cpus().length,
+    cpus: vcpus(req),
     ...(results === undefined ? {} : { results }),
   });
 }

@@ -58,6 +58,10 @@ describe('bad input exits 2, names the field, and creates nothing', () => {
       ['run', '--path', 'pod,clusterip-remote'],
       /--path: clusterip-remote needs --nodes 2 or more \(got --nodes 1\)/,
     ],
+    ['--guest-cpus without a guest', ['run', '--guest-cpus', '1'], /--guest-cpus: only with --kernel guest/],
+    ['verify --guest-cpus without a guest', ['verify', '--backend', 'nft', '--guest-cpus', '1'], /--guest-cpus: only with --kernel guest/],
+    ['sync --guest-cpus without a guest', ['sync', '--guest-cpus', '2'], /--guest-cpus: only with --kernel guest/],
+    ['--guest-cpus 0', ['run', '--kernel', 'guest', '--guest-cpus', '0'], /--guest-cpus: must be at least 1 \(got 0\)/],
     ['nodeport-local-miss on one node', ['run', '--path', 'nodeport-local-miss'], /--path: nodeport-local-miss needs --nodes 2 or more/],
     [
       'a remote path with every endpoint on node 0',

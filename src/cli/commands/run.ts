@@ -1,9 +1,10 @@
 import { BACKEND_NAMES } from '../../../backends/index.js';
 import { resolve } from 'node:path';
 import { WORKLOADS } from '../../../workloads/index.js';
-import { kernelShape } from '../../config/kernel.js';
+import { kernelProblem, kernelShape } from '../../config/kernel.js';
 import { insideGuest } from '../../guest/detect.js';
 import { runInGuest } from '../../guest/runner.js';
+import { UsageError } from '../../errors.js';
 import { Interrupts } from '../../lifecycle.js';
 import { runFlagsSchema, runShape } from '../../run/config.js';
 import { runBench } from '../../run/runner.js';
@@ -21,7 +22,10 @@ export const runFlagsShape = {
 export async function run(ctx: Context, flags: Record<string, unknown> & { json?: boolean }, argv: string[]): Promise<number> {
   const f = parseShape(runFlagsShape, flags, runFlagsSchema(runFlagsShape));
   // The guest writes run.json straight into this results directory, shared with it.
-  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv, results: resolve(f.out), resultsFile: 'run.json' });
+  const kernel = kernelProblem(f);
+  if (kernel !== undefined) throw new UsageError(kernel);
+  if (f.kernel === 'guest' && !insideGuest())
+    return runInGuest(ctx, { args: argv, results: resolve(f.out), resultsFile: 'run.json', cpus: f.guestCpus });
   const interrupts = new Interrupts(ctx.say);
   try {
     const { run: r, dir } = await runBench(

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { BACKEND_NAMES, BACKENDS } from '../../../backends/index.js';
-import { kernelShape } from '../../config/kernel.js';
+import { kernelProblem, kernelShape } from '../../config/kernel.js';
 import { clusterProblem } from '../../config/sandbox.js';
 import { UsageError } from '../../errors.js';
 import { insideGuest } from '../../guest/detect.js';
@@ -28,13 +28,13 @@ export async function syncCommand(ctx: Context, flags: Record<string, unknown> &
   const f = parseShape(syncFlagsShape, flags);
   const series = variants(f);
   // The same cross-flag rule as bench run's and bench up's; the message names the flag.
-  const cluster = clusterProblem(f);
+  const cluster = clusterProblem(f) ?? kernelProblem(f);
   if (cluster !== undefined) throw new UsageError(cluster);
   if (f.shape !== undefined && f.endpoints !== undefined)
     throw new UsageError('--endpoints: the services follow --shape FILE, which gives each its endpoints; give one or the other');
   // The shape is read (and checked) before anything is created.
   const shape = f.shape === undefined ? undefined : await readShape(f.shape);
-  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv, results: resolve(f.out), resultsFile: 'sync.json' });
+  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv, results: resolve(f.out), resultsFile: 'sync.json', cpus: f.guestCpus });
   const interrupts = new Interrupts(ctx.say);
   try {
     const { run, dir } = await runSync(

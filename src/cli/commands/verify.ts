@@ -1,7 +1,7 @@
 import { backendByName, BACKEND_NAMES } from '../../../backends/index.js';
 import { backendOptionsShape, nftOptionsShape, toBackendOptions } from '../../config/backend.js';
 import { intInRange } from '../../config/fields.js';
-import { kernelShape } from '../../config/kernel.js';
+import { kernelProblem, kernelShape } from '../../config/kernel.js';
 import { clusterProblem, clusterShape } from '../../config/sandbox.js';
 import { BenchError, UsageError } from '../../errors.js';
 import { insideGuest } from '../../guest/detect.js';
@@ -35,10 +35,10 @@ export async function verify(ctx: Context, flags: Record<string, unknown> & { js
   ] as const)
     if (value !== undefined && backend.kubeProxyProfiles !== true)
       throw new UsageError(`${flag}: only the nft backend has kube-proxy profiles, not ${backend.name}`);
-  const problem = clusterProblem(f);
+  const problem = clusterProblem(f) ?? kernelProblem(f);
   if (problem) throw new UsageError(problem);
   // In a guest kernel the backend's preflight runs inside the guest, on the kernel it checks.
-  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv });
+  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv, cpus: f.guestCpus });
   const options = toBackendOptions(f);
   const pre = await backend.preflight(options, ctx.exec);
   if (pre.state === 'unavailable') throw new BenchError(`backend ${backend.name} is unavailable here: ${pre.reason}`, { hint: pre.fix });
