@@ -155,6 +155,10 @@ export async function bpfProgramsSettled(before: Before, timeoutMs = 5000): Prom
  * `<id>.json`/`<id>-bpffs`, a mount under the state directory. */
 const runOf = (object: string): string => /(?:svcb[-_]|svcbench\/)([a-z0-9]{6})/.exec(object)?.[1] ?? '';
 
+/** The run a temporary directory names: the guest's job directory `svcbench-guest-<id>`, a
+ * command record's `svcbench-perf-<id>-<n>` (src/sandbox/command-record.ts). */
+const runOfTempDir = (name: string): string => /^svcbench-(?:perf|guest)-([a-z0-9]{6})/.exec(name)?.[1] ?? '';
+
 /** What exists now that should not: each entry names its kind and object. What another test
  * file's live process owns (test/owners.ts: e2e files beside this one) is not counted. */
 export function residue(o: { before: Before; out?: string; pgid?: number }): string[] {
@@ -169,7 +173,7 @@ export function residue(o: { before: Before; out?: string; pgid?: number }): str
     ...ours(mountsNamingUs).map((m) => `mount ${m}`),
     ...pins().map((p) => `pin /sys/fs/bpf/${p}`),
     ...(progs > 0 ? [`bpf programs: ${progs} more of the eBPF backend's loaded`] : []),
-    ...tempDirs()
+    ...ours(tempDirs, runOfTempDir)
       .filter((d) => !o.before.tempDirs.has(d))
       .map((d) => `temp dir ${join(tmpdir(), d)}`),
     ...(o.out === undefined ? [] : tempFiles(o.out).map((f) => `temp file ${f}`)),
