@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { execa } from 'execa';
 import { afterAll, beforeAll } from 'vitest';
 import { BENCH, bench, processesMentioning, requireBuild, rootSnapshot } from '../helpers.js';
@@ -28,6 +29,16 @@ export function guestResidue(id: string) {
 }
 export const NONE = { qemu: [], jobDir: false, stateFile: false, builds: [] };
 
+/** The guest runs this file started (their session ids), for its afterAll. */
+const started = new Set<string>();
+
+/** The session id a guest command printed (`guest <id>: booting`), remembered for the afterAll. */
+export function guestId(stderr: string): string | undefined {
+  const id = /guest (\w{6}): booting/.exec(stderr)?.[1];
+  if (id !== undefined) started.add(id);
+  return id;
+}
+
 /** Starts `bench ARGS` and resolves once stderr shows the guest session id (qemu is starting). */
 export function startGuest(args: string[]) {
   const child = execa(process.execPath, [BENCH, ...args], { reject: false, stdin: 'ignore' });
@@ -37,8 +48,8 @@ export function startGuest(args: string[]) {
   const id = new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /guest (\w{6}): booting/.exec(stderr);
-      if (m) resolve(m[1]!);
+      const id = guestId(stderr);
+      if (id !== undefined) resolve(id);
     });
     void child.then(() => reject(new Error(`bench exited before booting a guest:\n${stderr}`)));
   });
@@ -46,8 +57,10 @@ export function startGuest(args: string[]) {
 }
 
 /** The hooks of a describe that boots guests: before its tests, the build is there and the root
- * namespace is snapshotted; after them, `bench clean` (a guest stopped short may leave qemu).
- * Returns the snapshot, for the tests to compare with. */
+ * namespace is snapshotted; after them, `bench clean` if a guest this file started left something
+ * (one stopped short may leave qemu). Only then: these files run beside the machine-wide ones
+ * (vitest.config.ts), whose `bench up` sandboxes outlive their command, and `bench clean` would
+ * remove them. Returns the snapshot, for the tests to compare with. */
 export function guestHooks(): () => Record<string, string> {
   let before: Record<string, string> = {};
   beforeAll(async () => {
@@ -55,7 +68,7 @@ export function guestHooks(): () => Record<string, string> {
     before = await rootSnapshot();
   });
   afterAll(async () => {
-    await bench(['clean']);
+    if ([...started].some((id) => !isDeepStrictEqual(guestResidue(id), NONE))) await bench(['clean']);
   });
   return () => before;
 }
