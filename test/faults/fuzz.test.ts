@@ -32,7 +32,7 @@ describe(`fuzzed inputs (seed ${SEED})`, () => {
         expect(r.failures.map(describeFailure)).toEqual([]);
         expect(r.outcomes).toHaveLength(n);
       },
-      60_000 * SCALE,
+      120_000 * SCALE,
     );
   }
 });
