@@ -28,7 +28,9 @@ describe(`fuzzed inputs (seed ${SEED})`, () => {
       async () => {
         requireBuild();
         const r = await runCampaign(kind, n, SEED);
-        console.log(`${kind} (seed ${SEED}): ${JSON.stringify(r.byExit)}`);
+        // The slowest input, to tell a loaded machine (TIMEOUT_MS) from an input that is slow itself.
+        const slowest = r.outcomes.reduce((a, o) => (o.ms > a.ms ? o : a), r.outcomes[0]!);
+        console.log(`${kind} (seed ${SEED}): ${JSON.stringify(r.byExit)}; slowest ${Math.round(slowest.ms)} ms: ${slowest.argv.join(' ')}`);
         expect(r.failures.map(describeFailure)).toEqual([]);
         expect(r.outcomes).toHaveLength(n);
       },
