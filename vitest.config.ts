@@ -110,9 +110,10 @@ export default defineConfig({
       },
       {
         extends: true,
-        // vmForks: a pool of its own, so that it runs beside group 0's threads and forks; its files
-        // run in a VM context in a child process, which files that only start bench processes and
-        // read /proc do not notice.
+        // vmForks: a pool of its own, so that it runs beside group 0's threads and forks. Its files
+        // run in a VM context in a child process: objects from node's own modules (node:fs's
+        // arrays) have that context's outer prototypes, so compare them with expect's toEqual or
+        // field by field, never node:util's isDeepStrictEqual (guest-helpers.ts leftSomething).
         test: { name: 'e2e-guest', include: GUEST, pool: 'vmForks', sequence: { groupOrder: 0 } },
       },
       {
