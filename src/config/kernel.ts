@@ -11,7 +11,7 @@ export const kernelShape = {
   guestCpus: intInRange(1, 64)
     .optional()
     .describe(
-      "--kernel guest: the guest's vCPUs (qemu -smp; default: this host's cores). Fewer than the host's free cores keep the emulation from spinning on a busy host (src/guest/README.md)",
+      "--kernel guest: the guest's vCPUs (qemu -smp; default: this host's cores). On a busy host, no more than its idle cores: emulated vCPUs that wait on each other burn CPU (src/guest/README.md)",
     ),
 };
 
