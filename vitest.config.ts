@@ -92,7 +92,11 @@ export default defineConfig({
     // test/owners.ts) is found by process ancestry and run ids, which sharing does not change.
     // A fresh-clone suite spent 18 s of CPU starting forks and 53 s importing modules isolated;
     // shared, 1 s and 24 s.
-    poolOptions: { threads: { maxThreads: 3, minThreads: 3, isolate: false }, forks: { maxForks: 2, minForks: 2, isolate: false }, vmForks: { maxForks: 1, minForks: 1 } },
+    poolOptions: {
+      threads: { maxThreads: 3, minThreads: 3, isolate: false },
+      forks: { maxForks: 2, minForks: 2, isolate: false },
+      vmForks: { maxForks: 1, minForks: 1 },
+    },
     projects: [
       {
         extends: true,

@@ -75,7 +75,10 @@ async function bootGuest(ctx: GuestRunCtx, req: GuestRequest, argv: string[]): P
   try {
     const image = await prepareJob(ctx, req, argv, { id, state, jobDir, interrupts });
     const qemu = guestQemuArgv(image, jobDir, req);
-    ctx.say(`guest ${id}: booting Debian's kernel ${image.version} under qemu (TCG, ${vcpus(req)} vCPU${vcpus(req) === 1 ? '' : 's'}, ${GUEST_MEMORY_MIB} MiB)…`);
+    const n = vcpus(req);
+    ctx.say(
+      `guest ${id}: booting Debian's kernel ${image.version} under qemu (TCG, ${n} vCPU${n === 1 ? '' : 's'}, ${GUEST_MEMORY_MIB} MiB)…`,
+    );
     const t0 = performance.now();
     child = await startQemu(state, qemu);
     const watch = watchGuest(ctx, child);

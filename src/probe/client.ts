@@ -63,7 +63,9 @@ export async function probeTogether<T>(exec: Exec, build: (probe: Prober) => Pro
           const b = byNetns.get(netns) ?? { requests: [], waiters: [] };
           byNetns.set(netns, b);
           b.waiters.push({ from: b.requests.length, count: targets.length, resolve, reject });
-          b.requests.push(...targets.map((target) => ({ target, ...(opts.udp ? { udp: true } : {}), timeoutMs: opts.timeoutMs ?? PROBE_TIMEOUT_MS })));
+          b.requests.push(
+            ...targets.map((target) => ({ target, ...(opts.udp ? { udp: true } : {}), timeoutMs: opts.timeoutMs ?? PROBE_TIMEOUT_MS })),
+          );
         });
   const settled = Promise.allSettled(build(batched));
   // Every check has asked for its connections by now: each asks before its first await of them.

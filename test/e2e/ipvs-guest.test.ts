@@ -20,7 +20,9 @@ describe.runIf(isRoot)('bench verify --backend ipvs --kernel guest', () => {
   it(
     "passes the conformance suite on two nodes in the guest kernel with kube-proxy's IPVS mode, leaving nothing on the host",
     async () => {
-      const r = await bench(['verify', '--backend', 'ipvs', '--kernel', 'guest', '--nodes', '2', '--guest-cpus', '1'], { timeoutMs: GUEST_TIMEOUT_MS });
+      const r = await bench(['verify', '--backend', 'ipvs', '--kernel', 'guest', '--nodes', '2', '--guest-cpus', '1'], {
+        timeoutMs: GUEST_TIMEOUT_MS,
+      });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/ipvs: all \d+ checks passed/);
       // The cross-node checks: SNAT to node 0's IP one hop further, the client IP kept under Local,

@@ -34,7 +34,8 @@ export async function syncCommand(ctx: Context, flags: Record<string, unknown> &
     throw new UsageError('--endpoints: the services follow --shape FILE, which gives each its endpoints; give one or the other');
   // The shape is read (and checked) before anything is created.
   const shape = f.shape === undefined ? undefined : await readShape(f.shape);
-  if (f.kernel === 'guest' && !insideGuest()) return runInGuest(ctx, { args: argv, results: resolve(f.out), resultsFile: 'sync.json', cpus: f.guestCpus });
+  if (f.kernel === 'guest' && !insideGuest())
+    return runInGuest(ctx, { args: argv, results: resolve(f.out), resultsFile: 'sync.json', cpus: f.guestCpus });
   const interrupts = new Interrupts(ctx.say);
   try {
     const { run, dir } = await runSync(
