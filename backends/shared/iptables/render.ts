@@ -661,9 +661,9 @@ function filterSection(filter: readonly LineChain[]): string[] {
  * first, then nat: kube-proxy's iptables mode writes them in this order into one buffer
  * (pkg/proxy/iptables/proxier.go, syncProxyRules: `*filter`, filterChains, filterRules, `COMMIT`,
  * then `*nat`, natChains, natRules, `COMMIT`). Per table, all chain lines, then the rules chain
- * by chain, then the deletions. The per-service nat chains come from `sink`, after the top-level ones. iptables-restore
- * commits the filter table before it parses nat, so the ClusterIPs in nat answer at the nat COMMIT,
- * the payload's end.
+ * by chain, then the deletions. The per-service nat chains come from `sink`, after the top-level
+ * ones. iptables-restore commits the filter table before it parses nat, so the ClusterIPs in nat
+ * answer at the nat COMMIT, the payload's end.
  */
 function assemble(b: Built, sink: PayloadSink, deleted: readonly string[]): string {
   const head = filterSection(b.filter);
