@@ -89,12 +89,21 @@ export async function removeCgroup(path: string, timeoutMs = 3000): Promise<bool
   }
 }
 
-/** Unmounts a recorded bpffs (dropping its pins) and removes the mount point. */
+/** Unmounts a recorded bpffs (dropping its pins) and removes the mount point. A plain unmount
+ * fails with EBUSY while anything still uses the instance (a process whose working directory or
+ * open file is inside it, in this or a propagated mount namespace: umount(2)), which left the
+ * mount behind once its state file was gone. Then it is detached (MNT_DETACH, `umount --lazy`):
+ * gone from every namespace's view at once, its pins freed when the last user lets go. */
 export async function removeMount(exec: Exec, path: string): Promise<boolean> {
-  const mounted = mounts().some((m) => m.point === path);
-  if (mounted) await exec.run({ argv: ['umount', path], allowFailure: true });
+  const mounted = () => mounts().some((m) => m.point === path);
+  if (!mounted()) {
+    if (existsSync(path)) await rmdir(path).catch(() => {});
+    return false;
+  }
+  await exec.run({ argv: ['umount', path], allowFailure: true });
+  if (mounted()) await exec.run({ argv: ['umount', '--lazy', path], allowFailure: true });
   if (existsSync(path)) await rmdir(path).catch(() => {});
-  return mounted;
+  return true;
 }
 
 /** The run id of a run's memory cgroup name (memory.ts: svcb-<run>-mem). */

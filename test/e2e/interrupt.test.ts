@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH, bench, isRoot, ourNamespaces, processesMentioning, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
@@ -94,6 +95,26 @@ describe.runIf(isRoot)('interrupts', () => {
     const c = await bench(['clean']);
     expect(c.stderr).toContain(`removed run ${runId} (found by name prefix): 8 namespaces`);
     expectNoResidue();
+  });
+
+  it("bench clean unmounts a run's bpffs that a process outside the run still uses", async () => {
+    const up = await bench(['up', '--pods', '1', '--json']);
+    const { runId } = JSON.parse(up.stdout) as { runId: string };
+    const bpffs = `/run/svcbench/${runId}-bpffs`;
+    const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${bpffs} `);
+    expect(mounted()).toBe(true);
+    // Its working directory inside the mount makes a plain umount fail with EBUSY; it is in no
+    // namespace or cgroup of the run, so clean does not kill it.
+    const user = execa('sh', ['-c', 'exec sleep 60'], { cwd: bpffs, reject: false });
+    try {
+      const c = await bench(['clean']);
+      expect(c.stderr).toMatch(new RegExp(`removed run ${runId} \\(found by state file\\): .*1 bpffs mounts`));
+      expect(mounted()).toBe(false);
+      expectNoResidue();
+    } finally {
+      user.kill('SIGKILL');
+      await user;
+    }
   });
 
   it('leaves the root namespace exactly as it was', async () => {
