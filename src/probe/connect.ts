@@ -10,7 +10,7 @@
 // process: under an emulated guest kernel a Node process takes a second or more to start)
 //   node connect.js --poll DEADLINE_MS HOST:PORT
 // starts a new connection every millisecond, overlapping, until one is answered, and prints one
-// PollResult line (poll.ts): the send time of the earliest answered attempt on the machine's
+// PollResult line (poll.ts): when the earliest answered attempt's SYN had left, on the machine's
 // monotonic clock (network-programming latency: the caller compares it with the time its sync
 // started). SIGTERM stops it early; it still prints what it found.
 

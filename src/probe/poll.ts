@@ -2,8 +2,17 @@ import { Socket } from 'node:net';
 
 // Network-programming latency, measured from inside a pod: new TCP connections to a Service's
 // address, one started every `everyMs` without waiting for earlier ones, each timestamped just
-// before its connect() (the SYN leaves inside that system call). The answer is the send time of
-// the earliest attempt that was answered.
+// before and just after its connect() system call. The SYN leaves inside that call, and crosses
+// the node inside it too: a veth hands it to its peer's backlog and the softirq that runs the
+// node's netfilter hooks runs when the sending path re-enables bottom halves (veth_xmit,
+// netif_rx, local_bh_enable); eBPF's connect-time rewrite runs in the call itself. The answer is
+// the time the earliest answered attempt's call had returned, and the resolution is the interval
+// from the start of the attempt before it: the rules appeared in (previous start, answered end].
+// Timestamping only before the call would place the rules too early by any stall between the
+// timestamp and the call (a descheduled vCPU, a garbage collection). (One CI run of the
+// programming-latency e2e test, timestamping only before, placed a rule 2.6 and 7 ms before it
+// was handed to nft in two of five repetitions; the cause was not established, four runs here with
+// real-time CPU hogs did not reproduce it.)
 //
 // Why attempts overlap instead of following each other: a SYN to a ClusterIP that has no rules yet
 // is dropped, not refused. The sandbox's node routes it to the external namespace, which forwards
@@ -48,13 +57,16 @@ export interface PollOptions {
 export interface PollResult {
   target: string;
   ok: boolean;
-  /** Monotonic send time of the earliest answered attempt. */
+  /** Monotonic time by which the earliest answered attempt's SYN had left: its connect() had
+   * returned. */
   sentAtMs?: number;
-  /** Monotonic send time of the attempt before it: the rules appeared in (previous, sentAt]. */
+  /** Monotonic time just before the attempt before it called connect(): the rules appeared in
+   * (previousSentAtMs, sentAtMs]. */
   previousSentAtMs?: number;
-  /** SYN to established of the earliest answered attempt. */
+  /** From just before the earliest answered attempt's connect() to established. */
   connectMs?: number;
-  /** Monotonic send time of the first attempt: the caller checks it preceded what it times. */
+  /** Monotonic time just before the first attempt's connect(): the caller checks it preceded what
+   * it times. */
   firstSentAtMs: number;
   attempts: number;
   /** Attempts refused or unreachable at once (RST, ICMP error) rather than left unanswered. */
@@ -70,8 +82,9 @@ export function pollFirstAnswer(host: string, port: number, o: PollOptions = {})
   const deadlineMs = o.deadlineMs ?? 30_000;
   const settleMs = o.settleMs ?? 20;
   const target = `${host}:${port}`;
-  const sent: number[] = [];
-  const answered: { sentAt: number; connectMs: number }[] = [];
+  /** Each attempt's connect() bracket, in the order they were started. */
+  const sent: { before: number; after: number }[] = [];
+  const answered: { at: { before: number; after: number }; connectMs: number }[] = [];
   const open = new Set<Socket>();
   let failedFast = 0;
   let maxInFlight = 0;
@@ -85,15 +98,15 @@ export function pollFirstAnswer(host: string, port: number, o: PollOptions = {})
       clearTimeout(timer);
       for (const s of open) s.destroy();
       open.clear();
-      const base = { target, firstSentAtMs: sent[0] ?? monotonicMs(), attempts: sent.length, failedFast, maxInFlight };
-      const best = answered.sort((a, b) => a.sentAt - b.sentAt)[0];
+      const base = { target, firstSentAtMs: sent[0]?.before ?? monotonicMs(), attempts: sent.length, failedFast, maxInFlight };
+      const best = answered.sort((a, b) => a.at.before - b.at.before)[0];
       if (!best) return resolve({ ...base, ok: false, error: error ?? 'no attempt answered' });
-      const i = sent.indexOf(best.sentAt);
+      const i = sent.indexOf(best.at);
       resolve({
         ...base,
         ok: true,
-        sentAtMs: best.sentAt,
-        ...(i > 0 ? { previousSentAtMs: sent[i - 1]! } : {}),
+        sentAtMs: best.at.after,
+        ...(i > 0 ? { previousSentAtMs: sent[i - 1]!.before } : {}),
         connectMs: best.connectMs,
       });
     };
@@ -102,8 +115,8 @@ export function pollFirstAnswer(host: string, port: number, o: PollOptions = {})
       let closed = false;
       open.add(sock);
       maxInFlight = Math.max(maxInFlight, open.size);
-      const sentAt = monotonicMs();
-      sent.push(sentAt);
+      const at = { before: monotonicMs(), after: NaN };
+      sent.push(at);
       const close = (rst: boolean) => {
         if (closed) return;
         closed = true;
@@ -114,7 +127,7 @@ export function pollFirstAnswer(host: string, port: number, o: PollOptions = {})
       };
       const expiry = setTimeout(() => close(false), attemptMs);
       sock.once('connect', () => {
-        answered.push({ sentAt, connectMs: monotonicMs() - sentAt });
+        answered.push({ at, connectMs: monotonicMs() - at.before });
         close(true);
         if (answered.length === 1) {
           clearTimeout(timer);
@@ -126,7 +139,11 @@ export function pollFirstAnswer(host: string, port: number, o: PollOptions = {})
         failedFast++;
         close(false);
       });
+      // For an address (no lookup) Node makes the connect() call on the next tick (net.js
+      // lookupAndConnect); ticks run in the order queued, so these two bracket the call alone.
+      process.nextTick(() => (at.before = monotonicMs()));
       sock.connect({ host, port });
+      process.nextTick(() => (at.after = monotonicMs()));
     };
     const start = monotonicMs();
     let next = start;

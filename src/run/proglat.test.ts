@@ -32,7 +32,7 @@ describe('summarizeProgramming', () => {
     expect(summarizeProgramming('x', 1, [sample(4)], 1).ci).toBeUndefined();
   });
 
-  it('flags answered repetitions whose attempt spacing was worse than 3 ms', () => {
+  it('flags answered repetitions resolved worse than 3 ms', () => {
     const p = summarizeProgramming(
       'nft',
       1000,
@@ -44,7 +44,7 @@ describe('summarizeProgramming', () => {
       1,
     );
     expect(p.note).toBe(
-      "2 of 3 answered repetitions resolved worse than 3 ms (prober's attempt spacing up to 7.3 ms: its event loop stalled)",
+      '2 of 3 answered repetitions resolved worse than 3 ms (the rules appeared in an interval of up to 7.3 ms: the prober stalled)',
     );
     expect(summarizeProgramming('nft', 1000, [{ ...sample(12), stepMs: 2.9 }], 1).note).toBeUndefined();
   });

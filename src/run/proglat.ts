@@ -117,8 +117,9 @@ function toSample(stdout: string, stderr: string, t0: number, record: SyncRecord
   };
 }
 
-/** A sample whose answered attempt came more than this long after the attempt before it is
- * flagged: the rules appeared somewhere in that gap, so the sample's resolution is the gap. */
+/** A sample whose interval (from the start of the attempt before the answered one to the end of
+ * the answered one's connect()) is longer than this is flagged: the rules appeared somewhere in
+ * it, so the sample's resolution is its length. */
 export const COARSE_STEP_MS = 3;
 
 /** The repetitions of one backend and scale point as run.json keeps them: the median of the
@@ -136,7 +137,7 @@ export function summarizeProgramming(backend: string, services: number, samples:
         ? `${unanswered.length} of ${samples.length} repetitions unanswered: ${notes.join('; ')}`
         : undefined,
     coarse.length > 0
-      ? `${coarse.length} of ${answered.length} answered repetitions resolved worse than ${COARSE_STEP_MS} ms (prober's attempt spacing up to ${Math.max(...coarse.map((s) => s.stepMs!)).toFixed(1)} ms: its event loop stalled)`
+      ? `${coarse.length} of ${answered.length} answered repetitions resolved worse than ${COARSE_STEP_MS} ms (the rules appeared in an interval of up to ${Math.max(...coarse.map((s) => s.stepMs!)).toFixed(1)} ms: the prober stalled)`
       : undefined,
   ].filter((x) => x !== undefined);
   const note = parts.length > 0 ? parts.join('; ') : undefined;

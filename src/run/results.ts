@@ -152,6 +152,7 @@ const programmingSample = z.object({
   syncMs: z.number(),
   /** The sync's start to the start of its committing step (SyncRecord.commitStartMs). */
   commitStartMs: z.number().optional(),
+  /** The sample's resolution: the rules appeared in (ms - stepMs, ms] (src/probe/poll.ts). */
   stepMs: z.number().optional(),
   attempts: z.number(),
   note: z.string().optional(),
