@@ -76,15 +76,36 @@ export interface PollResult {
   error?: string;
 }
 
+/** When an attempt's connect() call began and when it had returned (monotonic ms). */
+interface Bracket {
+  before: number;
+  after: number;
+}
+interface Answer {
+  at: Bracket;
+  connectMs: number;
+}
+
+/** The earliest answered attempt (by the start of its call) and the start of the one before it. */
+function pollResult(base: Omit<PollResult, 'ok'>, sent: readonly Bracket[], answered: Answer[], error?: string): PollResult {
+  const best = answered.sort((a, b) => a.at.before - b.at.before)[0];
+  if (!best) return { ...base, ok: false, error: error ?? 'no attempt answered' };
+  const i = sent.indexOf(best.at);
+  return {
+    ...base,
+    ok: true,
+    sentAtMs: best.at.after,
+    ...(i > 0 ? { previousSentAtMs: sent[i - 1]!.before } : {}),
+    connectMs: best.connectMs,
+  };
+}
+
 export function pollFirstAnswer(host: string, port: number, o: PollOptions = {}): Promise<PollResult> {
-  const everyMs = o.everyMs ?? 1;
-  const attemptMs = o.attemptMs ?? 500;
-  const deadlineMs = o.deadlineMs ?? 30_000;
-  const settleMs = o.settleMs ?? 20;
+  const { everyMs = 1, attemptMs = 500, deadlineMs = 30_000, settleMs = 20 } = o;
   const target = `${host}:${port}`;
   /** Each attempt's connect() bracket, in the order they were started. */
-  const sent: { before: number; after: number }[] = [];
-  const answered: { at: { before: number; after: number }; connectMs: number }[] = [];
+  const sent: Bracket[] = [];
+  const answered: Answer[] = [];
   const open = new Set<Socket>();
   let failedFast = 0;
   let maxInFlight = 0;
@@ -98,17 +119,14 @@ export function pollFirstAnswer(host: string, port: number, o: PollOptions = {})
       clearTimeout(timer);
       for (const s of open) s.destroy();
       open.clear();
-      const base = { target, firstSentAtMs: sent[0]?.before ?? monotonicMs(), attempts: sent.length, failedFast, maxInFlight };
-      const best = answered.sort((a, b) => a.at.before - b.at.before)[0];
-      if (!best) return resolve({ ...base, ok: false, error: error ?? 'no attempt answered' });
-      const i = sent.indexOf(best.at);
-      resolve({
-        ...base,
-        ok: true,
-        sentAtMs: best.at.after,
-        ...(i > 0 ? { previousSentAtMs: sent[i - 1]!.before } : {}),
-        connectMs: best.connectMs,
-      });
+      resolve(
+        pollResult(
+          { target, firstSentAtMs: sent[0]?.before ?? monotonicMs(), attempts: sent.length, failedFast, maxInFlight },
+          sent,
+          answered,
+          error,
+        ),
+      );
     };
     const attempt = () => {
       const sock = new Socket();
