@@ -81,7 +81,7 @@ describe.runIf(isRoot)('network-programming latency', { timeout: 120_000 }, () =
     const rule = `add rule ip ${TABLE} pre ip daddr ${VIP} tcp dport 80 dnat to ${pod.ip}:${PORT}\n`;
     // Per sync: when it started (the timed call, right after the probe's t0), when its rule went
     // to nft and when nft echoed it.
-    const times: { started: number; handed: number; echoed: number }[] = [];
+    const times: { started: number; handed: number; echoed: number; syncMs?: number }[] = [];
     const delayed: Backend<null> = {
       name: 'delayed-dnat',
       title: 'test only: a DNAT rule that appears a fixed time after the sync starts',
@@ -108,20 +108,20 @@ describe.runIf(isRoot)('network-programming latency', { timeout: 120_000 }, () =
         systemClock,
         { netns: client, target: `${VIP}:80`, repeat: 5 },
         async () => {
-          times.push({ started: systemClock.now(), handed: 0, echoed: 0 });
-          return (await sync(delayed, target, empty, empty)).record;
+          const entry = { started: systemClock.now(), handed: 0, echoed: 0, syncMs: undefined as number | undefined };
+          times.push(entry);
+          const { record } = await sync(delayed, target, empty, empty);
+          entry.syncMs = record.totalMs;
+          return record;
         },
         () => delayed.teardown(target),
       );
       // A repetition whose prober started late is redone: its sync is in `times`, not in `samples`.
-      const timed = times.slice(-samples.length);
-      const rows = samples.map((x, i) => ({
-        ms: x.ms,
-        note: x.note,
-        stepMs: x.stepMs,
-        handedMs: timed[i]!.handed - timed[i]!.started,
-        echoedMs: timed[i]!.echoed - timed[i]!.started,
-      }));
+      // Each sample carries its own sync's time, which finds its entry wherever the redo fell.
+      const rows = samples.map((x) => {
+        const t = times.find((e) => e.syncMs === x.syncMs)!;
+        return { ms: x.ms, note: x.note, stepMs: x.stepMs, handedMs: t.handed - t.started, echoedMs: t.echoed - t.started };
+      });
       console.log(rows);
       expect(samples).toHaveLength(5);
       for (const r of rows) {
