@@ -29,10 +29,12 @@ describe('pollFirstAnswer', () => {
     const r = await pollFirstAnswer('127.0.0.1', port);
     expect(r.ok).toBe(true);
     expect(r.firstSentAtMs).toBeGreaterThanOrEqual(t0);
-    // Answered after the port listened, by an attempt sent at most a few ms later.
+    // Answered after the port listened, and the attempt before the answered one started before
+    // it did: the interval (previousSentAtMs, sentAtMs] holds the moment the port opened. (Its
+    // length is the machine's: a descheduled thread widens it. The server and the prober share
+    // this thread's event loop, so `listening` is read before any later attempt starts.)
     expect(r.sentAtMs!).toBeGreaterThanOrEqual(listening - 0.5);
-    expect(r.sentAtMs! - listening).toBeLessThan(10);
-    expect(r.previousSentAtMs!).toBeLessThan(r.sentAtMs!);
+    expect(r.previousSentAtMs!).toBeLessThan(listening);
     expect(r.failedFast).toBeGreaterThan(0);
     expect(r.attempts).toBeGreaterThanOrEqual(r.failedFast + 1);
     // ~30 attempts in ~30 ms: paced, not one per event-loop turn.
