@@ -2,17 +2,15 @@ import { Socket } from 'node:net';
 
 // Network-programming latency, measured from inside a pod: new TCP connections to a Service's
 // address, one started every `everyMs` without waiting for earlier ones, each timestamped just
-// before and just after its connect() system call. The SYN leaves inside that call, and crosses
-// the node inside it too: a veth hands it to its peer's backlog and the softirq that runs the
-// node's netfilter hooks runs when the sending path re-enables bottom halves (veth_xmit,
-// netif_rx, local_bh_enable); eBPF's connect-time rewrite runs in the call itself. The answer is
-// the time the earliest answered attempt's call had returned, and the resolution is the interval
-// from the start of the attempt before it: the rules appeared in (previous start, answered end].
-// Timestamping only before the call would place the rules too early by any stall between the
-// timestamp and the call (a descheduled vCPU, a garbage collection). (One CI run of the
-// programming-latency e2e test, timestamping only before, placed a rule 2.6 and 7 ms before it
-// was handed to nft in two of five repetitions; the cause was not established, four runs here with
-// real-time CPU hogs did not reproduce it.)
+// before and just after its connect() system call. The SYN leaves inside that call, and usually
+// crosses the node inside it too: a veth hands it to its peer's backlog, and the softirq that runs
+// the node's netfilter hooks runs when the sending path re-enables bottom halves (veth_xmit,
+// netif_rx, local_bh_enable) unless it has been deferred to ksoftirqd; eBPF's connect-time
+// rewrite runs in the call itself. The answer is the time the earliest answered attempt's call
+// had returned, and the resolution is the interval from the start of the attempt before it: the
+// rules appeared in (previous start, answered end]. Timestamping only before the call would place
+// the rules too early by any stall between the timestamp and the call (a descheduled vCPU, a
+// garbage collection); with both, a stall widens the interval instead.
 //
 // Why attempts overlap instead of following each other: a SYN to a ClusterIP that has no rules yet
 // is dropped, not refused. The sandbox's node routes it to the external namespace, which forwards

@@ -91,8 +91,8 @@ export async function removeCgroup(path: string, timeoutMs = 3000): Promise<bool
 
 /** Unmounts a recorded bpffs (dropping its pins) and removes the mount point. A plain unmount
  * fails with EBUSY while anything still uses the instance (a process whose working directory or
- * open file is inside it, in this or a propagated mount namespace: umount(2)), which left the
- * mount behind once its state file was gone. Then it is detached (MNT_DETACH, `umount --lazy`):
+ * open file is inside it, in this or a propagated mount namespace: umount(2)), and the run's state
+ * file would go with the mount still in place. Then it is detached (MNT_DETACH, `umount --lazy`):
  * gone from every namespace's view at once, its pins freed when the last user lets go. */
 export async function removeMount(exec: Exec, path: string): Promise<boolean> {
   const mounted = () => mounts().some((m) => m.point === path);

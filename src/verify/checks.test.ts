@@ -39,6 +39,20 @@ describe('spreadCheck', () => {
     expect((await spreadCheck(skewed.probe, 'cli', '10.96.0.1:80', THREE)).pass).toBe(false);
   });
 
+  it('fails at once on a connection answered by no endpoint, however even the rest', async () => {
+    let asked = 0;
+    const stray: Prober = async (_netns, targets) => {
+      asked++;
+      return targets.map((target, i) =>
+        i === 0 ? { target, ok: false, error: 'timeout', ms: 1 } : { target, ok: true, reply: THREE[i % 3]!, ms: 1 },
+      );
+    };
+    const r = await spreadCheck(stray, 'cli', '10.96.0.1:80', THREE);
+    expect(r.pass).toBe(false);
+    expect(r.detail).toMatch(/; unexpected: error: timeout$/);
+    expect(asked).toBe(1);
+  });
+
   it('fails at once when no connection reached an endpoint', async () => {
     let asked = 0;
     const none: Prober = async (_netns, targets) => {
