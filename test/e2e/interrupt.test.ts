@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mounts } from '../../src/host/kernel.js';
 import { BENCH, bench, isRoot, ourNamespaces, processesMentioning, requireBuild, rootSnapshot, stateFiles } from '../helpers.js';
 
 // Teardown always: SIGINT at many points of `bench up`, and SIGKILL followed by `bench clean`,
@@ -101,7 +101,7 @@ describe.runIf(isRoot)('interrupts', () => {
     const up = await bench(['up', '--pods', '1', '--json']);
     const { runId } = JSON.parse(up.stdout) as { runId: string };
     const bpffs = `/run/svcbench/${runId}-bpffs`;
-    const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${bpffs} `);
+    const mounted = () => mounts().some((m) => m.point === bpffs);
     expect(mounted()).toBe(true);
     // Its working directory inside the mount makes a plain umount fail with EBUSY; it is in no
     // namespace or cgroup of the run, so clean does not kill it.
